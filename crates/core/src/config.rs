@@ -1,0 +1,133 @@
+//! Gateway settings, read from Worker vars and secrets by name.
+//!
+//! The worker passes a lookup function; this module owns every default,
+//! bound and error message, so configuration behaves the same natively and
+//! at the edge.
+
+use std::collections::HashMap;
+
+/// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
+pub const DEFAULT_SYNC_DEFAULT_TIMEOUT_S: u64 = 60;
+/// Default of `SYNC_MAX_TIMEOUT_S`: the largest `timeout` honoured.
+pub const DEFAULT_SYNC_MAX_TIMEOUT_S: u64 = 300;
+/// Default of `SIGNATURE_MAX_SKEW_S`: allowed distance of `unixtime` from now.
+pub const DEFAULT_SIGNATURE_MAX_SKEW_S: u64 = 300;
+/// Default of `RESULT_TTL_S`: how long a callback's result is kept.
+pub const DEFAULT_RESULT_TTL_S: u64 = 600;
+/// Default of `MAX_BODY_BYTES`: largest request or callback body (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Default of `MAX_OPS`: most operations in one Sync API request.
+pub const DEFAULT_MAX_OPS: usize = 20;
+/// Shortest `CALLBACK_SECRET` accepted, in bytes.
+pub const MIN_CALLBACK_SECRET_BYTES: usize = 16;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `COREZOID_API_URL`: base URL of the engine's API, without a trailing slash.
+    pub corezoid_api_url: Option<String>,
+    /// `API_KEYS`: login → secret.
+    pub api_keys: HashMap<String, String>,
+    /// `CALLBACK_SECRET`: key of the request ids' MAC.
+    pub callback_secret: Vec<u8>,
+    /// `PUBLIC_URL`: origin used in `__callback_url`; the request's own when absent.
+    pub public_url: Option<String>,
+    pub sync_default_timeout_s: u64,
+    pub sync_max_timeout_s: u64,
+    pub signature_max_skew_s: u64,
+    pub result_ttl_s: u64,
+    pub max_body_bytes: usize,
+    pub max_ops: usize,
+}
+
+/// A setting that is missing or unusable. Its message names the setting, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + Copy>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+    min: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(s) if s.trim().is_empty() => Ok(default),
+        Some(s) => match s.trim().parse::<T>() {
+            Ok(v) if v >= min => Ok(v),
+            _ => Err(ConfigError(format!(
+                "setting {name} must be a whole number (at least the minimum allowed)"
+            ))),
+        },
+    }
+}
+
+fn non_empty(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    get(name)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl Settings {
+    /// Reads every setting through `get` (name → value), applying defaults.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let api_keys = match non_empty(&get, "API_KEYS") {
+            None => HashMap::new(),
+            Some(raw) => serde_json::from_str::<HashMap<String, String>>(&raw).map_err(|_| {
+                ConfigError(
+                    "setting API_KEYS must be a JSON object of login to secret strings".into(),
+                )
+            })?,
+        };
+        let callback_secret = non_empty(&get, "CALLBACK_SECRET")
+            .ok_or_else(|| ConfigError("setting CALLBACK_SECRET is not set".into()))?
+            .into_bytes();
+        if callback_secret.len() < MIN_CALLBACK_SECRET_BYTES {
+            return Err(ConfigError(format!(
+                "setting CALLBACK_SECRET must be at least {MIN_CALLBACK_SECRET_BYTES} bytes"
+            )));
+        }
+        let url_setting = |name: &str| -> Result<Option<String>, ConfigError> {
+            match non_empty(&get, name) {
+                None => Ok(None),
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Ok(Some(u.trim_end_matches('/').to_string()))
+                }
+                Some(_) => Err(ConfigError(format!(
+                    "setting {name} must be an http:// or https:// URL"
+                ))),
+            }
+        };
+        let sync_default_timeout_s = number(
+            &get,
+            "SYNC_DEFAULT_TIMEOUT_S",
+            DEFAULT_SYNC_DEFAULT_TIMEOUT_S,
+            1,
+        )?;
+        let sync_max_timeout_s =
+            number(&get, "SYNC_MAX_TIMEOUT_S", DEFAULT_SYNC_MAX_TIMEOUT_S, 1)?;
+        Ok(Settings {
+            corezoid_api_url: url_setting("COREZOID_API_URL")?,
+            public_url: url_setting("PUBLIC_URL")?,
+            api_keys,
+            callback_secret,
+            // A default above the cap would be silently cut; keep them consistent.
+            sync_default_timeout_s: sync_default_timeout_s.min(sync_max_timeout_s),
+            sync_max_timeout_s,
+            signature_max_skew_s: number(
+                &get,
+                "SIGNATURE_MAX_SKEW_S",
+                DEFAULT_SIGNATURE_MAX_SKEW_S,
+                0,
+            )?,
+            result_ttl_s: number(&get, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S, 1)?,
+            max_body_bytes: number(&get, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64)?,
+            max_ops: number(&get, "MAX_OPS", DEFAULT_MAX_OPS, 1)?,
+        })
+    }
+}

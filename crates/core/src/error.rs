@@ -1,0 +1,84 @@
+//! Error shapes a caller sees. Every error has an HTTP status, a stable code
+//! and a human description; the code never changes once published.
+
+use serde_json::{json, Value};
+
+/// Where an error is reported, which decides its JSON shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Corezoid Sync API: `{"request_proc": code, "description": …}`.
+    SyncApi,
+    /// Every other route (callbacks, unknown routes):
+    /// `{"proc": "error", "code": code, "description": …}`.
+    Plugin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// 400: the body is not JSON of the documented shape.
+    pub fn format(description: impl Into<String>) -> Self {
+        Self::new(400, "format_error", description)
+    }
+    /// 400: `ops` missing, empty or longer than the limit.
+    pub fn ops(description: impl Into<String>) -> Self {
+        Self::new(400, "ops_error", description)
+    }
+    /// 403: unknown login, wrong signature or stale time.
+    pub fn access_denied(description: impl Into<String>) -> Self {
+        Self::new(403, "access_denied", description)
+    }
+    /// 413: body over the limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "body_too_large",
+            format!("Request body is larger than {limit} bytes"),
+        )
+    }
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(404, "not_found", description)
+    }
+    pub fn method_not_allowed(allowed: &str) -> Self {
+        Self::new(
+            405,
+            "method_not_allowed",
+            format!("Method not allowed; use {allowed}"),
+        )
+    }
+    /// 500: the gateway itself is misconfigured (a missing or invalid setting).
+    pub fn config(description: impl Into<String>) -> Self {
+        Self::new(500, "config_error", description)
+    }
+    /// 504: the request gave no `timeout` and the default ran out.
+    pub fn gateway_timeout() -> Self {
+        Self::new(504, "timeout", "Gateway Time-out")
+    }
+
+    pub fn to_json(&self, surface: Surface) -> Value {
+        match surface {
+            Surface::SyncApi => json!({
+                "request_proc": self.code,
+                "description": self.description,
+            }),
+            Surface::Plugin => json!({
+                "proc": "error",
+                "code": self.code,
+                "description": self.description,
+            }),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! syncbridge-core: every rule of the gateway that can be a pure function.
+//!
+//! Nothing here performs I/O, reads a clock or draws random numbers: time and
+//! randomness are arguments, so each rule is tested natively and the worker
+//! (`crates/edge`) stays a thin shell that turns HTTP into calls to this crate.
+
+pub mod callback;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod request_id;
+pub mod route;
+pub mod signature;
+pub mod sync_api;
+
+pub use config::Settings;
+pub use error::ApiError;

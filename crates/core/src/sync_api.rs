@@ -1,0 +1,294 @@
+//! The Corezoid Sync API: request parsing, authentication, deadlines and the
+//! assembly of the caller's answer from each operation's outcome.
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::signature;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// Description of an op whose wait ran out (Corezoid's wording).
+pub const TIMEOUT_DESCRIPTION: &str = "Timeout for create task";
+
+/// One operation of a Sync API request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `{"type":"create","obj":"task","conv_id":…,"data":{…}}`: start a task and wait for its callback.
+    Create(CreateOp),
+    /// `{"type":"show","obj":"result","request_id":"…"}`: fetch a result that arrived late.
+    ShowResult { request_id: String },
+    /// An op this gateway cannot run; it is answered with this error, the others still run.
+    Invalid { description: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateOp {
+    pub conv_id: u64,
+    pub data: Map<String, Value>,
+    /// The caller's `ref`, forwarded unchanged.
+    pub reference: Option<Value>,
+    /// The caller's `id`, forwarded unchanged.
+    pub id: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRequest {
+    /// `timeout` in seconds as given; `None` when the request has none.
+    pub timeout_s: Option<f64>,
+    pub ops: Vec<Op>,
+}
+
+/// Checks login, time window and signature of a Sync API call and returns
+/// the login's secret. The same answer is given for an unknown login and a
+/// wrong signature, so logins cannot be probed.
+pub fn authenticate<'s>(
+    settings: &'s Settings,
+    login: &str,
+    unixtime: &str,
+    sig: &str,
+    body: &[u8],
+    now_s: i64,
+) -> Result<&'s str, ApiError> {
+    let Some(t) = signature::parse_unixtime(unixtime) else {
+        return Err(ApiError::access_denied(
+            "unixtime must be the request time in whole seconds",
+        ));
+    };
+    if !signature::time_in_window(t, now_s, settings.signature_max_skew_s) {
+        return Err(ApiError::access_denied(format!(
+            "unixtime is more than {} s from the server's time",
+            settings.signature_max_skew_s
+        )));
+    }
+    match settings.api_keys.get(login) {
+        Some(secret) if signature::verify(sig, unixtime, secret, body) => Ok(secret.as_str()),
+        _ => Err(ApiError::access_denied("Invalid login or signature")),
+    }
+}
+
+fn conv_id(v: Option<&Value>) -> Result<u64, String> {
+    let parsed = match v {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    };
+    parsed
+        .filter(|&n| n > 0)
+        .ok_or_else(|| "conv_id must be a positive integer or a string of digits".to_string())
+}
+
+fn parse_op(v: &Value) -> Op {
+    let invalid = |d: &str| Op::Invalid {
+        description: d.to_string(),
+    };
+    let Some(o) = v.as_object() else {
+        return invalid("op must be a JSON object");
+    };
+    let typ = o.get("type").and_then(Value::as_str);
+    let obj = o.get("obj").and_then(Value::as_str);
+    match (typ, obj) {
+        (Some("create"), Some("task")) => {
+            let conv_id = match conv_id(o.get("conv_id")) {
+                Ok(c) => c,
+                Err(e) => return Op::Invalid { description: e },
+            };
+            let data = match o.get("data") {
+                Some(Value::Object(m)) => m.clone(),
+                None => Map::new(),
+                Some(_) => return invalid("data must be a JSON object"),
+            };
+            Op::Create(CreateOp {
+                conv_id,
+                data,
+                reference: o.get("ref").cloned(),
+                id: o.get("id").cloned(),
+            })
+        }
+        (Some("show"), Some("result")) => match o.get("request_id").and_then(Value::as_str) {
+            Some(id) => Op::ShowResult {
+                request_id: id.to_string(),
+            },
+            None => invalid("request_id must be a string"),
+        },
+        (Some("create"), _) => invalid("obj must be \"task\" for type \"create\""),
+        (Some("show"), _) => invalid("obj must be \"result\" for type \"show\""),
+        (Some(t), _) => Op::Invalid {
+            description: format!("unknown op type \"{t}\"; use \"create\" or \"show\""),
+        },
+        (None, _) => invalid("op type is missing"),
+    }
+}
+
+fn parse_timeout(v: Option<&Value>) -> Result<Option<f64>, ApiError> {
+    let t = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match t {
+        Some(t) if t.is_finite() && t > 0.0 => Ok(Some(t)),
+        _ => Err(ApiError::format(
+            "timeout must be a positive number of seconds",
+        )),
+    }
+}
+
+/// Parses a request body. Request-level problems are errors; a bad op is
+/// kept as [`Op::Invalid`] and answered on its own.
+pub fn parse(body: &[u8], max_ops: usize) -> Result<SyncRequest, ApiError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::format(format!("Bad JSON: {e}")))?;
+    let Value::Object(o) = v else {
+        return Err(ApiError::format("request body must be a JSON object"));
+    };
+    let timeout_s = parse_timeout(o.get("timeout"))?;
+    let ops = match o.get("ops") {
+        None | Some(Value::Null) => return Err(ApiError::ops("ops is missing")),
+        Some(Value::Array(a)) if a.is_empty() => return Err(ApiError::ops("ops is empty")),
+        Some(Value::Array(a)) if a.len() > max_ops => {
+            return Err(ApiError::ops(format!(
+                "ops has {} operations; at most {max_ops} are allowed",
+                a.len()
+            )))
+        }
+        Some(Value::Array(a)) => a.iter().map(parse_op).collect(),
+        Some(_) => return Err(ApiError::format("ops must be an array")),
+    };
+    Ok(SyncRequest { timeout_s, ops })
+}
+
+/// How long a request may wait, and whether the caller chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub timeout_ms: u64,
+    /// True when the request gave `timeout`: a timeout is then an op error
+    /// (HTTP 200); otherwise the whole answer is 504.
+    pub explicit: bool,
+}
+
+impl Deadline {
+    pub fn new(timeout_s: Option<f64>, settings: &Settings) -> Deadline {
+        let cap_ms = settings.sync_max_timeout_s.saturating_mul(1000);
+        match timeout_s {
+            Some(t) => Deadline {
+                // Sub-millisecond timeouts round up to 1 ms; huge ones saturate, then cap.
+                timeout_ms: ((t * 1000.0).ceil() as u64).clamp(1, cap_ms),
+                explicit: true,
+            },
+            None => Deadline {
+                timeout_ms: settings.sync_default_timeout_s.saturating_mul(1000).min(cap_ms),
+                explicit: false,
+            },
+        }
+    }
+
+    /// Unix second after which the callback URL of a request started at
+    /// `now_ms` stops taking results.
+    pub fn id_expiry_s(&self, now_ms: u64, result_ttl_s: u64) -> u64 {
+        (now_ms + self.timeout_ms).div_ceil(1000) + result_ttl_s
+    }
+}
+
+/// What became of one create op. Also the wire format between the worker
+/// and the rendezvous object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// The process called back with this object.
+    Data { data: Value },
+    /// The engine refused the task; its op answer, passed on as it came.
+    Refused { op: Value },
+    /// The engine could not be used (unreachable, 5xx, not JSON, …).
+    Failed { description: String },
+    /// The deadline ran out first.
+    Timeout,
+}
+
+/// The answer slot of one op, in request order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A create op's outcome, with the request id it was parked under.
+    Outcome {
+        request_id: String,
+        outcome: OpOutcome,
+    },
+    /// An op answered without waiting (invalid ops, result look-ups).
+    Immediate(Value),
+}
+
+impl Answer {
+    pub fn invalid(description: &str) -> Answer {
+        Answer::Immediate(json!({"proc": "error", "description": description}))
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            Answer::Immediate(v) => v.clone(),
+            Answer::Outcome {
+                request_id,
+                outcome,
+            } => match outcome {
+                OpOutcome::Data { data } => json!({"proc": "ok", "data": data}),
+                OpOutcome::Refused { op } => op.clone(),
+                OpOutcome::Failed { description } => json!({
+                    "proc": "error", "description": description, "request_id": request_id,
+                }),
+                OpOutcome::Timeout => json!({
+                    "proc": "error", "description": TIMEOUT_DESCRIPTION, "request_id": request_id,
+                }),
+            },
+        }
+    }
+
+    fn timed_out(&self) -> bool {
+        matches!(
+            self,
+            Answer::Outcome {
+                outcome: OpOutcome::Timeout,
+                ..
+            }
+        )
+    }
+}
+
+/// Builds the caller's HTTP status and body from the op answers.
+///
+/// With an explicit `timeout`, a timed-out op is an error inside a 200
+/// answer. Without one, any timed-out op makes the answer a 504; its body
+/// still lists every op (with request ids), so late results can be fetched.
+pub fn respond(answers: &[Answer], deadline: Deadline) -> (u16, Value) {
+    let ops: Vec<Value> = answers.iter().map(Answer::to_json).collect();
+    if !deadline.explicit && answers.iter().any(Answer::timed_out) {
+        let e = ApiError::gateway_timeout();
+        return (
+            e.status,
+            json!({"request_proc": e.code, "description": e.description, "ops": ops}),
+        );
+    }
+    (200, json!({"request_proc": "ok", "ops": ops}))
+}
+
+/// Answer to a `show result` op for a stored result.
+pub fn show_found(request_id: &str, data: Value) -> Value {
+    json!({"proc": "ok", "obj": "result", "request_id": request_id, "data": data})
+}
+
+/// Answer to a `show result` op when nothing is stored. While callbacks are
+/// still taken (`callbacks_open`) the result may yet come: `proc` is `wait`.
+pub fn show_absent(request_id: &str, callbacks_open: bool) -> Value {
+    if callbacks_open {
+        json!({"proc": "wait", "obj": "result", "request_id": request_id,
+               "description": "Result not received yet"})
+    } else {
+        show_not_found(request_id)
+    }
+}
+
+/// Answer to a `show result` op for an id that is forged, someone else's or expired.
+pub fn show_not_found(request_id: &str) -> Value {
+    json!({"proc": "error", "obj": "result", "request_id": request_id,
+           "description": "Result not found"})
+}
