@@ -1,0 +1,39 @@
+//! Small HTTP helpers shared by the handlers.
+
+use serde_json::Value;
+use syncbridge_core::error::{ApiError, Surface};
+use worker::{Request, Response, Result};
+
+pub fn json(status: u16, body: &Value) -> Result<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+pub fn error(e: &ApiError, surface: Surface) -> Result<Response> {
+    json(e.status, &e.to_json(surface))
+}
+
+/// Reads the whole body, refusing more than `max` bytes. A declared
+/// `Content-Length` over the limit is refused before anything is read.
+pub async fn read_body(req: &mut Request, max: usize) -> std::result::Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(ApiError::too_large(max));
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::format("request body could not be read"))?;
+    if body.len() > max {
+        return Err(ApiError::too_large(max));
+    }
+    Ok(body)
+}
+
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}

@@ -1,0 +1,228 @@
+//! The rendezvous Durable Object: one instance per request id.
+//!
+//! `/run` parks the caller: it registers an in-memory waiter, then forwards
+//! the task to the engine, then waits for the callback or the deadline. The
+//! waiter exists before the engine hears of the task, so a process that
+//! calls back before the engine's create reply still reaches the caller.
+//!
+//! `/callback` stores the first result durably (until an alarm deletes it)
+//! and wakes the waiter if one is parked; later callbacks change nothing.
+//! Storing every result, not only late ones, is what makes a result survive
+//! a caller that went away and lets duplicates be recognised.
+
+use crate::http::now_ms;
+use futures_channel::oneshot;
+use futures_util::{select_biased, FutureExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::time::Duration;
+use syncbridge_core::callback::{self, Decision, StoredResult};
+use syncbridge_core::engine::{self, EngineReply};
+use syncbridge_core::request_id::VerifiedId;
+use syncbridge_core::sync_api::OpOutcome;
+use worker::{
+    durable_object, Delay, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response, Result, State,
+};
+
+const RESULT_KEY: &str = "result";
+const INTERNAL: &str = "https://rendezvous.internal";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// Signed engine URL and body, built by the core.
+    pub url: String,
+    pub body: String,
+    /// How long to wait from arrival; relative, so clocks need not agree.
+    pub wait_ms: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeliverRequest {
+    data: Value,
+    id_expires_at: u64,
+    result_ttl_s: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeliverReply {
+    duplicate: bool,
+}
+
+fn stub(env: &Env, id: &str) -> Result<worker::Stub> {
+    env.durable_object(crate::RENDEZVOUS)?
+        .id_from_name(id)?
+        .get_stub()
+}
+
+fn json_request(method: Method, path: &str, body: Option<String>) -> Result<Request> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    Request::new_with_init(&format!("{INTERNAL}{path}"), &init)
+}
+
+/// Parks a create op under `id` and returns its outcome.
+pub async fn run(env: &Env, id: &str, run: &RunRequest) -> Result<OpOutcome> {
+    let req = json_request(Method::Post, "/run", Some(serde_json::to_string(run)?))?;
+    let mut resp = stub(env, id)?.fetch_with_request(req).await?;
+    resp.json().await
+}
+
+/// Hands a callback to the object of `id`; `Ok(true)` when it was a duplicate.
+pub async fn deliver(env: &Env, id: &VerifiedId, data: Value, result_ttl_s: u64) -> Result<bool> {
+    let body = serde_json::to_string(&DeliverRequest {
+        data,
+        id_expires_at: id.expires_at,
+        result_ttl_s,
+    })?;
+    let req = json_request(Method::Post, "/callback", Some(body))?;
+    let mut resp = stub(env, &id.canonical)?.fetch_with_request(req).await?;
+    Ok(resp.json::<DeliverReply>().await?.duplicate)
+}
+
+/// Reads the stored result of `id`, if any.
+pub async fn fetch_result(env: &Env, id: &str) -> Result<Option<StoredResult>> {
+    let req = json_request(Method::Get, "/result", None)?;
+    let mut resp = stub(env, id)?.fetch_with_request(req).await?;
+    if resp.status_code() == 404 {
+        return Ok(None);
+    }
+    Ok(Some(resp.json().await?))
+}
+
+#[durable_object]
+pub struct Rendezvous {
+    state: State,
+    waiter: RefCell<Option<oneshot::Sender<Value>>>,
+}
+
+impl DurableObject for Rendezvous {
+    fn new(state: State, _env: Env) -> Self {
+        Rendezvous {
+            state,
+            waiter: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        match path.as_str() {
+            "/run" => {
+                let run: RunRequest = req.json().await?;
+                let outcome = self.park(run).await;
+                Response::from_json(&outcome)
+            }
+            "/callback" => {
+                let d: DeliverRequest = req.json().await?;
+                let duplicate = self.deliver(d).await?;
+                Response::from_json(&DeliverReply { duplicate })
+            }
+            "/result" => match self.stored().await? {
+                Some(r) => Response::from_json(&r),
+                None => Response::error("no result", 404),
+            },
+            _ => Response::error("unknown rendezvous operation", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.state.storage().delete_all().await?;
+        Response::empty()
+    }
+}
+
+impl Rendezvous {
+    async fn stored(&self) -> Result<Option<StoredResult>> {
+        match self.state.storage().get::<String>(RESULT_KEY).await? {
+            Some(s) => Ok(Some(serde_json::from_str(&s)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn park(&self, run: RunRequest) -> OpOutcome {
+        let (tx, rx) = oneshot::channel();
+        // Registered before the engine hears of the task.
+        *self.waiter.borrow_mut() = Some(tx);
+        let outcome = self.wait(run, rx).await;
+        // Whatever ended the wait, the waiter goes with it.
+        self.waiter.borrow_mut().take();
+        outcome
+    }
+
+    async fn wait(&self, run: RunRequest, rx: oneshot::Receiver<Value>) -> OpOutcome {
+        let mut rx = rx.fuse();
+        let mut deadline = Delay::from(Duration::from_millis(run.wait_ms)).fuse();
+        let mut create = Box::pin(create_task(run.url, run.body).fuse());
+        loop {
+            select_biased! {
+                data = rx => return match data {
+                    Ok(data) => OpOutcome::Data { data },
+                    Err(_) => OpOutcome::Failed { description: "the waiter was dropped".into() },
+                },
+                reply = create => match reply {
+                    // Created: keep waiting for the callback.
+                    EngineReply::Accepted => {}
+                    EngineReply::Refused(op) => return OpOutcome::Refused { op },
+                    EngineReply::Failed(description) => return OpOutcome::Failed { description },
+                },
+                _ = deadline => return OpOutcome::Timeout,
+            }
+        }
+    }
+
+    async fn deliver(&self, d: DeliverRequest) -> Result<bool> {
+        let existing = self.stored().await?;
+        match callback::decide(
+            existing.as_ref(),
+            d.data,
+            now_ms(),
+            d.id_expires_at,
+            d.result_ttl_s,
+        ) {
+            Decision::Duplicate => Ok(true),
+            Decision::Store {
+                result,
+                delete_at_ms,
+            } => {
+                let storage = self.state.storage();
+                storage
+                    .put(RESULT_KEY, serde_json::to_string(&result)?)
+                    .await?;
+                storage.set_alarm(delete_at_ms as i64).await?;
+                if let Some(tx) = self.waiter.borrow_mut().take() {
+                    // A caller that already went away is no loss: the result is stored.
+                    let _ = tx.send(result.data);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Sends the signed create request to the engine and reads its verdict.
+async fn create_task(url: String, body: String) -> EngineReply {
+    let send = async {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        let mut resp = Fetch::Request(Request::new_with_init(&url, &init)?)
+            .send()
+            .await?;
+        let status = resp.status_code();
+        let bytes = resp.bytes().await?;
+        Ok::<_, worker::Error>((status, bytes))
+    };
+    match send.await {
+        Ok((status, bytes)) => engine::classify(status, &bytes),
+        Err(e) => EngineReply::Failed(format!("Engine unreachable: {e}")),
+    }
+}

@@ -1,0 +1,85 @@
+// Serves the built worker (build/) in workerd through the Miniflare API, with
+// the Durable Objects of wrangler.toml. Used by `make dev`, the end-to-end
+// tests and the benchmarks (wrangler dev's proxy would cost a factor of three).
+//
+//   node scripts/serve.mjs [--port 8787] [--vars-file .dev.vars] [--persist DIR]
+//
+// Settings come from --vars-file (dotenv lines, as .dev.vars) and then from
+// the SYNCBRIDGE_VARS environment variable (a JSON object), which wins.
+// Prints "ready on http://127.0.0.1:PORT" once it accepts requests; stops on
+// SIGINT/SIGTERM or when its standard input closes (so a test that dies
+// cannot leave it running).
+import { Miniflare, Log, LogLevel } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { readFileSync, existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.PORT || "8787" },
+    host: { type: "string", default: "127.0.0.1" },
+    "vars-file": { type: "string" },
+    persist: { type: "string" },
+    "watch-stdin": { type: "boolean", default: false },
+  },
+});
+
+function parseDotenv(text) {
+  const out = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1).trim();
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) {
+      value = value.slice(1, -1);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+const vars = {};
+if (args["vars-file"] && existsSync(args["vars-file"])) {
+  Object.assign(vars, parseDotenv(readFileSync(args["vars-file"], "utf8")));
+}
+if (process.env.SYNCBRIDGE_VARS) Object.assign(vars, JSON.parse(process.env.SYNCBRIDGE_VARS));
+
+const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+const persist = args.persist || false;
+const mf = new Miniflare({
+  ...workerOptions,
+  name: "syncbridge",
+  modules: true,
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  ],
+  scriptPath: "build/index.js",
+  bindings: { ...(workerOptions.bindings || {}), ...vars },
+  host: args.host,
+  port: Number(args.port),
+  durableObjectsPersist: persist ? `${persist}/do` : false,
+  cf: false,
+  log: new Log(LogLevel.WARN),
+});
+
+const url = await mf.ready;
+console.log(`ready on ${url.origin}`);
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await mf.dispose().catch(() => {});
+  process.exit(0);
+}
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+if (args["watch-stdin"]) {
+  process.stdin.on("end", stop);
+  process.stdin.on("close", stop);
+  process.stdin.resume();
+}
