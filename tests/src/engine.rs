@@ -1,0 +1,224 @@
+//! A simulated process engine on loopback that speaks Corezoid's API.
+//!
+//! It takes `POST /api/2/json/{login}/{unixtime}/{signature}`, checks the
+//! signature with its own copy of the key, records the task, answers like
+//! Corezoid and, as a process would, calls the task's `__callback_url`.
+//! How it behaves is chosen per task by `data.sim`:
+//!
+//! | `sim.mode`       | behaviour                                                      |
+//! |------------------|----------------------------------------------------------------|
+//! | absent, `reply`  | create the task, then call back at once                        |
+//! | `callback_first` | call back, wait for the gateway's answer, then reply to create |
+//! | `late`           | create the task, call back after `sim.delay_ms`                |
+//! | `duplicate`      | create, call back twice (the second with other data)           |
+//! | `silent`         | create the task and never call back                            |
+//! | `refuse`         | refuse the task (`proc: error`)                                |
+//! | `http500`        | answer HTTP 500                                                 |
+//! | `non_json`       | answer 200 with an HTML page                                    |
+//! | `slow`           | wait `sim.delay_ms` before creating the task; no callback      |
+//!
+//! The callback body is `{"echo": data without __callback_url and sim,
+//! "conv_id": …, "ref": …, "id": …}`, so a caller can check it got exactly
+//! its own result.
+
+use crate::client::corezoid_signature;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A task as the engine received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub login: String,
+    pub signature_ok: bool,
+    pub unixtime: u64,
+    pub task: Value,
+}
+
+/// The gateway's answer to one of the engine's callbacks.
+#[derive(Debug, Clone)]
+pub struct CallbackAnswer {
+    pub url: String,
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Default)]
+pub struct Log {
+    pub received: Vec<Received>,
+    pub callbacks: Vec<CallbackAnswer>,
+}
+
+pub struct EngineState {
+    secrets: HashMap<String, String>,
+    http: reqwest::Client,
+    pub log: Mutex<Log>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    pub addr: SocketAddr,
+    pub state: Arc<EngineState>,
+}
+
+impl Engine {
+    /// Starts on `127.0.0.1:port` (0 for any) on the current Tokio runtime.
+    pub async fn start(port: u16, secrets: HashMap<String, String>) -> Engine {
+        let state = Arc::new(EngineState {
+            secrets,
+            http: reqwest::Client::new(),
+            log: Mutex::new(Log::default()),
+        });
+        let app = Router::new()
+            .route("/api/2/json/{login}/{unixtime}/{signature}", post(create))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the simulated engine");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("engine server");
+        });
+        Engine { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Tasks received whose `data.tag` equals `tag`.
+    pub fn received_with_tag(&self, tag: &str) -> Vec<Received> {
+        let log = self.state.log.lock().unwrap();
+        log.received
+            .iter()
+            .filter(|r| r.task["data"]["tag"] == tag)
+            .cloned()
+            .collect()
+    }
+
+    /// The gateway's answers to callbacks sent to `url`.
+    pub fn callback_answers(&self, url: &str) -> Vec<CallbackAnswer> {
+        let log = self.state.log.lock().unwrap();
+        log.callbacks.iter().filter(|c| c.url == url).cloned().collect()
+    }
+
+    pub fn bad_signatures(&self) -> usize {
+        let log = self.state.log.lock().unwrap();
+        log.received.iter().filter(|r| !r.signature_ok).count()
+    }
+}
+
+fn corezoid(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+fn accepted(task: &Value) -> Response {
+    corezoid(json!({
+        "request_proc": "ok",
+        "ops": [{"id": task.get("id").cloned().unwrap_or(json!("")), "proc": "ok",
+                 "obj": "task", "ref": task.get("ref").cloned().unwrap_or(Value::Null),
+                 "obj_id": format!("{:024x}", rand_u64())}]
+    }))
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::Instant::now())
+}
+
+fn callback_body(task: &Value, variant: Option<&str>) -> Value {
+    let mut echo = task["data"].clone();
+    if let Some(m) = echo.as_object_mut() {
+        m.remove("__callback_url");
+        m.remove("sim");
+    }
+    let mut body = json!({"echo": echo, "conv_id": task["conv_id"], "ref": task.get("ref"), "id": task.get("id")});
+    if let Some(v) = variant {
+        body["variant"] = json!(v);
+    }
+    body
+}
+
+async fn call_back(state: &EngineState, url: &str, body: &Value) {
+    let answer = state.http.post(url).json(body).send().await;
+    let (status, body) = match answer {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+        Err(e) => (0, json!({"transport_error": e.to_string()})),
+    };
+    state.log.lock().unwrap().callbacks.push(CallbackAnswer {
+        url: url.to_string(),
+        status,
+        body,
+    });
+}
+
+async fn create(
+    State(state): State<Arc<EngineState>>,
+    Path((login, unixtime, signature)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let signature_ok = state
+        .secrets
+        .get(&login)
+        .is_some_and(|s| corezoid_signature(&unixtime, s, &body) == signature.to_lowercase());
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let task = parsed["ops"][0].clone();
+    state.log.lock().unwrap().received.push(Received {
+        login,
+        signature_ok,
+        unixtime: unixtime.parse().unwrap_or(0),
+        task: task.clone(),
+    });
+    if !signature_ok {
+        return corezoid(json!({"request_proc": "error", "description": "Wrong signature"}));
+    }
+    let cb = task["data"]["__callback_url"].as_str().unwrap_or_default().to_string();
+    let sim = &task["data"]["sim"];
+    let delay = Duration::from_millis(sim["delay_ms"].as_u64().unwrap_or(0));
+    match sim["mode"].as_str().unwrap_or("reply") {
+        "refuse" => corezoid(json!({
+            "request_proc": "ok",
+            "ops": [{"proc": "error", "obj": "task", "description": "Process is not active"}]
+        })),
+        "http500" => (StatusCode::INTERNAL_SERVER_ERROR, "engine exploded").into_response(),
+        "non_json" => (StatusCode::OK, "<html>maintenance</html>").into_response(),
+        "silent" => accepted(&task),
+        "slow" => {
+            tokio::time::sleep(delay).await;
+            accepted(&task)
+        }
+        "callback_first" => {
+            call_back(&state, &cb, &callback_body(&task, None)).await;
+            accepted(&task)
+        }
+        "duplicate" => {
+            let st = state.clone();
+            let t = task.clone();
+            tokio::spawn(async move {
+                call_back(&st, &cb, &callback_body(&t, None)).await;
+                call_back(&st, &cb, &callback_body(&t, Some("second"))).await;
+            });
+            accepted(&task)
+        }
+        _ => {
+            let st = state.clone();
+            let t = task.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                call_back(&st, &cb, &callback_body(&t, None)).await;
+            });
+            accepted(&task)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Starts the real worker (build/, made by `make build`) in workerd through
+//! `scripts/serve.mjs`. The child watches its standard input, so it stops
+//! when the test process ends, however it ends.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct Worker {
+    pub base: String,
+    child: Child,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A TCP port on loopback that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Worker {
+    /// Starts the worker with these settings (a JSON object of var → string).
+    pub fn start(vars: &Value) -> Worker {
+        let root = repo_root();
+        assert!(
+            root.join("build/index.js").exists(),
+            "build/index.js is missing: run `make build` (or `make test`) first"
+        );
+        let port = free_port();
+        let mut child = Command::new("node")
+            .current_dir(&root)
+            .args(["scripts/serve.mjs", "--watch-stdin", "--port", &port.to_string()])
+            .env("SYNCBRIDGE_VARS", vars.to_string())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node scripts/serve.mjs");
+        let stdout = child.stdout.take().expect("child stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("ready on ") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the worker did not become ready within 60 s");
+        Worker {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
