@@ -107,7 +107,11 @@ impl Engine {
     /// The gateway's answers to callbacks sent to `url`.
     pub fn callback_answers(&self, url: &str) -> Vec<CallbackAnswer> {
         let log = self.state.log.lock().unwrap();
-        log.callbacks.iter().filter(|c| c.url == url).cloned().collect()
+        log.callbacks
+            .iter()
+            .filter(|c| c.url == url)
+            .cloned()
+            .collect()
     }
 
     pub fn bad_signatures(&self) -> usize {
@@ -140,7 +144,12 @@ fn callback_body(task: &Value, variant: Option<&str>) -> Value {
         m.remove("__callback_url");
         m.remove("sim");
     }
-    let mut body = json!({"echo": echo, "conv_id": task["conv_id"], "ref": task.get("ref"), "id": task.get("id")});
+    let mut body = json!({"echo": echo, "conv_id": task["conv_id"]});
+    for key in ["ref", "id"] {
+        if let Some(v) = task.get(key) {
+            body[key] = v.clone();
+        }
+    }
     if let Some(v) = variant {
         body["variant"] = json!(v);
     }
@@ -183,7 +192,10 @@ async fn create(
     if !signature_ok {
         return corezoid(json!({"request_proc": "error", "description": "Wrong signature"}));
     }
-    let cb = task["data"]["__callback_url"].as_str().unwrap_or_default().to_string();
+    let cb = task["data"]["__callback_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let sim = &task["data"]["sim"];
     let delay = Duration::from_millis(sim["delay_ms"].as_u64().unwrap_or(0));
     match sim["mode"].as_str().unwrap_or("reply") {

@@ -109,8 +109,7 @@ impl Settings {
             DEFAULT_SYNC_DEFAULT_TIMEOUT_S,
             1,
         )?;
-        let sync_max_timeout_s =
-            number(&get, "SYNC_MAX_TIMEOUT_S", DEFAULT_SYNC_MAX_TIMEOUT_S, 1)?;
+        let sync_max_timeout_s = number(&get, "SYNC_MAX_TIMEOUT_S", DEFAULT_SYNC_MAX_TIMEOUT_S, 1)?;
         Ok(Settings {
             corezoid_api_url: url_setting("COREZOID_API_URL")?,
             public_url: url_setting("PUBLIC_URL")?,

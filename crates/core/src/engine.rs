@@ -36,7 +36,10 @@ pub fn forward(
     callback_url: &str,
 ) -> Forward {
     let mut data: Map<String, Value> = op.data.clone();
-    data.insert(CALLBACK_URL_FIELD.into(), Value::String(callback_url.into()));
+    data.insert(
+        CALLBACK_URL_FIELD.into(),
+        Value::String(callback_url.into()),
+    );
     let mut task = json!({
         "type": "create",
         "obj": "task",

@@ -74,12 +74,7 @@ fn mac(secret: &[u8], body: &[u8]) -> [u8; MAC_BYTES] {
 
 /// Issues an id for a request of `login`, valid until `expires_at` (unix
 /// seconds, saturated to u32). `random` must come from a CSPRNG.
-pub fn issue(
-    secret: &[u8],
-    random: [u8; RANDOM_BYTES],
-    expires_at: u64,
-    login: &str,
-) -> String {
+pub fn issue(secret: &[u8], random: [u8; RANDOM_BYTES], expires_at: u64, login: &str) -> String {
     let mut raw = [0u8; RAW_LEN];
     raw[..16].copy_from_slice(&random);
     let exp = u32::try_from(expires_at).unwrap_or(u32::MAX);

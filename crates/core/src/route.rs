@@ -13,11 +13,15 @@ pub enum Route<'a> {
         signature: &'a str,
     },
     /// `POST /api/1/plugins/callback/{request_id}`
-    Callback { request_id: &'a str },
+    Callback {
+        request_id: &'a str,
+    },
     /// `GET /healthz`: liveness, touches nothing; the benchmark's baseline.
     Health,
     /// A known path with a method it does not take; carries the allowed one.
-    MethodNotAllowed { allowed: &'static str },
+    MethodNotAllowed {
+        allowed: &'static str,
+    },
     NotFound,
 }
 

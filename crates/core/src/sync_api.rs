@@ -179,7 +179,10 @@ impl Deadline {
                 explicit: true,
             },
             None => Deadline {
-                timeout_ms: settings.sync_default_timeout_s.saturating_mul(1000).min(cap_ms),
+                timeout_ms: settings
+                    .sync_default_timeout_s
+                    .saturating_mul(1000)
+                    .min(cap_ms),
                 explicit: false,
             },
         }
