@@ -40,7 +40,12 @@ impl Worker {
         let port = free_port();
         let mut child = Command::new("node")
             .current_dir(&root)
-            .args(["scripts/serve.mjs", "--watch-stdin", "--port", &port.to_string()])
+            .args([
+                "scripts/serve.mjs",
+                "--watch-stdin",
+                "--port",
+                &port.to_string(),
+            ])
             .env("SYNCBRIDGE_VARS", vars.to_string())
             .env("WRANGLER_SEND_METRICS", "false")
             .stdin(Stdio::piped())

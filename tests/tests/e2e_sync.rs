@@ -106,7 +106,10 @@ async fn callback_answers(url: &str, n: usize) -> Vec<syncbridge_tests::engine::
 fn callback_url_of(tag: &str) -> String {
     let got = env().engine.received_with_tag(tag);
     assert_eq!(got.len(), 1, "engine saw {} tasks tagged {tag}", got.len());
-    got[0].task["data"]["__callback_url"].as_str().unwrap().to_string()
+    got[0].task["data"]["__callback_url"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -121,7 +124,10 @@ async fn happy_path_returns_the_process_result() {
     assert_eq!(v["request_proc"], "ok");
     let op = &v["ops"][0];
     assert_eq!(op["proc"], "ok", "{v}");
-    assert_eq!(op["data"]["echo"], json!({"tag": t, "amount": 100, "nested": {"k": [1, 2]}}));
+    assert_eq!(
+        op["data"]["echo"],
+        json!({"tag": t, "amount": 100, "nested": {"k": [1, 2]}})
+    );
 
     // What the engine received: signed with the caller's key, conv_id, ref
     // and id kept, and a callback URL on the worker's own origin.
@@ -149,23 +155,40 @@ async fn three_ops_are_answered_in_request_order() {
     let ops: Vec<Value> = [(1, 900), (2, 0), (3, 400)]
         .iter()
         .map(|(n, d)| {
-            create(json!(10 + n), json!({"tag": t, "n": n, "sim": {"mode": "late", "delay_ms": d}}))
+            create(
+                json!(10 + n),
+                json!({"tag": t, "n": n, "sim": {"mode": "late", "delay_ms": d}}),
+            )
         })
         .collect();
     env(); // start the shared worker before timing
     let started = Instant::now();
     let (status, v) = call(&json!({"timeout": 10, "ops": ops})).await;
     assert_eq!(status, 200, "{v}");
-    let ns: Vec<Value> = v["ops"].as_array().unwrap().iter().map(|o| o["data"]["echo"]["n"].clone()).collect();
+    let ns: Vec<Value> = v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["data"]["echo"]["n"].clone())
+        .collect();
     assert_eq!(ns, vec![json!(1), json!(2), json!(3)], "{v}");
     // In parallel: the whole answer takes about the slowest op, not the sum.
-    assert!(started.elapsed() < Duration::from_millis(1300 + 1000), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1300 + 1000),
+        "{:?}",
+        started.elapsed()
+    );
     // Each op had its own request id.
     let urls: std::collections::HashSet<String> = env()
         .engine
         .received_with_tag(&t)
         .iter()
-        .map(|r| r.task["data"]["__callback_url"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.task["data"]["__callback_url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(urls.len(), 3);
 }
@@ -200,7 +223,10 @@ async fn raw_call(body: &str) -> (u16, Value) {
 fn assert_error(status: u16, v: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{v}");
     assert_eq!(v["request_proc"], want_code, "{v}");
-    assert!(v["description"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+    assert!(
+        v["description"].as_str().is_some_and(|d| !d.is_empty()),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -232,22 +258,42 @@ async fn access_is_denied_for_bad_signature_unknown_login_and_stale_time() {
     let ts = now_s().to_string();
 
     let wrong = corezoid_signature(&ts, "not-the-secret", &b);
-    let (s, v) = post_raw(&http(), &format!("{base}/api/1/json/{LOGIN}/{ts}/{wrong}"), b.clone()).await;
+    let (s, v) = post_raw(
+        &http(),
+        &format!("{base}/api/1/json/{LOGIN}/{ts}/{wrong}"),
+        b.clone(),
+    )
+    .await;
     assert_error(s, &v, 403, "access_denied");
 
     let good = corezoid_signature(&ts, SECRET, &b);
-    let (s, v) = post_raw(&http(), &format!("{base}/api/1/json/nobody/{ts}/{good}"), b.clone()).await;
+    let (s, v) = post_raw(
+        &http(),
+        &format!("{base}/api/1/json/nobody/{ts}/{good}"),
+        b.clone(),
+    )
+    .await;
     assert_error(s, &v, 403, "access_denied");
 
     // Signed over another body: the signature covers the raw body.
     let other = corezoid_signature(&ts, SECRET, b"{\"ops\":[]}");
-    let (s, v) = post_raw(&http(), &format!("{base}/api/1/json/{LOGIN}/{ts}/{other}"), b.clone()).await;
+    let (s, v) = post_raw(
+        &http(),
+        &format!("{base}/api/1/json/{LOGIN}/{ts}/{other}"),
+        b.clone(),
+    )
+    .await;
     assert_error(s, &v, 403, "access_denied");
 
     for skew in [-400i64, 400] {
         let t = (now_s() as i64 + skew).to_string();
         let sig = corezoid_signature(&t, SECRET, &b);
-        let (s, v) = post_raw(&http(), &format!("{base}/api/1/json/{LOGIN}/{t}/{sig}"), b.clone()).await;
+        let (s, v) = post_raw(
+            &http(),
+            &format!("{base}/api/1/json/{LOGIN}/{t}/{sig}"),
+            b.clone(),
+        )
+        .await;
         assert_error(s, &v, 403, "access_denied");
         assert!(v["description"].as_str().unwrap().contains("300"), "{v}");
     }
@@ -257,7 +303,12 @@ async fn access_is_denied_for_bad_signature_unknown_login_and_stale_time() {
         let tg = tag("skew");
         let body = json!({"ops": [create(json!(1), json!({"tag": tg}))]}).to_string();
         let sig = corezoid_signature(&t, SECRET, body.as_bytes());
-        let (s, v) = post_raw(&http(), &format!("{base}/api/1/json/{LOGIN}/{t}/{sig}"), body.into_bytes()).await;
+        let (s, v) = post_raw(
+            &http(),
+            &format!("{base}/api/1/json/{LOGIN}/{t}/{sig}"),
+            body.into_bytes(),
+        )
+        .await;
         assert_eq!(s, 200, "{v}");
     }
 }
@@ -282,11 +333,17 @@ async fn an_unknown_op_type_fails_only_that_op() {
     assert_eq!(s, 200, "{v}");
     let ops = v["ops"].as_array().unwrap();
     assert_eq!(ops[0]["proc"], "error");
-    assert!(ops[0]["description"].as_str().unwrap().contains("delete"), "{v}");
+    assert!(
+        ops[0]["description"].as_str().unwrap().contains("delete"),
+        "{v}"
+    );
     assert_eq!(ops[1]["proc"], "ok");
     assert_eq!(ops[1]["data"]["echo"]["tag"], t);
     assert_eq!(ops[2]["proc"], "error");
-    assert!(ops[2]["description"].as_str().unwrap().contains("conv_id"), "{v}");
+    assert!(
+        ops[2]["description"].as_str().unwrap().contains("conv_id"),
+        "{v}"
+    );
     assert_eq!(ops[3]["proc"], "error");
 }
 
@@ -302,8 +359,14 @@ async fn explicit_timeout_gives_an_op_error_with_http_200() {
     let op = &v["ops"][0];
     assert_eq!(op["proc"], "error");
     assert_eq!(op["description"], "Timeout for create task");
-    assert_eq!(op["request_id"].as_str().unwrap().len(), request_id::REQUEST_ID_LEN);
-    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(
+        op["request_id"].as_str().unwrap().len(),
+        request_id::REQUEST_ID_LEN
+    );
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -311,13 +374,18 @@ async fn default_timeout_gives_504() {
     let t = tag("t504");
     env(); // start the shared worker before timing
     let started = Instant::now();
-    let (s, v) = call(&json!({"ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]})).await;
+    let (s, v) =
+        call(&json!({"ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]}))
+            .await;
     let took = started.elapsed();
     assert_eq!(s, 504, "{v}");
     assert_eq!(v["request_proc"], "timeout");
     assert_eq!(v["description"], "Gateway Time-out");
     // SYNC_DEFAULT_TIMEOUT_S is 2 in this worker.
-    assert!(took >= Duration::from_millis(1950) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1950) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     assert!(v["ops"][0]["request_id"].is_string(), "{v}");
 }
 
@@ -327,7 +395,8 @@ async fn timeout_is_capped_at_the_maximum() {
     // check that it is accepted and still answered; a silent task with a huge
     // timeout is not waited out here.
     let t = tag("cap");
-    let (s, v) = call(&json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": t}))]})).await;
+    let (s, v) =
+        call(&json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": t}))]})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["ops"][0]["proc"], "ok");
 }
@@ -353,7 +422,11 @@ async fn an_engine_refusal_is_answered_at_once() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["ops"][0]["proc"], "error");
     assert_eq!(v["ops"][0]["description"], "Process is not active");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -361,7 +434,7 @@ async fn engine_5xx_and_non_json_answers_are_clear_op_errors() {
     for (mode, needle) in [("http500", "HTTP 500"), ("non_json", "not a JSON")] {
         let t = tag(mode);
         env(); // start the shared worker before timing
-    let started = Instant::now();
+        let started = Instant::now();
         let (s, v) = call(&json!({"timeout": 10, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": mode}}))]})).await;
         assert_eq!(s, 200, "{v}");
         let op = &v["ops"][0];
@@ -383,16 +456,24 @@ async fn an_engine_slow_past_the_deadline_times_out() {
 async fn an_unreachable_engine_is_a_clear_op_error() {
     // A worker of its own whose engine URL points at a closed loopback port.
     let closed = syncbridge_tests::worker::free_port();
-    let w = tokio::task::spawn_blocking(move || Worker::start(&vars(&format!("http://127.0.0.1:{closed}"))))
-        .await
-        .unwrap();
+    let w = tokio::task::spawn_blocking(move || {
+        Worker::start(&vars(&format!("http://127.0.0.1:{closed}")))
+    })
+    .await
+    .unwrap();
     env(); // start the shared worker before timing
     let started = Instant::now();
     let body = json!({"timeout": 10, "ops": [create(json!(1), json!({}))]});
     let (s, v) = sync_call(&http(), &w.base, LOGIN, SECRET, &body).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["ops"][0]["proc"], "error");
-    assert!(v["ops"][0]["description"].as_str().unwrap().contains("unreachable"), "{v}");
+    assert!(
+        v["ops"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{v}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -403,9 +484,18 @@ async fn forged_mangled_expired_and_malformed_callbacks_are_refused() {
     let body = br#"{"x":1}"#.to_vec();
 
     // Forged: right shape, MAC under another key.
-    let forged = request_id::issue(b"some-other-secret-0123456789", [7; 16], now_s() + 600, LOGIN);
+    let forged = request_id::issue(
+        b"some-other-secret-0123456789",
+        [7; 16],
+        now_s() + 600,
+        LOGIN,
+    );
     let (s, v) = post_raw(&http(), &cb(&forged), body.clone()).await;
-    assert_eq!((s, v["code"].as_str()), (404, Some("unknown_request")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("unknown_request")),
+        "{v}"
+    );
     // Garbage and wrong length.
     for bad in ["nothex", "00", &"g".repeat(request_id::REQUEST_ID_LEN)] {
         let (s, v) = post_raw(&http(), &cb(bad), body.clone()).await;
@@ -416,12 +506,21 @@ async fn forged_mangled_expired_and_malformed_callbacks_are_refused() {
     let genuine = request_id::issue(CALLBACK_SECRET.as_bytes(), [9; 16], now_s() + 600, LOGIN);
     let mut mangled = genuine.clone().into_bytes();
     mangled[3] = if mangled[3] == b'a' { b'b' } else { b'a' };
-    let (s, _) = post_raw(&http(), &cb(std::str::from_utf8(&mangled).unwrap()), body.clone()).await;
+    let (s, _) = post_raw(
+        &http(),
+        &cb(std::str::from_utf8(&mangled).unwrap()),
+        body.clone(),
+    )
+    .await;
     assert_eq!(s, 404);
     // Authentic but expired.
     let expired = request_id::issue(CALLBACK_SECRET.as_bytes(), [5; 16], now_s() - 5, LOGIN);
     let (s, v) = post_raw(&http(), &cb(&expired), body.clone()).await;
-    assert_eq!((s, v["code"].as_str()), (410, Some("request_expired")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (410, Some("request_expired")),
+        "{v}"
+    );
     // Authentic and live, but the body is not a JSON object, or is too big.
     for bad in [&b"[1,2]"[..], b"\"text\"", b"{not json"] {
         let (s, v) = post_raw(&http(), &cb(&genuine), bad.to_vec()).await;
@@ -429,7 +528,11 @@ async fn forged_mangled_expired_and_malformed_callbacks_are_refused() {
     }
     let huge = format!("{{\"x\":\"{}\"}}", "y".repeat(MAX_BODY));
     let (s, v) = post_raw(&http(), &cb(&genuine), huge.into_bytes()).await;
-    assert_eq!((s, v["code"].as_str()), (413, Some("body_too_large")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{v}"
+    );
     // The callback route takes POST only.
     let r = http().get(cb(&genuine)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405);
@@ -457,7 +560,10 @@ async fn a_late_result_is_fetched_after_the_timeout_by_its_owner_only() {
 
     // Another login cannot read it, nor can anyone with a mangled id.
     assert_eq!(show(OTHER_LOGIN, OTHER_SECRET, &id).await["proc"], "error");
-    assert_eq!(show(LOGIN, SECRET, &id[..id.len() - 1]).await["proc"], "error");
+    assert_eq!(
+        show(LOGIN, SECRET, &id[..id.len() - 1]).await["proc"],
+        "error"
+    );
 }
 
 #[tokio::test]
@@ -478,7 +584,10 @@ async fn a_duplicate_callback_leaves_the_stored_result_unchanged() {
     let id = url.rsplit('/').next().unwrap();
     let op = show(LOGIN, SECRET, id).await;
     assert_eq!(op["proc"], "ok");
-    assert!(op["data"].get("variant").is_none(), "the duplicate replaced the result: {op}");
+    assert!(
+        op["data"].get("variant").is_none(),
+        "the duplicate replaced the result: {op}"
+    );
 }
 
 #[tokio::test]
@@ -486,8 +595,14 @@ async fn a_caller_that_goes_away_loses_nothing() {
     let t = tag("gone");
     let body = json!({"timeout": 10, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "late", "delay_ms": 800}}))]}).to_string();
     let url = sync_url(&env().worker.base, LOGIN, SECRET, body.as_bytes());
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
-    assert!(client.post(&url).body(body).send().await.is_err(), "expected the client to give up");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    assert!(
+        client.post(&url).body(body).send().await.is_err(),
+        "expected the client to give up"
+    );
 
     let cb = callback_url_of(&t);
     let answers = callback_answers(&cb, 1).await;
@@ -518,7 +633,10 @@ async fn two_hundred_concurrent_callers_each_get_their_own_result() {
     for (i, s, v) in results {
         assert_eq!(s, 200, "caller {i}: {v}");
         assert_eq!(v["ops"][0]["proc"], "ok", "caller {i}: {v}");
-        assert_eq!(v["ops"][0]["data"]["echo"]["caller"], i, "caller {i} got another's result: {v}");
+        assert_eq!(
+            v["ops"][0]["data"]["echo"]["caller"], i,
+            "caller {i} got another's result: {v}"
+        );
     }
     assert_eq!(env().engine.received_with_tag(&t).len(), 200);
 }
@@ -540,7 +658,11 @@ async fn unknown_routes_and_methods_get_json_errors() {
     assert_eq!(r.status().as_u16(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["code"], "not_found");
-    let r = http().get(format!("{base}/api/1/json/{LOGIN}/1/2")).send().await.unwrap();
+    let r = http()
+        .get(format!("{base}/api/1/json/{LOGIN}/1/2"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 405);
     assert_eq!(r.headers()["allow"], "POST");
     let r = http().get(format!("{base}/healthz")).send().await.unwrap();
