@@ -6,12 +6,13 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 pub struct Worker {
     pub base: String,
     child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -55,11 +56,14 @@ impl Worker {
             .expect("start node scripts/serve.mjs");
         let stdout = child.stdout.take().expect("child stdout");
         let (tx, rx) = mpsc::channel();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.starts_with("ready on ") {
                     let _ = tx.send(());
                 }
+                sink.lock().unwrap().push(line);
             }
         });
         rx.recv_timeout(Duration::from_secs(60))
@@ -67,7 +71,25 @@ impl Worker {
         Worker {
             base: format!("http://127.0.0.1:{port}"),
             child,
+            logs,
         }
+    }
+
+    /// Lines the worker has printed so far (its `console.log` output).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits up to `timeout` for a printed line containing `needle`.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if self.logs().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
     }
 }
 

@@ -590,6 +590,10 @@ async fn a_duplicate_callback_leaves_the_stored_result_unchanged() {
     );
 }
 
+/// A caller that disconnects while parked: the process's later callback is
+/// taken and stored, and the same login fetches it. (The waiter itself is
+/// released at the deadline at the latest: workerd under Miniflare does not
+/// report the disconnect to the worker, see README "Limits".)
 #[tokio::test]
 async fn a_caller_that_goes_away_loses_nothing() {
     let t = tag("gone");
