@@ -33,20 +33,29 @@ pub fn free_port() -> u16 {
 impl Worker {
     /// Starts the worker with these settings (a JSON object of var → string).
     pub fn start(vars: &Value) -> Worker {
+        Self::start_with(vars, None)
+    }
+
+    /// As [`Worker::start`], keeping Durable Object storage under `persist`
+    /// (SQLite files, one per object, under `persist/do/`).
+    pub fn start_with(vars: &Value, persist: Option<&std::path::Path>) -> Worker {
         let root = repo_root();
         assert!(
             root.join("build/index.js").exists(),
             "build/index.js is missing: run `make build` (or `make test`) first"
         );
         let port = free_port();
-        let mut child = Command::new("node")
-            .current_dir(&root)
-            .args([
-                "scripts/serve.mjs",
-                "--watch-stdin",
-                "--port",
-                &port.to_string(),
-            ])
+        let mut cmd = Command::new("node");
+        cmd.current_dir(&root).args([
+            "scripts/serve.mjs",
+            "--watch-stdin",
+            "--port",
+            &port.to_string(),
+        ]);
+        if let Some(dir) = persist {
+            cmd.arg("--persist").arg(dir);
+        }
+        let mut child = cmd
             .env("SYNCBRIDGE_VARS", vars.to_string())
             .env("WRANGLER_SEND_METRICS", "false")
             .stdin(Stdio::piped())

@@ -534,7 +534,7 @@ fn first_callback_is_stored_and_later_ones_are_duplicates() {
     match callback::decide(None, json!({"a": 1}), 5_000, 100, 600) {
         Decision::Store {
             result,
-            delete_at_ms,
+            delete_in_ms,
         } => {
             assert_eq!(
                 result,
@@ -543,8 +543,14 @@ fn first_callback_is_stored_and_later_ones_are_duplicates() {
                     received_at_ms: 5_000
                 }
             );
-            assert_eq!(delete_at_ms, 700_000);
+            // Deleted when the id's fetch window ends: (100 + 600) s, from now (5 s).
+            assert_eq!(delete_in_ms, 695_000);
         }
+        other => panic!("{other:?}"),
+    }
+    // A callback at the very end of the window is still kept a moment, never negative.
+    match callback::decide(None, json!({}), 800_000, 100, 600) {
+        Decision::Store { delete_in_ms, .. } => assert_eq!(delete_in_ms, 0),
         other => panic!("{other:?}"),
     }
     let stored = StoredResult {

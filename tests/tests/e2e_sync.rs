@@ -672,3 +672,123 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let r = http().get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+/// A second worker with tight limits and on-disk Durable Object storage:
+/// `SYNC_MAX_TIMEOUT_S` = 1 and `RESULT_TTL_S` = 1.
+struct Tight {
+    worker: Worker,
+    dir: std::path::PathBuf,
+}
+
+fn tight() -> &'static Tight {
+    static TIGHT: OnceLock<Tight> = OnceLock::new();
+    TIGHT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("syncbridge-e2e-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut v = vars(&env().engine.url());
+        v["SYNC_MAX_TIMEOUT_S"] = json!("1");
+        v["RESULT_TTL_S"] = json!("1");
+        Tight {
+            worker: Worker::start_with(&v, Some(&dir)),
+            dir,
+        }
+    })
+}
+
+/// Keys stored by every rendezvous object, read from workerd's SQLite files.
+fn stored_keys(dir: &std::path::Path) -> Vec<String> {
+    let mut keys = Vec::new();
+    let Ok(classes) = std::fs::read_dir(dir.join("do")) else {
+        return keys;
+    };
+    for class in classes.flatten() {
+        for file in std::fs::read_dir(class.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = file.path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if !name.ends_with(".sqlite") || name == "metadata.sqlite" {
+                continue;
+            }
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+            let Ok(db) = rusqlite::Connection::open_with_flags(&p, flags) else {
+                continue;
+            };
+            let found: Vec<String> = match db.prepare("SELECT key FROM _cf_KV") {
+                Ok(mut st) => st
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map(|rows| rows.flatten().collect())
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            keys.extend(found);
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn a_timeout_over_the_maximum_is_cut_to_it() {
+    let w = &tight().worker;
+    let t = tag("capped");
+    let body = json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]});
+    let started = Instant::now();
+    let (s, v) = sync_call(&http(), &w.base, LOGIN, SECRET, &body).await;
+    let took = started.elapsed();
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["ops"][0]["description"], "Timeout for create task");
+    assert!(
+        took < Duration::from_secs(4),
+        "SYNC_MAX_TIMEOUT_S=1 not applied: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_deletes_a_result_when_its_window_ends() {
+    let tw = tight();
+    let t = tag("ttl");
+    let body = json!({"timeout": 1, "ops": [create(json!(1), json!({"tag": t}))]});
+    let (s, v) = sync_call(&http(), &tw.worker.base, LOGIN, SECRET, &body).await;
+    assert_eq!((s, &v["ops"][0]["proc"]), (200, &json!("ok")), "{v}");
+    let cb = callback_url_of(&t);
+    let id = cb.rsplit('/').next().unwrap().to_string();
+
+    // Stored now, and fetchable.
+    assert_eq!(show_on(&tw.worker, &id).await["proc"], "ok");
+    assert!(stored_keys(&tw.dir).contains(&"result".to_string()));
+
+    // The id takes callbacks until ~2 s from now and its result can be
+    // fetched 1 s more; then the alarm deletes it from storage.
+    let started = Instant::now();
+    while stored_keys(&tw.dir).contains(&"result".to_string()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the result was not deleted by its alarm"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "deleted too early"
+    );
+    assert_eq!(
+        show_on(&tw.worker, &id).await["description"],
+        "Result not found"
+    );
+    // A late callback on the dead id is refused without creating anything.
+    let (s, v) = post_raw(&http(), &cb, b"{}".to_vec()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (410, Some("request_expired")),
+        "{v}"
+    );
+}
+
+async fn show_on(w: &Worker, id: &str) -> Value {
+    let body = json!({"ops": [{"type": "show", "obj": "result", "request_id": id}]});
+    let (status, v) = sync_call(&http(), &w.base, LOGIN, SECRET, &body).await;
+    assert_eq!(status, 200, "{v}");
+    v["ops"][0].clone()
+}

@@ -26,10 +26,11 @@ pub struct StoredResult {
 /// What the rendezvous object does with a callback.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// First result: store it (until `delete_at_ms`) and wake the waiter.
+    /// First result: store it, wake the waiter, and delete it after
+    /// `delete_in_ms` (relative, as Durable Object alarms take it).
     Store {
         result: StoredResult,
-        delete_at_ms: u64,
+        delete_in_ms: u64,
     },
     /// A result is already stored; leave it as it is.
     Duplicate,
@@ -53,6 +54,6 @@ pub fn decide(
             data,
             received_at_ms: now_ms,
         },
-        delete_at_ms: (id_expires_at_s + result_ttl_s) * 1000,
+        delete_in_ms: ((id_expires_at_s + result_ttl_s) * 1000).saturating_sub(now_ms),
     }
 }

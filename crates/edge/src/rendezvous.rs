@@ -188,13 +188,15 @@ impl Rendezvous {
             Decision::Duplicate => Ok(true),
             Decision::Store {
                 result,
-                delete_at_ms,
+                delete_in_ms,
             } => {
                 let storage = self.state.storage();
                 storage
                     .put(RESULT_KEY, serde_json::to_string(&result)?)
                     .await?;
-                storage.set_alarm(delete_at_ms as i64).await?;
+                storage
+                    .set_alarm(Duration::from_millis(delete_in_ms))
+                    .await?;
                 if let Some(tx) = self.waiter.borrow_mut().take() {
                     // A caller that already went away is no loss: the result is stored.
                     let _ = tx.send(result.data);
