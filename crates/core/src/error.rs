@@ -82,3 +82,55 @@ impl ApiError {
         }
     }
 }
+
+/// An error of the channel REST API (Oktell Studio's shape):
+/// `{"error_code": 1404, "error_message": "Lookup failed"}`. The code is
+/// 1000 + the HTTP status, so it is stable and self-explaining.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestError {
+    pub status: u16,
+    pub error_message: String,
+}
+
+impl RestError {
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        RestError {
+            status,
+            error_message: message.into(),
+        }
+    }
+    pub fn error_code(&self) -> u32 {
+        1000 + u32::from(self.status)
+    }
+    /// 400: a field is unknown, of the wrong type, or has a bad value.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, message)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Missing or wrong Authorization: Bearer token")
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, message)
+    }
+    pub fn lookup_failed() -> Self {
+        Self::new(404, "Lookup failed")
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, message)
+    }
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(413, format!("Request body is larger than {limit} bytes"))
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, message)
+    }
+    pub fn to_json(&self) -> Value {
+        json!({"error_code": self.error_code(), "error_message": self.error_message})
+    }
+}
+
+impl From<ApiError> for RestError {
+    fn from(e: ApiError) -> Self {
+        RestError::new(e.status, e.description)
+    }
+}

@@ -5,6 +5,7 @@
 //! (`crates/edge`) stays a thin shell that turns HTTP into calls to this crate.
 
 pub mod callback;
+pub mod channel;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod request_id;
 pub mod route;
 pub mod signature;
 pub mod sync_api;
+pub mod webhook;
 
 pub use config::Settings;
 pub use error::ApiError;
