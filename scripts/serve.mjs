@@ -10,8 +10,8 @@
 // SIGINT/SIGTERM or when its standard input closes (so a test that dies
 // cannot leave it running).
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { readFileSync, existsSync } from "node:fs";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
@@ -62,12 +62,34 @@ const mf = new Miniflare({
   host: args.host,
   port: Number(args.port),
   durableObjectsPersist: persist ? `${persist}/do` : false,
+  d1Persist: persist ? `${persist}/d1` : false,
   cf: false,
   log: new Log(LogLevel.WARN),
 });
 
 const url = await mf.ready;
+await applyMigrations(await mf.getD1Database("DB"));
 console.log(`ready on ${url.origin}`);
+
+// Applies migrations/*.sql in name order, once each, recording them in
+// d1_migrations as `wrangler d1 migrations apply` does.
+async function applyMigrations(db) {
+  await db
+    .prepare(
+      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+    )
+    .run();
+  const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
+  const files = readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort();
+  for (const name of files) {
+    if (done.has(name)) continue;
+    const statements = unstable_splitSqlQuery(readFileSync(`migrations/${name}`, "utf8"));
+    await db.batch([
+      ...statements.map((sql) => db.prepare(sql)),
+      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name),
+    ]);
+  }
+}
 
 let stopping = false;
 async function stop() {

@@ -41,6 +41,8 @@ pub struct Received {
     pub signature_ok: bool,
     pub unixtime: u64,
     pub task: Value,
+    /// When the engine received it.
+    pub at: std::time::Instant,
 }
 
 /// The gateway's answer to one of the engine's callbacks.
@@ -188,6 +190,7 @@ async fn create(
         signature_ok,
         unixtime: unixtime.parse().unwrap_or(0),
         task: task.clone(),
+        at: std::time::Instant::now(),
     });
     if !signature_ok {
         return corezoid(json!({"request_proc": "error", "description": "Wrong signature"}));

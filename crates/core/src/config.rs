@@ -18,6 +18,12 @@ pub const DEFAULT_RESULT_TTL_S: u64 = 600;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 /// Default of `MAX_OPS`: most operations in one Sync API request.
 pub const DEFAULT_MAX_OPS: usize = 20;
+/// Default of `WEBHOOK_MAX_WAIT_S`: longest wait of a sync webhook (Bpium: 60 s).
+pub const DEFAULT_WEBHOOK_MAX_WAIT_S: u64 = 60;
+/// Default of `REQUEST_LOG_TTL_S`: how long inbound requests stay listed (7 days).
+pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
+/// Shortest `ADMIN_TOKEN` accepted, in bytes.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Shortest `CALLBACK_SECRET` accepted, in bytes.
 pub const MIN_CALLBACK_SECRET_BYTES: usize = 16;
 
@@ -37,6 +43,10 @@ pub struct Settings {
     pub result_ttl_s: u64,
     pub max_body_bytes: usize,
     pub max_ops: usize,
+    /// `ADMIN_TOKEN`: bearer token of the channel API; the API is closed without it.
+    pub admin_token: Option<String>,
+    pub webhook_max_wait_s: u64,
+    pub request_log_ttl_s: u64,
 }
 
 /// A setting that is missing or unusable. Its message names the setting, never its value.
@@ -127,6 +137,16 @@ impl Settings {
             result_ttl_s: number(&get, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S, 1)?,
             max_body_bytes: number(&get, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64)?,
             max_ops: number(&get, "MAX_OPS", DEFAULT_MAX_OPS, 1)?,
+            admin_token: match non_empty(&get, "ADMIN_TOKEN") {
+                Some(t) if t.len() < MIN_ADMIN_TOKEN_BYTES => {
+                    return Err(ConfigError(format!(
+                        "setting ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"
+                    )))
+                }
+                t => t,
+            },
+            webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
+            request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
         })
     }
 }

@@ -119,3 +119,25 @@ pub fn classify(status: u16, body: &[u8]) -> EngineReply {
         )),
     }
 }
+
+/// How a process's reply to a forwarded request is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// Corezoid's API: see [`classify`].
+    Corezoid,
+    /// A plain HTTP process (webhook): any 2xx takes the event.
+    Webhook,
+}
+
+/// Reads a process's reply according to its protocol.
+pub fn classify_for(protocol: Protocol, status: u16, body: &[u8]) -> EngineReply {
+    match protocol {
+        Protocol::Corezoid => classify(status, body),
+        Protocol::Webhook if (200..300).contains(&status) => EngineReply::Accepted,
+        Protocol::Webhook => EngineReply::Failed(format!(
+            "Process answered HTTP {status}: {:?}",
+            excerpt(body)
+        )),
+    }
+}

@@ -4,12 +4,15 @@
 //! randomness are arguments, so each rule is tested natively and the worker
 //! (`crates/edge`) stays a thin shell that turns HTTP into calls to this crate.
 
+pub mod admin;
 pub mod callback;
 pub mod channel;
 pub mod config;
 pub mod engine;
+pub mod ids;
 pub mod error;
 pub mod request_id;
+pub mod request_log;
 pub mod route;
 pub mod signature;
 pub mod sync_api;

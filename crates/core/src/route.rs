@@ -18,44 +18,152 @@ pub enum Route<'a> {
     },
     /// `GET /healthz`: liveness, touches nothing; the benchmark's baseline.
     Health,
-    /// A known path with a method it does not take; carries the allowed one.
+    /// `/rest/v1/service/integration_points`
+    Channels(CollectionOp),
+    /// `/rest/v1/service/integration_points/{id}`
+    Channel {
+        id: &'a str,
+        op: ItemOp,
+    },
+    /// `GET /rest/v1/service/integration_points/{id}/requests`
+    ChannelRequests {
+        id: &'a str,
+    },
+    /// Any method on `/api/token/v1/{token_local}` and below it.
+    WebhookByToken {
+        token: &'a str,
+    },
+    /// Any method on `/api/webrequest/{code}` and below it (Bpium's form).
+    WebhookByCode {
+        code: &'a str,
+    },
+    /// A known path with a method it does not take; carries the allowed ones.
     MethodNotAllowed {
         allowed: &'static str,
     },
     NotFound,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionOp {
+    List,
+    Create,
+    Lookup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemOp {
+    Get,
+    Patch,
+    Delete,
+}
+
 /// Every route as `(method, path template)`, for documentation and checks.
+/// `*` stands for any method.
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/1/json/{login}/{unixtime}/{signature}"),
     ("POST", "/api/1/plugins/callback/{request_id}"),
     ("GET", "/healthz"),
+    ("GET", "/rest/v1/service/integration_points"),
+    ("POST", "/rest/v1/service/integration_points"),
+    ("LOOKUP", "/rest/v1/service/integration_points"),
+    ("GET", "/rest/v1/service/integration_points/{id}"),
+    ("PATCH", "/rest/v1/service/integration_points/{id}"),
+    ("DELETE", "/rest/v1/service/integration_points/{id}"),
+    ("GET", "/rest/v1/service/integration_points/{id}/requests"),
+    ("*", "/api/token/v1/{token_local}"),
+    ("*", "/api/webrequest/{code}"),
 ];
+
+/// The method a request stands for. workerd refuses unknown methods such as
+/// `LOOKUP` before the worker runs, so `POST` with
+/// `X-HTTP-Method-Override: LOOKUP` stands for `LOOKUP`. No other override
+/// is honoured.
+pub fn effective_method<'a>(method: &'a str, override_header: Option<&str>) -> &'a str {
+    match override_header {
+        Some(o)
+            if method.eq_ignore_ascii_case("POST") && o.trim().eq_ignore_ascii_case("LOOKUP") =>
+        {
+            "LOOKUP"
+        }
+        _ => method,
+    }
+}
+
+fn pick<'a>(method: &str, allowed: &'static str, table: &[(&str, Route<'a>)]) -> Route<'a> {
+    for (m, r) in table {
+        if method.eq_ignore_ascii_case(m) || (*m == "GET" && method.eq_ignore_ascii_case("HEAD")) {
+            return r.clone();
+        }
+    }
+    Route::MethodNotAllowed { allowed }
+}
 
 pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (allowed, matched) = match segs.as_slice() {
+    match segs.as_slice() {
         ["api", "1", "json", login, unixtime, signature]
             if !login.is_empty() && !unixtime.is_empty() && !signature.is_empty() =>
         {
-            (
+            pick(
+                method,
                 "POST",
-                Route::SyncApi {
-                    login,
-                    unixtime,
-                    signature,
-                },
+                &[(
+                    "POST",
+                    Route::SyncApi {
+                        login,
+                        unixtime,
+                        signature,
+                    },
+                )],
             )
         }
         ["api", "1", "plugins", "callback", request_id] if !request_id.is_empty() => {
-            ("POST", Route::Callback { request_id })
+            pick(method, "POST", &[("POST", Route::Callback { request_id })])
         }
-        ["healthz"] => ("GET", Route::Health),
-        _ => return Route::NotFound,
-    };
-    if method == allowed || (allowed == "GET" && method == "HEAD") {
-        matched
-    } else {
-        Route::MethodNotAllowed { allowed }
+        ["healthz"] => pick(method, "GET", &[("GET", Route::Health)]),
+        ["rest", "v1", "service", "integration_points"]
+        | ["rest", "v1", "service", "integration_points", ""] => pick(
+            method,
+            "GET, POST, LOOKUP",
+            &[
+                ("GET", Route::Channels(CollectionOp::List)),
+                ("POST", Route::Channels(CollectionOp::Create)),
+                ("LOOKUP", Route::Channels(CollectionOp::Lookup)),
+            ],
+        ),
+        ["rest", "v1", "service", "integration_points", id] => pick(
+            method,
+            "GET, PATCH, DELETE",
+            &[
+                (
+                    "GET",
+                    Route::Channel {
+                        id,
+                        op: ItemOp::Get,
+                    },
+                ),
+                (
+                    "PATCH",
+                    Route::Channel {
+                        id,
+                        op: ItemOp::Patch,
+                    },
+                ),
+                (
+                    "DELETE",
+                    Route::Channel {
+                        id,
+                        op: ItemOp::Delete,
+                    },
+                ),
+            ],
+        ),
+        ["rest", "v1", "service", "integration_points", id, "requests"] if !id.is_empty() => {
+            pick(method, "GET", &[("GET", Route::ChannelRequests { id })])
+        }
+        ["api", "token", "v1", token, ..] if !token.is_empty() => Route::WebhookByToken { token },
+        ["api", "webrequest", code, ..] if !code.is_empty() => Route::WebhookByCode { code },
+        _ => Route::NotFound,
     }
 }

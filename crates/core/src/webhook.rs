@@ -3,12 +3,36 @@
 //! and Standard Webhooks signatures on what the gateway sends a process.
 
 use crate::channel::Channel;
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
+use sha2::Sha256;
 
 /// Event type of an inbound HTTP request (Bpium's name).
 pub const EVENT_TYPE: &str = "$webRequest";
 /// Content type of a process answer that sets none (Oktell Studio's rule).
 pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// `Access-Control-Allow-Methods` of a preflight that names no method.
+const DEFAULT_ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+/// `Access-Control-Max-Age` of a preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE_S: &str = "600";
+
+/// Headers the runtime owns (framing and connection management): a
+/// process's answer that sets them has them dropped, silently.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// An inbound request as the worker saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,40 +51,138 @@ pub struct Inbound<'a> {
 
 /// True when the caller waits for the process: the channel has
 /// `opts.issync` and the URL's query has no `async=true`.
-pub fn is_sync(_channel: &Channel, _url: &str) -> bool {
-    todo!("helper: webhook::is_sync")
+///
+/// `async` is read with any letter case of `true`, or `1`; any such value
+/// among repeated `async` keys makes the call async.
+pub fn is_sync(channel: &Channel, url: &str) -> bool {
+    channel.opts.issync
+        && !form_urlencoded::parse(split_url(url).1.as_bytes())
+            .any(|(k, v)| k == "async" && (v.eq_ignore_ascii_case("true") || v == "1"))
 }
 
 /// The event handed to the process:
 /// `{event: {id, type: "$webRequest", async}, channel, method, url, path,
 /// query, headers, cookies, body, body_encoding?, ip, protocol, __callback_url}`.
 /// `channel` is [`crate::channel::public_view`].
+///
+/// `path` is the URL's path as sent (not percent-decoded). In `headers` a
+/// repeated header's values are joined with `", "` (`"; "` for `cookie`, as
+/// HTTP/2 splits it); `cookies` reads every `cookie` header. `body_encoding`
+/// is present only when the body is base64 (see [`body_value`]).
 pub fn event(
-    _inbound: &Inbound<'_>,
-    _channel: &Channel,
-    _event_id: &str,
-    _is_async: bool,
-    _callback_url: &str,
+    inbound: &Inbound<'_>,
+    channel: &Channel,
+    event_id: &str,
+    is_async: bool,
+    callback_url: &str,
 ) -> Value {
-    todo!("helper: webhook::event")
+    let mut headers = Map::new();
+    for (name, value) in inbound.headers {
+        let name = name.to_ascii_lowercase();
+        let sep = if name == "cookie" { "; " } else { ", " };
+        match headers.get_mut(&name) {
+            Some(Value::String(joined)) => {
+                joined.push_str(sep);
+                joined.push_str(value);
+            }
+            _ => {
+                headers.insert(name, Value::String(value.clone()));
+            }
+        }
+    }
+    let header = |name: &str| headers.get(name).and_then(Value::as_str);
+    let (body, encoding) = body_value(header("content-type"), inbound.body);
+    let cookies = cookies(header("cookie"));
+
+    let mut ev = Map::new();
+    ev.insert("id".into(), event_id.into());
+    ev.insert("type".into(), EVENT_TYPE.into());
+    ev.insert("async".into(), is_async.into());
+
+    let mut out = Map::new();
+    out.insert("event".into(), Value::Object(ev));
+    out.insert("channel".into(), crate::channel::public_view(channel));
+    out.insert("method".into(), inbound.method.into());
+    out.insert("url".into(), inbound.url.into());
+    out.insert("path".into(), split_url(inbound.url).0.into());
+    out.insert("query".into(), Value::Object(query(inbound.url)));
+    out.insert("cookies".into(), Value::Object(cookies));
+    out.insert("headers".into(), Value::Object(headers));
+    out.insert("body".into(), body);
+    if let Some(enc) = encoding {
+        out.insert("body_encoding".into(), enc.into());
+    }
+    out.insert("ip".into(), inbound.ip.map_or(Value::Null, Value::from));
+    out.insert("protocol".into(), inbound.protocol.into());
+    out.insert("__callback_url".into(), callback_url.into());
+    Value::Object(out)
 }
 
 /// The body as the event carries it: parsed JSON for JSON content types
 /// (text when it does not parse), an object of fields for
 /// `application/x-www-form-urlencoded`, text for other UTF-8, and base64 for
 /// anything else, with `Some("base64")` as the encoding flag.
-pub fn body_value(_content_type: Option<&str>, _body: &[u8]) -> (Value, Option<&'static str>) {
-    todo!("helper: webhook::body_value")
+///
+/// An empty body is `null` whatever the content type. Content types match
+/// case-insensitively, parameters ignored; JSON is `application/json` or any
+/// `+json` type. Form fields are parsed like [`query`] (a percent-encoded
+/// byte sequence that is not UTF-8 becomes U+FFFD). A body that is not UTF-8
+/// is always base64, even under a text or JSON content type.
+pub fn body_value(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'static str>) {
+    if body.is_empty() {
+        return (Value::Null, None);
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return (Value::String(STANDARD.encode(body)), Some("base64"));
+    };
+    let mime = content_type
+        .and_then(|ct| ct.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime.ends_with("+json") {
+        if let Ok(v) = serde_json::from_str(text) {
+            return (v, None);
+        }
+    } else if mime == "application/x-www-form-urlencoded" {
+        return (Value::Object(pairs_to_object(body)), None);
+    }
+    (Value::String(text.to_owned()), None)
 }
 
 /// `Cookie:` header → object of name → value.
-pub fn cookies(_header: Option<&str>) -> Map<String, Value> {
-    todo!("helper: webhook::cookies")
+///
+/// Pairs are split on `;`; a piece without `=` or whose name is not an HTTP
+/// token is skipped. Values are trimmed and unquoted, not percent-decoded.
+/// On a repeated name the first wins (browsers send the most specific cookie
+/// first; Node's `cookie` parser does the same).
+pub fn cookies(header: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for piece in header.unwrap_or("").split(';') {
+        let Some((name, value)) = piece.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if !is_token(name) || out.contains_key(name) {
+            continue;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        out.insert(name.to_owned(), value.into());
+    }
+    out
 }
 
 /// A URL's query → object; a repeated key gives an array of its values.
-pub fn query(_url: &str) -> Map<String, Value> {
-    todo!("helper: webhook::query")
+///
+/// Form decoding (`+` is a space, percent-escapes decoded); the fragment is
+/// ignored; a key without `=` has the value `""`; empty pieces (`a=1&&b=2`)
+/// are skipped. Keys are taken literally (`a[]` is the key `a[]`).
+pub fn query(url: &str) -> Map<String, Value> {
+    pairs_to_object(split_url(url).1.as_bytes())
 }
 
 /// What the caller of a sync webhook gets.
@@ -79,31 +201,262 @@ pub struct Reply {
 /// (or a JSON string of one) merged over the standard ones,
 /// `content-type` defaulting to [`DEFAULT_CONTENT_TYPE`]. An invalid answer
 /// is an `Err` with a message for a 502.
-pub fn reply(_callback: &Value) -> Result<Reply, String> {
-    todo!("helper: webhook::reply")
+///
+/// Details:
+/// - `response_code`: an integer or a string of digits; absent, `null` or
+///   `""` is 200. 204, 205 and 304 cannot carry a body: a non-empty
+///   `response_content` with them is an `Err` (the worker must then send a
+///   null body).
+/// - `response_headers`: values may be strings, numbers or booleans; an
+///   array gives one header per element (for `set-cookie`: the worker must
+///   *append* headers, not set them); a `null` value is skipped. Names must
+///   be HTTP tokens and values visible ASCII, space or tab (leading and
+///   trailing whitespace trimmed): anything else, CR and LF included, is an
+///   `Err`, so header injection is impossible. Hop-by-hop and framing headers
+///   (`content-length`, `transfer-encoding`, `connection`, `keep-alive`,
+///   `upgrade`, `te`, `trailer`, `proxy-connection`) are dropped silently:
+///   the runtime owns them.
+/// - `content-type` is present exactly once: an empty one counts as unset,
+///   and more than one (`Content-Type` and `content-type`, or an array) is an
+///   `Err`.
+/// - Other keys of the callback are ignored.
+pub fn reply(callback: &Value) -> Result<Reply, String> {
+    let Value::Object(cb) = callback else {
+        return Err("the process's answer is not a JSON object".into());
+    };
+
+    let status = match cb.get("response_code") {
+        None | Some(Value::Null) => 200,
+        Some(Value::String(s)) if s.is_empty() => 200,
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) if s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().unwrap_or(0)
+        }
+        Some(other) => {
+            return Err(format!(
+                "the process's response_code must be an integer, got {other}"
+            ))
+        }
+    };
+    if !(200..=599).contains(&status) {
+        return Err(format!(
+            "the process's response_code must be an integer from 200 to 599, got {}",
+            cb["response_code"]
+        ));
+    }
+    let status = status as u16;
+
+    let (body, json_body) = match cb.get("response_content") {
+        None | Some(Value::Null) => (Vec::new(), false),
+        Some(Value::String(s)) => (s.as_bytes().to_vec(), false),
+        Some(other) => (other.to_string().into_bytes(), true),
+    };
+    if matches!(status, 204 | 205 | 304) && !body.is_empty() {
+        return Err(format!(
+            "the process's response_code {status} cannot carry a body, but response_content is not empty"
+        ));
+    }
+
+    let given = match cb.get("response_headers") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
+        Some(Value::String(s)) => match serde_json::from_str(s) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(
+                    "the process's response_headers is a string but not a JSON object".into(),
+                )
+            }
+        },
+        Some(_) => return Err("the process's response_headers must be an object".into()),
+    };
+
+    let mut headers = Vec::new();
+    let mut content_type = None;
+    for (name, value) in &given {
+        if !is_token(name) {
+            return Err(format!(
+                "the process's response_headers has an invalid header name {name:?}"
+            ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if HOP_BY_HOP.contains(&lower.as_str()) {
+            continue;
+        }
+        let values = match value {
+            Value::Array(items) => items.iter().collect(),
+            v => vec![v],
+        };
+        for v in values {
+            let v = match v {
+                Value::Null => continue,
+                Value::String(s) => s.trim_matches([' ', '\t']).to_owned(),
+                Value::Number(_) | Value::Bool(_) => v.to_string(),
+                _ => {
+                    return Err(format!(
+                        "the process's response_headers value of {name:?} must be a string, number or boolean"
+                    ))
+                }
+            };
+            if !v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+                return Err(format!(
+                    "the process's response_headers value of {name:?} has characters not allowed in a header"
+                ));
+            }
+            if lower == "content-type" {
+                if v.is_empty() {
+                    continue;
+                }
+                if content_type.is_some() {
+                    return Err(
+                        "the process's response_headers sets content-type more than once".into(),
+                    );
+                }
+                content_type = Some(headers.len());
+            }
+            headers.push((name.clone(), v));
+        }
+    }
+    if content_type.is_none() {
+        let ct = if json_body {
+            "application/json"
+        } else {
+            DEFAULT_CONTENT_TYPE
+        };
+        headers.insert(0, ("content-type".into(), ct.into()));
+    }
+
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// The `Access-Control-Allow-Origin` value for `origin` under the channel's
 /// `opts.cors_origins` (`*` allows any origin), or None.
-pub fn allowed_origin(_cors_origins: &[String], _origin: Option<&str>) -> Option<String> {
-    todo!("helper: webhook::allowed_origin")
+///
+/// An origin listed exactly is echoed as the caller sent it (the answer must
+/// then carry `Vary: Origin`); one allowed only by `*` gets `*`. Scheme and
+/// host compare case-insensitively, a default port (`:443` for https, `:80`
+/// for http) and a trailing `/` in the list are ignored.
+pub fn allowed_origin(cors_origins: &[String], origin: Option<&str>) -> Option<String> {
+    let origin = origin?;
+    let wanted = normalize_origin(origin);
+    if cors_origins.iter().any(|o| normalize_origin(o) == wanted) {
+        Some(origin.to_owned())
+    } else if cors_origins.iter().any(|o| o.trim() == "*") {
+        Some("*".into())
+    } else {
+        None
+    }
 }
 
 /// Headers of the answer to an `OPTIONS` preflight: allow-origin, the
 /// requested method and headers, max-age, `Vary: Origin`; None when the
 /// origin is not allowed (the answer then carries no CORS headers).
+///
+/// With no (or an empty) requested method, `GET, POST, PUT, PATCH, DELETE,
+/// OPTIONS` is allowed; `access-control-allow-headers` is present only when
+/// headers were requested. Max-age is 600 s.
 pub fn preflight(
-    _cors_origins: &[String],
-    _origin: Option<&str>,
-    _request_method: Option<&str>,
-    _request_headers: Option<&str>,
+    cors_origins: &[String],
+    origin: Option<&str>,
+    request_method: Option<&str>,
+    request_headers: Option<&str>,
 ) -> Option<Vec<(String, String)>> {
-    todo!("helper: webhook::preflight")
+    let allow_origin = allowed_origin(cors_origins, origin)?;
+    let mut out = vec![
+        ("access-control-allow-origin".to_owned(), allow_origin),
+        (
+            "access-control-allow-methods".to_owned(),
+            nonempty(request_method)
+                .unwrap_or(DEFAULT_ALLOW_METHODS)
+                .to_owned(),
+        ),
+    ];
+    if let Some(h) = nonempty(request_headers) {
+        out.push(("access-control-allow-headers".to_owned(), h.to_owned()));
+    }
+    out.push((
+        "access-control-max-age".to_owned(),
+        PREFLIGHT_MAX_AGE_S.to_owned(),
+    ));
+    out.push(("vary".to_owned(), "Origin".to_owned()));
+    Some(out)
 }
 
 /// Standard Webhooks signature header value, `v1,<base64 HMAC-SHA256>` of
 /// `{msg_id}.{timestamp}.{body}`. A `whsec_` secret is base64-decoded after
 /// its prefix; any other secret is used as raw bytes.
-pub fn standard_signature(_secret: &str, _msg_id: &str, _timestamp_s: u64, _body: &[u8]) -> String {
-    todo!("helper: webhook::standard_signature")
+///
+/// Padding is optional in a `whsec_` secret; one that does not decode is
+/// used, whole and prefix included, as raw bytes.
+pub fn standard_signature(secret: &str, msg_id: &str, timestamp_s: u64, body: &[u8]) -> String {
+    /// Standard alphabet, padding optional.
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let key = secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| LENIENT.decode(b64).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
+    mac.update(format!("{msg_id}.{timestamp_s}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// `(path, query)` of a full URL (or of a bare path), the fragment dropped.
+/// The path is `/` when the URL has none.
+fn split_url(url: &str) -> (&str, &str) {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let (before, query) = url.split_once('?').unwrap_or((url, ""));
+    let path = match before.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => before,
+    };
+    (path, query)
+}
+
+/// Form-decoded pairs → object; a repeated key gives an array in order.
+fn pairs_to_object(input: &[u8]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in form_urlencoded::parse(input) {
+        let v = Value::String(v.into_owned());
+        match out.get_mut(k.as_ref()) {
+            Some(Value::Array(vs)) => vs.push(v),
+            Some(first) => *first = Value::Array(vec![first.take(), v]),
+            None => {
+                out.insert(k.into_owned(), v);
+            }
+        }
+    }
+    out
+}
+
+/// `s` trimmed, when that leaves something.
+fn nonempty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An HTTP token (RFC 9110 `tchar`s, at least one).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An origin for comparison: trimmed, trailing `/` dropped, scheme and host
+/// lowercased, default port dropped.
+fn normalize_origin(origin: &str) -> String {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+        if let Some(stripped) = o.strip_prefix(scheme).and_then(|h| h.strip_suffix(port)) {
+            return format!("{scheme}{stripped}");
+        }
+    }
+    o
 }

@@ -37,3 +37,31 @@ pub async fn read_body(req: &mut Request, max: usize) -> std::result::Result<Vec
 pub fn now_ms() -> u64 {
     worker::Date::now().as_millis()
 }
+
+/// A channel-API error: `{"error_code", "error_message"}` with its status.
+pub fn rest_error(e: &syncbridge_core::error::RestError) -> Result<Response> {
+    let mut resp = json(e.status, &e.to_json())?;
+    if e.status == 401 {
+        resp.headers_mut().set("WWW-Authenticate", "Bearer")?;
+    }
+    Ok(resp)
+}
+
+/// 16 bytes from the platform's CSPRNG.
+pub fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).expect("crypto.getRandomValues is available in workerd");
+    b
+}
+
+/// The current time as ISO-8601 UTC with milliseconds.
+pub fn now_iso() -> String {
+    String::from(worker::js_sys::Date::new_0().to_iso_string())
+}
+
+/// The URL's query as decoded pairs, in order.
+pub fn query_pairs(url: &worker::Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}

@@ -3,12 +3,16 @@
 //! reads bodies, talks to Durable Objects and fetches.
 
 mod callback;
+mod channels;
+mod forward;
 mod http;
 mod rendezvous;
+mod store;
 mod sync;
+mod webhook;
 
-use syncbridge_core::error::{ApiError, Surface};
-use syncbridge_core::route::{route, Route};
+use syncbridge_core::error::{ApiError, RestError, Surface};
+use syncbridge_core::route::{effective_method, route, Route};
 use syncbridge_core::Settings;
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -23,10 +27,12 @@ pub(crate) fn settings(env: &Env) -> std::result::Result<Settings, ApiError> {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let url = req.url()?;
-    let method = req.method().to_string();
-    match route(&method, url.path()) {
+    let raw_method = req.method().to_string();
+    let override_header = req.headers().get("x-http-method-override")?;
+    let method = effective_method(&raw_method, override_header.as_deref());
+    match route(method, url.path()) {
         Route::SyncApi {
             login,
             unixtime,
@@ -34,10 +40,31 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         } => sync::handle(req, &env, login, unixtime, signature).await,
         Route::Callback { request_id } => callback::handle(req, &env, request_id).await,
         Route::Health => http::json(200, &serde_json::json!({"proc": "ok"})),
+        Route::Channels(op) => channels::handle(req, &env, channels::Op::Collection(op)).await,
+        Route::Channel { id, op } => channels::handle(req, &env, channels::Op::Item(id, op)).await,
+        Route::ChannelRequests { id } => {
+            channels::handle(req, &env, channels::Op::Requests(id)).await
+        }
+        Route::WebhookByToken { token } => {
+            webhook::handle(req, env, ctx, webhook::Key::Token(token.to_string())).await
+        }
+        Route::WebhookByCode { code } => {
+            webhook::handle(req, env, ctx, webhook::Key::Code(code.to_string())).await
+        }
         Route::MethodNotAllowed { allowed } => {
-            let mut resp = http::error(&ApiError::method_not_allowed(allowed), Surface::Plugin)?;
+            let mut resp = if url.path().starts_with("/rest/") {
+                http::rest_error(&RestError::new(
+                    405,
+                    format!("Method not allowed; use {allowed}"),
+                ))?
+            } else {
+                http::error(&ApiError::method_not_allowed(allowed), Surface::Plugin)?
+            };
             resp.headers_mut().set("Allow", allowed)?;
             Ok(resp)
+        }
+        Route::NotFound if url.path().starts_with("/rest/") => {
+            http::rest_error(&RestError::not_found("No such route"))
         }
         Route::NotFound => http::error(&ApiError::not_found("No such route"), Surface::Plugin),
     }

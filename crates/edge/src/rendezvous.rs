@@ -10,6 +10,7 @@
 //! Storing every result, not only late ones, is what makes a result survive
 //! a caller that went away and lets duplicates be recognised.
 
+use crate::forward::{self, Forward};
 use crate::http::now_ms;
 use futures_channel::oneshot;
 use futures_util::{select_biased, FutureExt};
@@ -18,12 +19,12 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::time::Duration;
 use syncbridge_core::callback::{self, Decision, StoredResult};
-use syncbridge_core::engine::{self, EngineReply};
+use syncbridge_core::engine::EngineReply;
 use syncbridge_core::request_id::VerifiedId;
 use syncbridge_core::sync_api::OpOutcome;
 use worker::{
-    durable_object, Delay, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response, Result, State,
+    durable_object, Delay, DurableObject, Env, Headers, Method, Request, RequestInit, Response,
+    Result, State,
 };
 
 const RESULT_KEY: &str = "result";
@@ -31,9 +32,8 @@ const INTERNAL: &str = "https://rendezvous.internal";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunRequest {
-    /// Signed engine URL and body, built by the core.
-    pub url: String,
-    pub body: String,
+    /// The signed request that hands the task to the process.
+    pub forward: Forward,
     /// How long to wait from arrival; relative, so clocks need not agree.
     pub wait_ms: u64,
 }
@@ -67,11 +67,27 @@ fn json_request(method: Method, path: &str, body: Option<String>) -> Result<Requ
     Request::new_with_init(&format!("{INTERNAL}{path}"), &init)
 }
 
-/// Parks a create op under `id` and returns its outcome.
-pub async fn run(env: &Env, id: &str, run: &RunRequest) -> Result<OpOutcome> {
-    let req = json_request(Method::Post, "/run", Some(serde_json::to_string(run)?))?;
-    let mut resp = stub(env, id)?.fetch_with_request(req).await?;
-    resp.json().await
+/// Extra time the worker gives a rendezvous object past the deadline before
+/// it stops waiting for it itself; the object answers `timeout` at the deadline.
+const DEADLINE_GRACE_MS: u64 = 2_000;
+
+/// Parks a request under `id` in its rendezvous object and returns the
+/// outcome. Never hangs: past the deadline and a grace period it is a timeout.
+pub async fn run(env: &Env, id: &str, run: &RunRequest) -> OpOutcome {
+    let call = async {
+        let req = json_request(Method::Post, "/run", Some(serde_json::to_string(run)?))?;
+        let mut resp = stub(env, id)?.fetch_with_request(req).await?;
+        resp.json::<OpOutcome>().await
+    };
+    let guard = Delay::from(Duration::from_millis(run.wait_ms + DEADLINE_GRACE_MS));
+    futures_util::pin_mut!(call);
+    match futures_util::future::select(call, guard).await {
+        futures_util::future::Either::Left((Ok(o), _)) => o,
+        futures_util::future::Either::Left((Err(e), _)) => OpOutcome::Failed {
+            description: format!("the request could not be parked: {e}"),
+        },
+        futures_util::future::Either::Right(_) => OpOutcome::Timeout,
+    }
 }
 
 /// Hands a callback to the object of `id`; `Ok(true)` when it was a duplicate.
@@ -158,7 +174,7 @@ impl Rendezvous {
     async fn wait(&self, run: RunRequest, rx: oneshot::Receiver<Value>) -> OpOutcome {
         let mut rx = rx.fuse();
         let mut deadline = Delay::from(Duration::from_millis(run.wait_ms)).fuse();
-        let mut create = Box::pin(create_task(run.url, run.body).fuse());
+        let mut create = Box::pin(forward::send(&run.forward).fuse());
         loop {
             select_biased! {
                 data = rx => return match data {
@@ -204,27 +220,5 @@ impl Rendezvous {
                 Ok(false)
             }
         }
-    }
-}
-
-/// Sends the signed create request to the engine and reads its verdict.
-async fn create_task(url: String, body: String) -> EngineReply {
-    let send = async {
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        let mut resp = Fetch::Request(Request::new_with_init(&url, &init)?)
-            .send()
-            .await?;
-        let status = resp.status_code();
-        let bytes = resp.bytes().await?;
-        Ok::<_, worker::Error>((status, bytes))
-    };
-    match send.await {
-        Ok((status, bytes)) => engine::classify(status, &bytes),
-        Err(e) => EngineReply::Failed(format!("Engine unreachable: {e}")),
     }
 }

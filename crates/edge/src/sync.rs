@@ -1,18 +1,15 @@
 //! `POST /api/1/json/{login}/{unixtime}/{signature}`: the Sync API.
 
+use crate::forward::Forward;
 use crate::http::{self, now_ms};
 use crate::rendezvous::{self, RunRequest};
-use futures_util::future::{join_all, select, Either};
+use futures_util::future::join_all;
 use serde_json::Value;
-use std::time::Duration;
+use syncbridge_core::engine::Protocol;
 use syncbridge_core::error::{ApiError, Surface};
-use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op, OpOutcome};
+use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op};
 use syncbridge_core::{engine, request_id, Settings};
-use worker::{Delay, Env, Request, Response, Result};
-
-/// Extra time the worker gives a rendezvous object past the deadline before
-/// it stops waiting for it itself; the object answers `timeout` at the deadline.
-const DEADLINE_GRACE_MS: u64 = 2_000;
+use worker::{Env, Request, Response, Result};
 
 /// Everything an op needs that is the same for all ops of one request.
 struct Call<'a> {
@@ -106,24 +103,15 @@ impl Call<'_> {
             &engine::callback_url(&self.callback_base, &id),
         );
         let run = RunRequest {
-            url: fwd.url,
-            body: fwd.body,
+            forward: Forward {
+                url: fwd.url,
+                body: fwd.body,
+                headers: Vec::new(),
+                protocol: Protocol::Corezoid,
+            },
             wait_ms: self.deadline.timeout_ms,
         };
-        let outcome = {
-            let parked = rendezvous::run(self.env, &id, &run);
-            let guard = Delay::from(Duration::from_millis(
-                self.deadline.timeout_ms + DEADLINE_GRACE_MS,
-            ));
-            futures_util::pin_mut!(parked);
-            match select(parked, guard).await {
-                Either::Left((Ok(o), _)) => o,
-                Either::Left((Err(e), _)) => OpOutcome::Failed {
-                    description: format!("the request could not be parked: {e}"),
-                },
-                Either::Right(_) => OpOutcome::Timeout,
-            }
-        };
+        let outcome = rendezvous::run(self.env, &id, &run).await;
         Answer::Outcome {
             request_id: id,
             outcome,

@@ -1,0 +1,92 @@
+//! The record kept of every inbound webhook request, and the paging of its list.
+
+use crate::error::RestError;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Default and largest page of `GET …/{id}/requests`.
+pub const DEFAULT_PAGE: u64 = 50;
+pub const MAX_PAGE: u64 = 500;
+/// Longest excerpt of a response body kept in a record, in bytes.
+pub const BODY_EXCERPT_BYTES: usize = 1024;
+
+/// How the caller was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Sync,
+    Async,
+}
+
+/// What became of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Sync: the process answered and its answer was sent.
+    Answered,
+    /// Async: the process took the event.
+    Accepted,
+    /// Sync: the wait ran out.
+    TimedOut,
+    /// The process could not be reached, refused the event, or answered badly.
+    Failed,
+    /// The channel names no process.
+    NoProcess,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub id: String,
+    pub channel_id: String,
+    /// ISO-8601 UTC.
+    pub received_at: String,
+    pub method: String,
+    /// Path and query, as requested.
+    pub url: String,
+    pub ip: Option<String>,
+    pub mode: Mode,
+    /// The HTTP status the caller got.
+    pub status: u16,
+    /// From arrival to the answer, in milliseconds (async: to the process's acceptance).
+    pub duration_ms: u64,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Sync answers: `{status, headers, body}` with the body cut to [`BODY_EXCERPT_BYTES`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+}
+
+/// A body excerpt for a record: text when UTF-8 (cut on a character boundary).
+pub fn excerpt(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(BODY_EXCERPT_BYTES)];
+    match std::str::from_utf8(cut) {
+        Ok(s) => s.to_string(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&cut[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => format!("<{} bytes of binary>", body.len()),
+    }
+}
+
+/// Reads `offset` and `limit` of a request-log listing.
+pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError> {
+    let mut offset = 0;
+    let mut limit = DEFAULT_PAGE;
+    for (k, v) in pairs {
+        let n = || {
+            v.parse::<u64>()
+                .map_err(|_| RestError::bad_request(format!("{k} must be a whole number")))
+        };
+        match k.as_str() {
+            "offset" => offset = n()?,
+            "limit" => limit = n()?.min(MAX_PAGE),
+            other => {
+                return Err(RestError::bad_request(format!(
+                    "unknown parameter {other}; use offset and limit"
+                )))
+            }
+        }
+    }
+    Ok((offset, limit))
+}

@@ -1,0 +1,49 @@
+//! Sending a signed request to a process (Corezoid or a plain HTTP one) and
+//! reading its verdict; used by the rendezvous object and by async webhooks.
+
+use serde::{Deserialize, Serialize};
+use syncbridge_core::engine::{self, EngineReply, Protocol};
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+/// A request ready to send to a process, built by the core.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Forward {
+    pub url: String,
+    pub body: String,
+    /// Extra headers (signatures); `content-type: application/json` is always sent.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    pub protocol: Protocol,
+}
+
+/// Sends `f` and classifies the reply; transport errors are `Failed`.
+pub async fn send(f: &Forward) -> EngineReply {
+    let attempt = async {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        for (k, v) in &f.headers {
+            headers.set(k, v)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(f.body.as_str().into()));
+        let mut resp = Fetch::Request(Request::new_with_init(&f.url, &init)?)
+            .send()
+            .await?;
+        let status = resp.status_code();
+        let bytes = resp.bytes().await?;
+        Ok::<_, worker::Error>((status, bytes))
+    };
+    match attempt.await {
+        Ok((status, bytes)) => engine::classify_for(f.protocol, status, &bytes),
+        Err(e) => EngineReply::Failed(format!("{} unreachable: {e}", who(f.protocol))),
+    }
+}
+
+fn who(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Corezoid => "Engine",
+        Protocol::Webhook => "Process",
+    }
+}

@@ -1,0 +1,353 @@
+//! Inbound webhooks: any method on `/api/token/v1/{token_local}…` or
+//! `/api/webrequest/{code}…`. The whole request goes to the channel's
+//! process as an event; the caller gets 200 at once (async) or the answer
+//! the process calls back with (sync). Every request is recorded in D1.
+
+use crate::forward::{self, Forward};
+use crate::http::{self, now_iso, now_ms, random16, rest_error};
+use crate::rendezvous::{self, RunRequest};
+use crate::store::Store;
+use serde_json::{json, Value};
+use syncbridge_core::channel::{self, Channel, Process, TYPE_EVENTING};
+use syncbridge_core::engine::{self, EngineReply, Protocol};
+use syncbridge_core::error::RestError;
+use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
+use syncbridge_core::sync_api::{CreateOp, OpOutcome};
+use syncbridge_core::{ids, request_id, webhook, Settings};
+use worker::{Context, Env, Request, Response, Result};
+
+/// How the channel is named in the URL.
+pub enum Key {
+    Token(String),
+    Code(String),
+}
+
+pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Result<Response> {
+    let received_ms = now_ms();
+    let settings = match crate::settings(&env) {
+        Ok(s) => s,
+        Err(e) => return rest_error(&e.into()),
+    };
+    let store = match Store::new(&env) {
+        Ok(s) => s,
+        Err(e) => return rest_error(&e),
+    };
+    let found = match &key {
+        Key::Token(t) => store.channel_by_token(t).await,
+        Key::Code(c) => store.channel_by_code(c).await,
+    };
+    let channel = match found {
+        Ok(Some(c)) => c,
+        Ok(None) => return rest_error(&RestError::not_found("No channel at this URL")),
+        Err(e) => return rest_error(&e),
+    };
+    if channel.kind == TYPE_EVENTING {
+        return rest_error(&RestError::new(
+            403,
+            "This is an eventing channel; it takes no webhooks",
+        ));
+    }
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let origin = header("origin").map(str::to_string);
+    let method = req.method().to_string();
+    if method == "OPTIONS" && origin.is_some() {
+        if let Some(acrm) = header("access-control-request-method") {
+            return preflight(
+                &channel,
+                origin.as_deref(),
+                Some(acrm),
+                header("access-control-request-headers"),
+            );
+        }
+    }
+    let body = match http::read_body(&mut req, settings.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return rest_error(&e.into()),
+    };
+    let url = req.url()?;
+    let sync = webhook::is_sync(&channel, url.as_str());
+    let event_id = ids::uuid_v4(random16());
+    let deadline_ms = settings.webhook_max_wait_s * 1000;
+    let expires_at = (received_ms + deadline_ms).div_ceil(1000) + settings.result_ttl_s;
+    let rid = request_id::issue(
+        &settings.callback_secret,
+        random16(),
+        expires_at,
+        &format!("channel:{}", channel.id),
+    );
+    let base = match &settings.public_url {
+        Some(u) => u.clone(),
+        None => url.origin().ascii_serialization(),
+    };
+    let callback_url = engine::callback_url(&base, &rid);
+    let inbound = webhook::Inbound {
+        method: &method,
+        url: url.as_str(),
+        headers: &headers,
+        body: &body,
+        ip: header("cf-connecting-ip"),
+        protocol: url.scheme(),
+    };
+    let event = webhook::event(&inbound, &channel, &event_id, !sync, &callback_url);
+    let forward = build_forward(
+        &settings,
+        &channel,
+        &event,
+        &event_id,
+        &callback_url,
+        received_ms,
+    );
+
+    let mut entry = Entry {
+        id: event_id.clone(),
+        channel_id: channel.id.clone(),
+        received_at: now_iso(),
+        method: method.clone(),
+        url: match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        },
+        ip: header("cf-connecting-ip").map(str::to_string),
+        mode: if sync { Mode::Sync } else { Mode::Async },
+        status: 200,
+        duration_ms: 0,
+        outcome: Outcome::Accepted,
+        error: None,
+        response: None,
+    };
+    let allow_origin = webhook::allowed_origin(&channel.opts.cors_origins, origin.as_deref());
+    let log_ttl_ms = settings.request_log_ttl_s * 1000;
+
+    if !sync {
+        // Answer now; hand the event over and record the outcome afterwards.
+        let env2 = env.clone();
+        ctx.wait_until(async move {
+            match forward {
+                Ok(f) => match forward::send(&f).await {
+                    EngineReply::Accepted => {}
+                    EngineReply::Refused(op) => fail(&mut entry, refusal(&op)),
+                    EngineReply::Failed(d) => fail(&mut entry, d),
+                },
+                Err(e) => {
+                    entry.outcome = Outcome::NoProcess;
+                    entry.error = Some(e);
+                }
+            }
+            entry.duration_ms = now_ms().saturating_sub(received_ms);
+            record(&env2, &entry, received_ms, log_ttl_ms).await;
+        });
+        let mut resp = Response::empty()?;
+        if let Some(o) = &allow_origin {
+            cors_headers(&mut resp, o)?;
+        }
+        return Ok(resp);
+    }
+
+    let (resp, response_record) = match forward {
+        Err(e) => {
+            entry.outcome = Outcome::NoProcess;
+            (error_reply(502, &e, &mut entry)?, None)
+        }
+        Ok(f) => {
+            let run = RunRequest {
+                forward: f,
+                wait_ms: deadline_ms,
+            };
+            match rendezvous::run(&env, &rid, &run).await {
+                OpOutcome::Data { data } => match webhook::reply(&data) {
+                    Ok(r) => {
+                        entry.outcome = Outcome::Answered;
+                        let record = json!({
+                            "status": r.status,
+                            "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                            "body": request_log::excerpt(&r.body),
+                        });
+                        (answer(r, allow_origin.as_deref())?, Some(record))
+                    }
+                    Err(e) => {
+                        entry.outcome = Outcome::Failed;
+                        let msg = format!("The process's answer is invalid: {e}");
+                        (error_reply(502, &msg, &mut entry)?, None)
+                    }
+                },
+                OpOutcome::Refused { op } => {
+                    entry.outcome = Outcome::Failed;
+                    (error_reply(502, &refusal(&op), &mut entry)?, None)
+                }
+                OpOutcome::Failed { description } => {
+                    entry.outcome = Outcome::Failed;
+                    (error_reply(502, &description, &mut entry)?, None)
+                }
+                OpOutcome::Timeout => {
+                    entry.outcome = Outcome::TimedOut;
+                    let msg = format!(
+                        "The process did not answer within {} s",
+                        settings.webhook_max_wait_s
+                    );
+                    (error_reply(504, &msg, &mut entry)?, None)
+                }
+            }
+        }
+    };
+    entry.status = resp.status_code();
+    entry.response = response_record;
+    entry.duration_ms = now_ms().saturating_sub(received_ms);
+    ctx.wait_until(async move { record(&env, &entry, received_ms, log_ttl_ms).await });
+    Ok(resp)
+}
+
+fn fail(entry: &mut Entry, description: String) {
+    entry.outcome = Outcome::Failed;
+    entry.error = Some(description);
+}
+
+fn refusal(op: &Value) -> String {
+    match op.get("description").and_then(Value::as_str) {
+        Some(d) => format!("The process refused the event: {d}"),
+        None => format!("The process refused the event: {op}"),
+    }
+}
+
+fn error_reply(status: u16, message: &str, entry: &mut Entry) -> Result<Response> {
+    entry.error = Some(message.to_string());
+    rest_error(&RestError::new(status, message))
+}
+
+/// The request that hands `event` to the channel's process.
+fn build_forward(
+    settings: &Settings,
+    channel: &Channel,
+    event: &Value,
+    event_id: &str,
+    callback_url: &str,
+    now_ms: u64,
+) -> std::result::Result<Forward, String> {
+    let body = event.to_string();
+    match channel::process(channel) {
+        Process::None => Err("The channel names no process (recv_svcscriptcode is empty)".into()),
+        Process::Http(url) => {
+            let ts = now_ms / 1000;
+            let mut headers = vec![
+                ("webhook-id".to_string(), event_id.to_string()),
+                ("webhook-timestamp".to_string(), ts.to_string()),
+            ];
+            if !channel.token_remote.is_empty() {
+                let sig = webhook::standard_signature(
+                    &channel.token_remote,
+                    event_id,
+                    ts,
+                    body.as_bytes(),
+                );
+                headers.push(("webhook-signature".to_string(), sig));
+            }
+            Ok(Forward {
+                url,
+                body,
+                headers,
+                protocol: Protocol::Webhook,
+            })
+        }
+        Process::Corezoid { conv_id } => {
+            let login = channel.opts.corezoid_login.as_str();
+            let Some(secret) = settings.api_keys.get(login) else {
+                return Err(format!(
+                    "opts.corezoid_login {login:?} names no key in API_KEYS"
+                ));
+            };
+            let Some(api_url) = settings.corezoid_api_url.as_deref() else {
+                return Err("setting COREZOID_API_URL is not set".into());
+            };
+            let mut data = event.as_object().cloned().unwrap_or_default();
+            // engine::forward adds the callback URL itself.
+            data.remove(engine::CALLBACK_URL_FIELD);
+            let op = CreateOp {
+                conv_id,
+                data,
+                reference: Some(Value::String(event_id.to_string())),
+                id: None,
+            };
+            let f = engine::forward(api_url, login, secret, now_ms / 1000, &op, callback_url);
+            Ok(Forward {
+                url: f.url,
+                body: f.body,
+                headers: Vec::new(),
+                protocol: Protocol::Corezoid,
+            })
+        }
+    }
+}
+
+/// The process's answer as an HTTP response, with the channel's CORS origin
+/// added unless the process set its own.
+fn answer(r: webhook::Reply, allow_origin: Option<&str>) -> Result<Response> {
+    // Statuses that cannot carry a body get none.
+    let mut resp = if r.body.is_empty() || matches!(r.status, 204 | 205 | 304) {
+        Response::empty()?
+    } else {
+        Response::from_bytes(r.body)?
+    }
+    .with_status(r.status);
+    let own_acao = r
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("access-control-allow-origin"));
+    for (k, v) in &r.headers {
+        resp.headers_mut().append(k, v)?;
+    }
+    if let (false, Some(o)) = (own_acao, allow_origin) {
+        cors_headers(&mut resp, o)?;
+    }
+    Ok(resp)
+}
+
+fn cors_headers(resp: &mut Response, origin: &str) -> Result<()> {
+    resp.headers_mut()
+        .set("access-control-allow-origin", origin)?;
+    resp.headers_mut().append("vary", "Origin")?;
+    Ok(())
+}
+
+fn preflight(
+    channel: &Channel,
+    origin: Option<&str>,
+    method: Option<&str>,
+    headers: Option<&str>,
+) -> Result<Response> {
+    let mut resp = Response::empty()?.with_status(204);
+    if let Some(hs) = webhook::preflight(&channel.opts.cors_origins, origin, method, headers) {
+        for (k, v) in hs {
+            resp.headers_mut().set(&k, &v)?;
+        }
+    }
+    Ok(resp)
+}
+
+async fn record(env: &Env, entry: &Entry, received_ms: u64, ttl_ms: u64) {
+    let doc = serde_json::to_value(entry).unwrap_or(Value::Null);
+    let outcome = match Store::new(env) {
+        Ok(store) => {
+            store
+                .log_request(
+                    &entry.id,
+                    &entry.channel_id,
+                    received_ms,
+                    received_ms + ttl_ms,
+                    &doc,
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        worker::console_error!(
+            "{}",
+            json!({"event": "request_log_failed", "id": entry.id, "error": e.error_message})
+        );
+    }
+}
