@@ -53,10 +53,20 @@ pub struct CallbackAnswer {
     pub body: Value,
 }
 
+/// An event a simulated HTTP process received (a webhook the gateway forwarded).
+#[derive(Debug, Clone)]
+pub struct ProcessEvent {
+    pub behavior: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+    pub event: Value,
+}
+
 #[derive(Default)]
 pub struct Log {
     pub received: Vec<Received>,
     pub callbacks: Vec<CallbackAnswer>,
+    pub events: Vec<ProcessEvent>,
 }
 
 pub struct EngineState {
@@ -81,6 +91,7 @@ impl Engine {
         });
         let app = Router::new()
             .route("/api/2/json/{login}/{unixtime}/{signature}", post(create))
+            .route("/process/{behavior}", post(process))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -90,6 +101,20 @@ impl Engine {
             axum::serve(listener, app).await.expect("engine server");
         });
         Engine { addr, state }
+    }
+
+    /// Starts on a Tokio runtime of its own that lives as long as the
+    /// process, so it outlives each test's runtime (for shared fixtures).
+    pub fn start_background(secrets: HashMap<String, String>) -> Engine {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("engine runtime");
+            rt.block_on(async {
+                tx.send(Engine::start(0, secrets).await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("engine started")
     }
 
     pub fn url(&self) -> String {
@@ -112,6 +137,17 @@ impl Engine {
         log.callbacks
             .iter()
             .filter(|c| c.url == url)
+            .cloned()
+            .collect()
+    }
+
+    /// Events received by the HTTP process whose webhook body carries `marker`
+    /// anywhere (tests put a unique marker in the URL or body).
+    pub fn events_with(&self, marker: &str) -> Vec<ProcessEvent> {
+        let log = self.state.log.lock().unwrap();
+        log.events
+            .iter()
+            .filter(|e| String::from_utf8_lossy(&e.body).contains(marker))
             .cloned()
             .collect()
     }
@@ -199,6 +235,15 @@ async fn create(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    if task["data"]["event"]["type"] == "$webRequest" {
+        // A channel's webhook handed to a Corezoid process: answer it as one.
+        let answer = json!({"response_code": 200, "response_content": {
+            "via": "corezoid", "conv_id": task["conv_id"], "method": task["data"]["method"],
+        }});
+        let st = state.clone();
+        tokio::spawn(async move { call_back(&st, &cb, &answer).await });
+        return accepted(&task);
+    }
     let sim = &task["data"]["sim"];
     let delay = Duration::from_millis(sim["delay_ms"].as_u64().unwrap_or(0));
     match sim["mode"].as_str().unwrap_or("reply") {
@@ -236,4 +281,70 @@ async fn create(
             accepted(&task)
         }
     }
+}
+
+/// A plain HTTP process behind a channel (`recv_svcscriptcode` =
+/// `{engine}/process/{behavior}`). It takes the event with 200 and, as a
+/// process would, answers through `__callback_url`:
+///
+/// | behavior | callback                                                                   |
+/// |----------|-----------------------------------------------------------------------------|
+/// | `echo`   | 201, JSON `{method, path, query, cookies, body, body_encoding, async}`, header `x-process: echo` |
+/// | `text`   | 200, `"plain answer"` as `text/plain; charset=utf-8`                        |
+/// | `bare`   | `response_code` from the request's `?code=`, no content, no headers       |
+/// | `cors`   | 200, `"{}"` with the process's own `Access-Control-Allow-Origin`             |
+/// | `silent` | none                                                                        |
+/// | `broken` | none; the event is refused with HTTP 500                                    |
+async fn process(
+    State(state): State<Arc<EngineState>>,
+    Path(behavior): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let hs = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    state.log.lock().unwrap().events.push(ProcessEvent {
+        behavior: behavior.clone(),
+        headers: hs,
+        body: body.to_vec(),
+        event: event.clone(),
+    });
+    let cb = event["__callback_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let answer = match behavior.as_str() {
+        "echo" => Some(json!({
+            "response_code": 201,
+            "response_content": {
+                "method": event["method"], "path": event["path"], "query": event["query"],
+                "cookies": event["cookies"], "body": event["body"],
+                "body_encoding": event.get("body_encoding"), "async": event["event"]["async"],
+            },
+            "response_headers": {"x-process": "echo"},
+        })),
+        "text" => Some(json!({
+            "response_code": 200,
+            "response_content": "plain answer",
+            "response_headers": {"Content-Type": "text/plain; charset=utf-8"},
+        })),
+        "bare" => Some(json!({
+            "response_code": event["query"]["code"].as_str().and_then(|c| c.parse::<u16>().ok()).unwrap_or(200),
+        })),
+        "cors" => Some(json!({
+            "response_code": 200,
+            "response_content": "{}",
+            "response_headers": {"Access-Control-Allow-Origin": "https://process.example"},
+        })),
+        "broken" => return (StatusCode::INTERNAL_SERVER_ERROR, "process down").into_response(),
+        _ => None,
+    };
+    if let Some(a) = answer {
+        let st = state.clone();
+        tokio::spawn(async move { call_back(&st, &cb, &a).await });
+    }
+    (StatusCode::OK, "taken").into_response()
 }

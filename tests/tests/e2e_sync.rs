@@ -48,15 +48,7 @@ fn vars(engine_url: &str) -> Value {
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("engine runtime");
-            rt.block_on(async {
-                tx.send(Engine::start(0, keys()).await).unwrap();
-                std::future::pending::<()>().await;
-            });
-        });
-        let engine = rx.recv().expect("engine started");
+        let engine = Engine::start_background(keys());
         let worker = Worker::start(&vars(&engine.url()));
         Env { worker, engine }
     })

@@ -5,7 +5,7 @@
 
 use crate::error::RestError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Channel types.
 pub const TYPE_PUBLIC: &str = "public";
@@ -75,35 +75,348 @@ pub enum Process {
     Corezoid { conv_id: u64 },
 }
 
+/// Top-level fields, in entity order.
+const FIELDS: [&str; 13] = [
+    "id",
+    "code",
+    "type",
+    "token_local",
+    "token_remote",
+    "token_remote2",
+    "url",
+    "recv_svcscriptcode",
+    "recv_svcscriptcode_ws",
+    "send_svcscriptcode",
+    "send_svcscriptcode_ws",
+    "opts",
+    "ext",
+];
+const OPTS_FIELDS: [&str; 6] = [
+    "title",
+    "comment",
+    "allow_files_api",
+    "issync",
+    "cors_origins",
+    "corezoid_login",
+];
+const EXT_FIELDS: [&str; 2] = ["ct", "lwt"];
+
+/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
+const MAX_OFFSET: u64 = (1 << 53) - 1;
+
+fn bad(message: impl Into<String>) -> RestError {
+    RestError::bad_request(message)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Patch,
+}
+
 /// Builds a new channel from a create request's JSON body. `id`,
 /// `token_local` and `ext` come from the server; a body that sets them, an
 /// unknown field, a wrong type or a bad value is a 400 naming the field.
 /// `code` is required; `type` defaults to `public`; strings default to "".
+///
+/// `code` must also have no leading or trailing whitespace. `null` is never
+/// accepted as a value.
 pub fn create(
-    _input: &Value,
-    _id: String,
-    _token_local: String,
-    _now_iso: &str,
+    input: &Value,
+    id: String,
+    token_local: String,
+    now_iso: &str,
 ) -> Result<Channel, RestError> {
-    todo!("helper: channel::create")
+    let mut channel = Channel {
+        id,
+        code: String::new(),
+        kind: TYPE_PUBLIC.to_owned(),
+        token_local,
+        token_remote: String::new(),
+        token_remote2: String::new(),
+        url: String::new(),
+        recv_svcscriptcode: String::new(),
+        recv_svcscriptcode_ws: String::new(),
+        send_svcscriptcode: String::new(),
+        send_svcscriptcode_ws: String::new(),
+        opts: Opts::default(),
+        ext: Ext {
+            ct: now_iso.to_owned(),
+            lwt: now_iso.to_owned(),
+        },
+    };
+    apply(&mut channel, input, Mode::Create)?;
+    if input.get("code").is_none() {
+        return Err(bad("`code` is required"));
+    }
+    Ok(channel)
 }
 
 /// Applies a PATCH body to `existing`: top-level fields given replace the
 /// old ones, `opts` is merged key by key. `id`, `token_local` and `ext` are
 /// refused with a 400 that says they cannot be changed. Sets `ext.lwt`.
-pub fn patch(_existing: &Channel, _input: &Value, _now_iso: &str) -> Result<Channel, RestError> {
-    todo!("helper: channel::patch")
+///
+/// The same validation as [`create`] applies to every field given; `null`
+/// is refused. `ext.ct` is kept.
+pub fn patch(existing: &Channel, input: &Value, now_iso: &str) -> Result<Channel, RestError> {
+    let mut channel = existing.clone();
+    apply(&mut channel, input, Mode::Patch)?;
+    channel.ext.lwt = now_iso.to_owned();
+    Ok(channel)
 }
 
-/// The process of inbound webhooks.
-pub fn process(_channel: &Channel) -> Process {
-    todo!("helper: channel::process")
+/// Sets every field of `input` on `channel`, validating each.
+fn apply(channel: &mut Channel, input: &Value, mode: Mode) -> Result<(), RestError> {
+    let body = input.as_object().ok_or_else(|| {
+        bad(match mode {
+            Mode::Create => "The create body must be a JSON object",
+            Mode::Patch => "The PATCH body must be a JSON object",
+        })
+    })?;
+    for (key, value) in body {
+        let key = key.as_str();
+        match key {
+            "id" | "token_local" if mode == Mode::Patch => {
+                return Err(bad(format!("`{key}` cannot be changed")));
+            }
+            "id" | "token_local" | "ext" => {
+                return Err(bad(format!("`{key}` is set by the server")));
+            }
+            "code" => {
+                let code = string(key, value)?;
+                check_code(code)?;
+                channel.code = code.to_owned();
+            }
+            "type" => {
+                let kind = string(key, value)?;
+                if kind != TYPE_PUBLIC && kind != TYPE_EVENTING {
+                    return Err(bad(format!(
+                        "`type` must be \"{TYPE_PUBLIC}\" or \"{TYPE_EVENTING}\""
+                    )));
+                }
+                channel.kind = kind.to_owned();
+            }
+            "url" => {
+                let url = string(key, value)?;
+                if !url.is_empty() && !is_url(url, &["http://", "https://", "ftp://", "ftps://"]) {
+                    return Err(bad(
+                        "`url` must be empty or an http://, https://, ftp:// or ftps:// URL",
+                    ));
+                }
+                channel.url = url.to_owned();
+            }
+            "recv_svcscriptcode" => {
+                let process = string(key, value)?;
+                if parse_process(process).is_none() {
+                    return Err(bad(
+                        "`recv_svcscriptcode` must be empty, an http:// or https:// URL, or \
+                         corezoid:{conv_id} with a positive integer conv_id (scripts are not run)",
+                    ));
+                }
+                channel.recv_svcscriptcode = process.to_owned();
+            }
+            "token_remote" => channel.token_remote = string(key, value)?.to_owned(),
+            "token_remote2" => channel.token_remote2 = string(key, value)?.to_owned(),
+            "recv_svcscriptcode_ws" => {
+                channel.recv_svcscriptcode_ws = string(key, value)?.to_owned();
+            }
+            "send_svcscriptcode" => channel.send_svcscriptcode = string(key, value)?.to_owned(),
+            "send_svcscriptcode_ws" => {
+                channel.send_svcscriptcode_ws = string(key, value)?.to_owned();
+            }
+            "opts" => apply_opts(&mut channel.opts, value)?,
+            _ => return Err(bad(format!("Unknown field `{key}`"))),
+        }
+    }
+    Ok(())
+}
+
+/// Sets the `opts` keys given, keeping the others.
+fn apply_opts(opts: &mut Opts, value: &Value) -> Result<(), RestError> {
+    let given = match value {
+        Value::Null => return Err(bad("`opts` cannot be null")),
+        Value::Object(m) => m,
+        _ => return Err(bad("`opts` must be an object")),
+    };
+    for (key, value) in given {
+        let name = format!("opts.{key}");
+        match key.as_str() {
+            "title" => opts.title = string(&name, value)?.to_owned(),
+            "comment" => opts.comment = string(&name, value)?.to_owned(),
+            "corezoid_login" => opts.corezoid_login = string(&name, value)?.to_owned(),
+            "allow_files_api" => opts.allow_files_api = boolean(&name, value)?,
+            "issync" => opts.issync = boolean(&name, value)?,
+            "cors_origins" => opts.cors_origins = origins(value)?,
+            _ => return Err(bad(format!("Unknown field `{name}`"))),
+        }
+    }
+    Ok(())
+}
+
+fn string<'a>(name: &str, value: &'a Value) -> Result<&'a str, RestError> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Null => Err(bad(format!("`{name}` cannot be null"))),
+        _ => Err(bad(format!("`{name}` must be a string"))),
+    }
+}
+
+fn boolean(name: &str, value: &Value) -> Result<bool, RestError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Err(bad(format!("`{name}` cannot be null"))),
+        _ => Err(bad(format!("`{name}` must be a boolean"))),
+    }
+}
+
+fn origins(value: &Value) -> Result<Vec<String>, RestError> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => return Err(bad("`opts.cors_origins` cannot be null")),
+        _ => return Err(bad("`opts.cors_origins` must be an array of strings")),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) if is_origin(s) => Ok(s.clone()),
+            Value::String(_) => Err(bad(format!(
+                "`opts.cors_origins[{i}]` must be * or an origin such as https://shop.example \
+                 (lowercase scheme://host[:port], http or https, no path)"
+            ))),
+            _ => Err(bad(format!("`opts.cors_origins[{i}]` must be a string"))),
+        })
+        .collect()
+}
+
+fn check_code(code: &str) -> Result<(), RestError> {
+    if code.is_empty() {
+        return Err(bad("`code` cannot be empty"));
+    }
+    if code.chars().count() > MAX_CODE_LEN {
+        return Err(bad(format!(
+            "`code` is longer than {MAX_CODE_LEN} characters"
+        )));
+    }
+    if code.chars().any(char::is_control) {
+        return Err(bad("`code` cannot contain control characters"));
+    }
+    if code.trim() != code {
+        return Err(bad("`code` cannot start or end with whitespace"));
+    }
+    Ok(())
+}
+
+/// A URL with one of `schemes` (any case), a non-empty authority and no
+/// whitespace or control characters.
+fn is_url(s: &str, schemes: &[&str]) -> bool {
+    let rest = schemes.iter().find_map(|scheme| {
+        s.get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .map(|_| &s[scheme.len()..])
+    });
+    match rest {
+        Some(rest) => {
+            !rest.is_empty()
+                && !rest.starts_with(['/', '?', '#'])
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+/// `*`, or an origin as browsers send it: `http(s)://host[:port]`, lowercase.
+fn is_origin(s: &str) -> bool {
+    if s == "*" {
+        return true;
+    }
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host_ok, port) = match rest.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) => (
+                !addr.is_empty()
+                    && addr
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.')),
+                match after {
+                    "" => None,
+                    p => match p.strip_prefix(':') {
+                        Some(p) => Some(p),
+                        None => return false,
+                    },
+                },
+            ),
+            None => return false,
+        },
+        None => {
+            let (host, port) = match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            };
+            (
+                !host.is_empty()
+                    && !host.starts_with(['.', '-'])
+                    && host
+                        .bytes()
+                        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_')),
+                port,
+            )
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    host_ok && port_ok
+}
+
+/// `recv_svcscriptcode` → its process; `None` (the Rust one) when invalid.
+fn parse_process(s: &str) -> Option<Process> {
+    if s.is_empty() {
+        return Some(Process::None);
+    }
+    if is_url(s, &["http://", "https://"]) {
+        return Some(Process::Http(s.to_owned()));
+    }
+    let id = s.strip_prefix("corezoid:")?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match id.parse::<u64>() {
+        Ok(conv_id) if conv_id > 0 => Some(Process::Corezoid { conv_id }),
+        _ => None,
+    }
+}
+
+/// The process of inbound webhooks. A stored value that is not one of the
+/// accepted forms (one written before validation, say) gives [`Process::None`].
+pub fn process(channel: &Channel) -> Process {
+    parse_process(&channel.recv_svcscriptcode).unwrap_or(Process::None)
+}
+
+/// The entity as a JSON object, in field order (when serde_json keeps it).
+fn to_map(channel: &Channel) -> Map<String, Value> {
+    match serde_json::to_value(channel) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("a Channel serialises to an object"),
+    }
 }
 
 /// The channel as handed to a process: no `token_local`, `token_remote`,
 /// `token_remote2`.
-pub fn public_view(_channel: &Channel) -> Value {
-    todo!("helper: channel::public_view")
+pub fn public_view(channel: &Channel) -> Value {
+    let mut m = to_map(channel);
+    for secret in ["token_local", "token_remote", "token_remote2"] {
+        m.remove(secret);
+    }
+    Value::Object(m)
 }
 
 /// A list request's parameters.
@@ -119,34 +432,340 @@ pub struct ListQuery {
     pub flat: bool,
 }
 
+/// The SQL expression of a field that can be filtered and ordered by: the
+/// whitelist of [`list_sql`]. Scalars only (not `opts`, `ext`, `opts.cors_origins`).
+fn sql_expr(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "id" => "id",
+        "code" => "code",
+        "token_local" => "token_local",
+        "type" => "json_extract(doc, '$.type')",
+        "token_remote" => "json_extract(doc, '$.token_remote')",
+        "token_remote2" => "json_extract(doc, '$.token_remote2')",
+        "url" => "json_extract(doc, '$.url')",
+        "recv_svcscriptcode" => "json_extract(doc, '$.recv_svcscriptcode')",
+        "recv_svcscriptcode_ws" => "json_extract(doc, '$.recv_svcscriptcode_ws')",
+        "send_svcscriptcode" => "json_extract(doc, '$.send_svcscriptcode')",
+        "send_svcscriptcode_ws" => "json_extract(doc, '$.send_svcscriptcode_ws')",
+        "opts.title" => "json_extract(doc, '$.opts.title')",
+        "opts.comment" => "json_extract(doc, '$.opts.comment')",
+        "opts.allow_files_api" => "json_extract(doc, '$.opts.allow_files_api')",
+        "opts.issync" => "json_extract(doc, '$.opts.issync')",
+        "opts.corezoid_login" => "json_extract(doc, '$.opts.corezoid_login')",
+        "ext.ct" => "json_extract(doc, '$.ext.ct')",
+        "ext.lwt" => "json_extract(doc, '$.ext.lwt')",
+        _ => return None,
+    })
+}
+
+fn is_bool_field(field: &str) -> bool {
+    matches!(field, "opts.allow_files_api" | "opts.issync")
+}
+
+/// A field a mask may name: a top-level field, or `opts.*` / `ext.*`.
+fn is_known_field(name: &str) -> bool {
+    match name.split_once('.') {
+        None => FIELDS.contains(&name),
+        Some(("opts", sub)) => OPTS_FIELDS.contains(&sub),
+        Some(("ext", sub)) => EXT_FIELDS.contains(&sub),
+        Some(_) => false,
+    }
+}
+
 /// Reads `filter` (a JSON object), `mask` (comma-separated fields), `order`
 /// (a JSON array of field names or `{field: "asc"|"desc"}`, or a single
 /// field name), `offset`, `limit` and `flat` (`true`/`1`) from a URL query.
 /// Unknown parameters and unknown fields are 400s.
-pub fn parse_list_query(_pairs: &[(String, String)]) -> Result<ListQuery, RestError> {
-    todo!("helper: channel::parse_list_query")
+///
+/// `filter` keys are dotted (`{"opts.issync": true}`) or nested
+/// (`{"opts": {"issync": true}}`); values are strings, or booleans for
+/// `opts.allow_files_api` and `opts.issync`. `order` also takes a single
+/// `{field: dir}` object or comma-separated bare names (ascending).
+/// `offset` and `limit` are non-negative integers in decimal digits;
+/// `offset` is at most 2^53 − 1; `limit` must be at least 1, defaults to
+/// [`DEFAULT_LIST_LIMIT`], and a value above [`MAX_LIST_LIMIT`] is capped
+/// to it (not refused). A mask with no field, or a parameter given twice,
+/// is a 400.
+pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, RestError> {
+    let mut q = ListQuery {
+        limit: DEFAULT_LIST_LIMIT,
+        ..ListQuery::default()
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in pairs {
+        let name = name.as_str();
+        if seen.contains(&name) {
+            return Err(bad(format!("Parameter `{name}` is given twice")));
+        }
+        match name {
+            "filter" => q.filter = parse_filter(value)?,
+            "mask" => q.mask = Some(parse_mask(value)?),
+            "order" => q.order = parse_order(value)?,
+            "offset" => {
+                q.offset = parse_count(name, value)?;
+                if q.offset > MAX_OFFSET {
+                    return Err(bad(format!("`offset` is larger than {MAX_OFFSET}")));
+                }
+            }
+            "limit" => {
+                q.limit = parse_count(name, value)?.min(MAX_LIST_LIMIT);
+                if q.limit == 0 {
+                    return Err(bad("`limit` must be at least 1"));
+                }
+            }
+            "flat" => q.flat = parse_flat(value)?,
+            _ => return Err(bad(format!("Unknown parameter `{name}`"))),
+        }
+        seen.push(name);
+    }
+    Ok(q)
 }
 
-/// Reads `mask` and `flat` of a single-channel GET.
+/// Reads `mask` and `flat` of a single-channel GET. Any other parameter,
+/// or one given twice, is a 400.
 pub fn parse_get_query(
-    _pairs: &[(String, String)],
+    pairs: &[(String, String)],
 ) -> Result<(Option<Vec<String>>, bool), RestError> {
-    todo!("helper: channel::parse_get_query")
+    let (mut mask, mut flat) = (None, None);
+    for (name, value) in pairs {
+        match name.as_str() {
+            "mask" if mask.is_none() => mask = Some(parse_mask(value)?),
+            "flat" if flat.is_none() => flat = Some(parse_flat(value)?),
+            "mask" | "flat" => return Err(bad(format!("Parameter `{name}` is given twice"))),
+            _ => return Err(bad(format!("Unknown parameter `{name}`"))),
+        }
+    }
+    Ok((mask, flat.unwrap_or(false)))
+}
+
+fn parse_mask(value: &str) -> Result<Vec<String>, RestError> {
+    let mut fields: Vec<String> = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !is_known_field(name) {
+            return Err(bad(format!("Unknown field `{name}` in `mask`")));
+        }
+        if !fields.iter().any(|f| f == name) {
+            fields.push(name.to_owned());
+        }
+    }
+    if fields.is_empty() {
+        return Err(bad("`mask` names no field"));
+    }
+    Ok(fields)
+}
+
+fn parse_flat(value: &str) -> Result<bool, RestError> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(bad("`flat` must be true, false, 1 or 0")),
+    }
+}
+
+/// A non-negative integer in decimal digits; one too large for a `u64` gives `u64::MAX`.
+fn parse_count(name: &str, value: &str) -> Result<u64, RestError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(format!("`{name}` must be a non-negative integer")));
+    }
+    Ok(value.parse().unwrap_or(u64::MAX))
+}
+
+/// The whitelisted field a filter or order names, or a 400 in `param`.
+fn sql_field(param: &str, name: &str) -> Result<(), RestError> {
+    match sql_expr(name) {
+        Some(_) => Ok(()),
+        None if is_known_field(name) => Err(bad(format!("`{param}` cannot use field `{name}`"))),
+        None => Err(bad(format!("Unknown field `{name}` in `{param}`"))),
+    }
+}
+
+fn parse_filter(text: &str) -> Result<Vec<(String, Value)>, RestError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| bad("`filter` must be a JSON object"))?;
+    let Value::Object(top) = value else {
+        return Err(bad("`filter` must be a JSON object"));
+    };
+    let mut out = Vec::new();
+    for (key, value) in top {
+        match (key.as_str(), value) {
+            (prefix @ ("opts" | "ext"), Value::Object(inner)) => {
+                for (sub, v) in inner {
+                    out.push(filter_item(format!("{prefix}.{sub}"), v)?);
+                }
+            }
+            (_, v) => out.push(filter_item(key, v)?),
+        }
+    }
+    Ok(out)
+}
+
+fn filter_item(field: String, value: Value) -> Result<(String, Value), RestError> {
+    sql_field("filter", &field)?;
+    let ok = if is_bool_field(&field) {
+        value.is_boolean()
+    } else {
+        value.is_string()
+    };
+    if !ok {
+        let want = if is_bool_field(&field) {
+            "a boolean"
+        } else {
+            "a string"
+        };
+        return Err(bad(format!("`filter` value of `{field}` must be {want}")));
+    }
+    Ok((field, value))
+}
+
+fn parse_order(text: &str) -> Result<Vec<(String, bool)>, RestError> {
+    let items = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items,
+        Ok(item @ (Value::Object(_) | Value::String(_))) => vec![item],
+        Ok(_) => {
+            return Err(bad(
+                "`order` must be a field name or a JSON array of field names or {field: \"asc\"|\"desc\"}",
+            ))
+        }
+        // Not JSON: bare field names, comma-separated, ascending.
+        Err(_) => text
+            .split(',')
+            .map(|name| Value::String(name.trim().to_owned()))
+            .collect(),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let (name, desc) = match item {
+                Value::String(name) => (name, false),
+                Value::Object(m) if m.len() == 1 => {
+                    let (name, dir) = m.into_iter().next().unwrap_or_default();
+                    let desc = match dir.as_str().map(str::to_ascii_lowercase).as_deref() {
+                        Some("asc") => false,
+                        Some("desc") => true,
+                        _ => {
+                            return Err(bad(format!(
+                                "`order` direction of `{name}` must be \"asc\" or \"desc\""
+                            )))
+                        }
+                    };
+                    (name, desc)
+                }
+                _ => return Err(bad(
+                    "`order` items must be field names or {field: \"asc\"|\"desc\"} with one field",
+                )),
+            };
+            sql_field("order", &name)?;
+            Ok((name, desc))
+        })
+        .collect()
 }
 
 /// `SELECT doc FROM channels WHERE … ORDER BY … LIMIT ? OFFSET ?` with its
 /// bind values (field names are whitelisted, values always bound).
-pub fn list_sql(_q: &ListQuery) -> (String, Vec<Value>) {
-    todo!("helper: channel::list_sql")
+///
+/// Booleans are bound as 1/0 (what `json_extract` gives for JSON
+/// true/false). A filter on a field outside the whitelist matches nothing;
+/// an order on one is skipped. The order always ends with `code`, then
+/// `id` (ascending) unless already named. `limit` 0 means
+/// [`DEFAULT_LIST_LIMIT`]; a larger one than [`MAX_LIST_LIMIT`] is capped.
+pub fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("SELECT doc FROM channels");
+    let mut binds = Vec::with_capacity(q.filter.len() + 2);
+    let conditions: Vec<String> = q
+        .filter
+        .iter()
+        .map(|(field, value)| match sql_expr(field) {
+            Some(expr) => {
+                binds.push(match value {
+                    Value::Bool(b) => Value::from(u8::from(*b)),
+                    v => v.clone(),
+                });
+                format!("{expr} = ?")
+            }
+            None => "0".to_owned(),
+        })
+        .collect();
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    let tie_breakers = [("code", false), ("id", false)];
+    let terms: Vec<String> = q
+        .order
+        .iter()
+        .map(|(f, desc)| (f.as_str(), *desc))
+        .chain(
+            tie_breakers
+                .into_iter()
+                .filter(|(t, _)| !q.order.iter().any(|(f, _)| f == t)),
+        )
+        .filter_map(|(field, desc)| {
+            let expr = sql_expr(field)?;
+            Some(format!("{expr} {}", if desc { "DESC" } else { "ASC" }))
+        })
+        .collect();
+    sql.push_str(" ORDER BY ");
+    sql.push_str(&terms.join(", "));
+    sql.push_str(" LIMIT ? OFFSET ?");
+    let limit = match q.limit {
+        0 => DEFAULT_LIST_LIMIT,
+        n => n.min(MAX_LIST_LIMIT),
+    };
+    binds.push(Value::from(limit));
+    binds.push(Value::from(q.offset));
+    (sql, binds)
 }
 
 /// The channel as JSON, cut to `mask` (when given) and flattened to
 /// `opts.title`-style keys (when `flat`).
-pub fn render(_channel: &Channel, _mask: Option<&[String]>, _flat: bool) -> Value {
-    todo!("helper: channel::render")
+///
+/// A mask names top-level fields (`opts` keeps the whole object) or nested
+/// keys (`opts.title` keeps that key of `opts`); names it does not know
+/// keep nothing. `flat` turns `opts` and `ext` into `opts.title`-style keys
+/// in their place; arrays (`opts.cors_origins`) stay arrays.
+pub fn render(channel: &Channel, mask: Option<&[String]>, flat: bool) -> Value {
+    let mut out = Map::new();
+    for (key, value) in to_map(channel) {
+        let value = match (mask, value) {
+            (None, value) => value,
+            (Some(m), value) if m.contains(&key) => value,
+            (Some(m), Value::Object(inner)) => {
+                let kept: Map<String, Value> = inner
+                    .into_iter()
+                    .filter(|(sub, _)| {
+                        m.iter()
+                            .any(|f| f.split_once('.') == Some((key.as_str(), sub.as_str())))
+                    })
+                    .collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                Value::Object(kept)
+            }
+            (Some(_), _) => continue,
+        };
+        match value {
+            Value::Object(inner) if flat => {
+                for (sub, v) in inner {
+                    out.insert(format!("{key}.{sub}"), v);
+                }
+            }
+            value => {
+                out.insert(key, value);
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 /// A LOOKUP body: a JSON string (the key to find by `id`, `code` or `token_local`).
-pub fn lookup_key(_body: &[u8]) -> Result<String, RestError> {
-    todo!("helper: channel::lookup_key")
+/// Anything else, the empty string included, is a 400 (that never echoes the body).
+pub fn lookup_key(body: &[u8]) -> Result<String, RestError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::String(key)) if !key.is_empty() => Ok(key),
+        Ok(Value::String(_)) => Err(bad("The LOOKUP body is an empty string")),
+        _ => Err(bad(
+            "The LOOKUP body must be a JSON string: the id, code or token_local to find",
+        )),
+    }
 }

@@ -297,8 +297,17 @@ fn answer(r: webhook::Reply, allow_origin: Option<&str>) -> Result<Response> {
         .headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("access-control-allow-origin"));
+    // The first value of a name replaces any default (content-type); later
+    // ones are added (several set-cookie headers).
+    let mut seen: Vec<String> = Vec::new();
     for (k, v) in &r.headers {
-        resp.headers_mut().append(k, v)?;
+        let name = k.to_ascii_lowercase();
+        if seen.contains(&name) {
+            resp.headers_mut().append(k, v)?;
+        } else {
+            resp.headers_mut().set(k, v)?;
+            seen.push(name);
+        }
     }
     if let (false, Some(o)) = (own_acao, allow_origin) {
         cors_headers(&mut resp, o)?;
