@@ -497,6 +497,23 @@ fn public_view_hides_the_tokens() {
     }
     assert_eq!(v["id"], ID);
     assert_eq!(v["code"], "ABCDE");
+    // The rest keeps the entity's order.
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "code",
+            "type",
+            "url",
+            "recv_svcscriptcode",
+            "recv_svcscriptcode_ws",
+            "send_svcscriptcode",
+            "send_svcscriptcode_ws",
+            "opts",
+            "ext"
+        ]
+    );
     assert_eq!(v["type"], "eventing");
     assert_eq!(v["url"], "https://trapper.com/hook");
     assert_eq!(v["opts"]["title"], "Shop");

@@ -414,7 +414,7 @@ fn to_map(channel: &Channel) -> Map<String, Value> {
 pub fn public_view(channel: &Channel) -> Value {
     let mut m = to_map(channel);
     for secret in ["token_local", "token_remote", "token_remote2"] {
-        m.remove(secret);
+        m.shift_remove(secret);
     }
     Value::Object(m)
 }

@@ -265,7 +265,7 @@ fn build_forward(
             };
             let mut data = event.as_object().cloned().unwrap_or_default();
             // engine::forward adds the callback URL itself.
-            data.remove(engine::CALLBACK_URL_FIELD);
+            data.shift_remove(engine::CALLBACK_URL_FIELD);
             let op = CreateOp {
                 conv_id,
                 data,
