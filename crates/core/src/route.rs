@@ -18,6 +18,8 @@ pub enum Route<'a> {
     },
     /// `GET /healthz`: liveness, touches nothing; the benchmark's baseline.
     Health,
+    /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
+    OpenApi,
     /// `/rest/v1/service/integration_points`
     Channels(CollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
@@ -64,6 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/1/json/{login}/{unixtime}/{signature}"),
     ("POST", "/api/1/plugins/callback/{request_id}"),
     ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
     ("GET", "/rest/v1/service/integration_points"),
     ("POST", "/rest/v1/service/integration_points"),
     ("LOOKUP", "/rest/v1/service/integration_points"),
@@ -122,6 +125,7 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
             pick(method, "POST", &[("POST", Route::Callback { request_id })])
         }
         ["healthz"] => pick(method, "GET", &[("GET", Route::Health)]),
+        ["openapi.json"] => pick(method, "GET", &[("GET", Route::OpenApi)]),
         ["rest", "v1", "service", "integration_points"]
         | ["rest", "v1", "service", "integration_points", ""] => pick(
             method,

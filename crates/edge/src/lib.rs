@@ -18,6 +18,9 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 pub use rendezvous::Rendezvous;
 
+/// The OpenAPI document of every route (docs/openapi.json).
+const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
 /// Binding name of the rendezvous Durable Object namespace.
 pub(crate) const RENDEZVOUS: &str = "RENDEZVOUS";
 
@@ -40,6 +43,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         } => sync::handle(req, &env, login, unixtime, signature).await,
         Route::Callback { request_id } => callback::handle(req, &env, request_id).await,
         Route::Health => http::json(200, &serde_json::json!({"proc": "ok"})),
+        Route::OpenApi => {
+            let mut resp = Response::ok(OPENAPI)?;
+            resp.headers_mut().set("content-type", "application/json")?;
+            Ok(resp)
+        }
         Route::Channels(op) => channels::handle(req, &env, channels::Op::Collection(op)).await,
         Route::Channel { id, op } => channels::handle(req, &env, channels::Op::Item(id, op)).await,
         Route::ChannelRequests { id } => {
