@@ -885,10 +885,57 @@ async fn every_inbound_request_is_recorded_newest_first() {
     assert_eq!(list[1]["method"], "POST");
     assert!(list[1]["duration_ms"].is_u64());
     assert_eq!(list[1]["response"]["status"], 203);
+    // The record shows the URL without the channel's secret token.
+    let token = ch["token_local"].as_str().unwrap();
+    assert!(!serde_json::to_string(&list).unwrap().contains(token));
+    assert!(
+        list[1]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/token/v1/{token_local}"),
+        "{}",
+        list[1]["url"]
+    );
     let (s, page) = admin(Method::GET, &format!("{path}?offset=1&limit=2"), None).await;
     assert_eq!(s, 200);
     assert_eq!(page.as_array().unwrap().len(), 2);
     assert_eq!(page[0]["status"], 203);
     let (s, v) = admin(Method::GET, &format!("{path}?limit=x"), None).await;
     assert_rest_error(s, &v, 400);
+}
+
+#[tokio::test]
+async fn one_json_log_line_per_request_without_secrets() {
+    let ch = channel("text", json!({})).await;
+    let token = ch["token_local"].as_str().unwrap().to_string();
+    let r = http().get(hook(&ch)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let w = &env().worker;
+    assert!(
+        w.wait_for_log("/api/token/v1/{token_local}", Duration::from_secs(5))
+            .await
+    );
+    let lines: Vec<Value> = w
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["log"] == "request")
+        .collect();
+    let hook_line = lines
+        .iter()
+        .find(|v| v["route"] == "/api/token/v1/{token_local}" && v["method"] == "GET")
+        .expect("a log line for the webhook");
+    assert_eq!(hook_line["status"], 200);
+    assert!(hook_line["duration_ms"].is_u64());
+    assert!(hook_line["id"].is_string());
+    for line in w.logs() {
+        assert!(
+            !line.contains(&token),
+            "a log line carries the channel token: {line}"
+        );
+        assert!(
+            !line.contains(ADMIN),
+            "a log line carries the admin token: {line}"
+        );
+    }
 }

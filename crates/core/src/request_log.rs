@@ -57,6 +57,15 @@ pub struct Entry {
     pub response: Option<Value>,
 }
 
+/// `path_and_query` with the channel's token replaced by `{token_local}`, so
+/// the record never shows the secret part of the channel's URL.
+pub fn redact(path_and_query: &str, token: &str) -> String {
+    if token.is_empty() {
+        return path_and_query.to_string();
+    }
+    path_and_query.replace(token, "{token_local}")
+}
+
 /// A body excerpt for a record: text when UTF-8 (cut on a character boundary).
 pub fn excerpt(body: &[u8]) -> String {
     let cut = &body[..body.len().min(BODY_EXCERPT_BYTES)];

@@ -60,6 +60,26 @@ pub enum ItemOp {
     Delete,
 }
 
+impl Route<'_> {
+    /// The route's path template, for logs: it never carries a path
+    /// parameter's value (channel tokens, signatures, request ids).
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::SyncApi { .. } => "/api/1/json/{login}/{unixtime}/{signature}",
+            Route::Callback { .. } => "/api/1/plugins/callback/{request_id}",
+            Route::Health => "/healthz",
+            Route::OpenApi => "/openapi.json",
+            Route::Channels(_) => "/rest/v1/service/integration_points",
+            Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
+            Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
+            Route::WebhookByToken { .. } => "/api/token/v1/{token_local}",
+            Route::WebhookByCode { .. } => "/api/webrequest/{code}",
+            Route::MethodNotAllowed { .. } => "(method not allowed)",
+            Route::NotFound => "(no route)",
+        }
+    }
+}
+
 /// Every route as `(method, path template)`, for documentation and checks.
 /// `*` stands for any method.
 pub const ROUTES: &[(&str, &str)] = &[

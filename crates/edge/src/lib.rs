@@ -31,11 +31,55 @@ pub(crate) fn settings(env: &Env) -> std::result::Result<Settings, ApiError> {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let started = http::now_ms();
     let url = req.url()?;
     let raw_method = req.method().to_string();
     let override_header = req.headers().get("x-http-method-override")?;
-    let method = effective_method(&raw_method, override_header.as_deref());
-    match route(method, url.path()) {
+    let method = effective_method(&raw_method, override_header.as_deref()).to_string();
+    let matched = route(&method, url.path());
+    let template = matched.template();
+    let log_id = req
+        .headers()
+        .get("cf-ray")?
+        .unwrap_or_else(|| syncbridge_core::ids::token_hex(http::random16()));
+    let result = dispatch(req, env, ctx, &url, matched).await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"log": "error", "id": log_id, "route": template, "error": e.to_string()})
+            );
+            // The details stay in the log; the caller gets a stable JSON error.
+            let e = ApiError::new(
+                500,
+                "internal_error",
+                "Internal error; see the gateway's logs",
+            );
+            http::error(&e, Surface::Plugin)?
+        }
+    };
+    // One JSON line per request (`wrangler tail` friendly): the route is its
+    // template, so no token, signature or request id reaches the log.
+    worker::console_log!(
+        "{}",
+        serde_json::json!({
+            "log": "request", "id": log_id, "method": method, "route": template,
+            "status": response.status_code(),
+            "duration_ms": http::now_ms().saturating_sub(started),
+        })
+    );
+    Ok(response)
+}
+
+async fn dispatch(
+    req: Request,
+    env: Env,
+    ctx: Context,
+    url: &worker::Url,
+    matched: Route<'_>,
+) -> Result<Response> {
+    match matched {
         Route::SyncApi {
             login,
             unixtime,

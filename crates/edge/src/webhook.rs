@@ -109,10 +109,13 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
         channel_id: channel.id.clone(),
         received_at: now_iso(),
         method: method.clone(),
-        url: match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        },
+        url: request_log::redact(
+            &match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            },
+            &channel.token_local,
+        ),
         ip: header("cf-connecting-ip").map(str::to_string),
         mode: if sync { Mode::Sync } else { Mode::Async },
         status: 200,
