@@ -939,3 +939,57 @@ async fn one_json_log_line_per_request_without_secrets() {
         );
     }
 }
+
+#[tokio::test]
+async fn request_records_expire_after_their_ttl() {
+    // A worker of its own whose records live one second.
+    let engine_url = env().engine.url();
+    let w = tokio::task::spawn_blocking(move || {
+        Worker::start(&json!({
+            "CALLBACK_SECRET": "channel-tests-callback-secret-0123",
+            "ADMIN_TOKEN": ADMIN,
+            "REQUEST_LOG_TTL_S": "1",
+            "COREZOID_API_URL": engine_url,
+        }))
+    })
+    .await
+    .unwrap();
+    let client = http();
+    let ch: Value = client
+        .post(format!("{}{API}", w.base))
+        .bearer_auth(ADMIN)
+        .json(&json!({"code": unique("ttl"), "recv_svcscriptcode": process_url("text"), "opts": {"issync": true}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = ch["token_local"].as_str().unwrap();
+    let r = client
+        .get(format!("{}/api/token/v1/{token}", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let list_url = format!("{}{API}/{}/requests", w.base, ch["id"].as_str().unwrap());
+    let count = || async {
+        let v: Value = client
+            .get(&list_url)
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().unwrap().len()
+    };
+    let start = Instant::now();
+    while count().await == 0 {
+        assert!(start.elapsed() < Duration::from_secs(5), "never recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(count().await, 0, "the record outlived REQUEST_LOG_TTL_S");
+}
