@@ -5,7 +5,7 @@
 PORT ?= 8787
 export WRANGLER_SEND_METRICS = false
 
-.PHONY: setup build dev test test-native test-e2e bench lint fmt deploy-check clean
+.PHONY: setup build dev test test-native test-e2e bench lint fmt clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,7 @@ dev: build
 test: build
 	cargo fmt --all -- --check
 	cargo test --workspace --no-fail-fast
+	bash scripts/deploy-check.sh
 
 bench: build
 	@bash bench/run.sh
