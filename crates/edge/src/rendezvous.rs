@@ -193,7 +193,14 @@ impl Rendezvous {
     }
 
     async fn deliver(&self, d: DeliverRequest) -> Result<bool> {
-        let existing = self.stored().await?;
+        // The first callback takes the parked waiter, so while one is parked
+        // no result can be stored yet: only without a waiter is storage read.
+        // Taking it before any await makes check-and-take atomic.
+        let waiter = self.waiter.borrow_mut().take();
+        let existing = match waiter {
+            Some(_) => None,
+            None => self.stored().await?,
+        };
         match callback::decide(
             existing.as_ref(),
             d.data,
@@ -207,16 +214,19 @@ impl Rendezvous {
                 delete_in_ms,
             } => {
                 let storage = self.state.storage();
-                storage
-                    .put(RESULT_KEY, serde_json::to_string(&result)?)
-                    .await?;
-                storage
-                    .set_alarm(Duration::from_millis(delete_in_ms))
-                    .await?;
-                if let Some(tx) = self.waiter.borrow_mut().take() {
-                    // A caller that already went away is no loss: the result is stored.
+                let text = serde_json::to_string(&result)?;
+                // Issued together, so workerd commits them in one batch.
+                let (put, alarm) = futures_util::join!(
+                    storage.put(RESULT_KEY, text),
+                    storage.set_alarm(Duration::from_millis(delete_in_ms))
+                );
+                if let Some(tx) = waiter {
+                    // The caller gets the answer even if storing failed; a
+                    // caller that already went away is no loss: it is stored.
                     let _ = tx.send(result.data);
                 }
+                put?;
+                alarm?;
                 Ok(false)
             }
         }
