@@ -10,6 +10,7 @@ pub mod channel;
 pub mod config;
 pub mod engine;
 pub mod ids;
+pub mod outbound;
 pub mod error;
 pub mod request_id;
 pub mod request_log;
