@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prints a curl command with a Sync API request signed now, using the demo
-# key that `make dev` generated (or LOGIN/SECRET from the environment).
+# key that `make dev` generated (in ${DEMO_DIR:-.demo}/dev.vars), or
+# LOGIN/SECRET from the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8787}"
 if [ -z "${SECRET:-}" ]; then
-  keys=$(sed -n 's/^API_KEYS=//p' .demo/dev.vars)
+  keys=$(sed -n 's/^API_KEYS=//p' "${DEMO_DIR:-.demo}/dev.vars")
   LOGIN=demo
   SECRET=$(printf '%s' "$keys" | sed 's/.*"demo":"\([^"]*\)".*/\1/')
 fi

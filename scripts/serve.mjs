@@ -4,6 +4,8 @@
 //
 //   node scripts/serve.mjs [--port 8787] [--vars-file .dev.vars] [--persist DIR]
 //
+// Also fires the worker's cron trigger every SYNCBRIDGE_CRON_MS (default 60000).
+//
 // Settings come from --vars-file (dotenv lines, as .dev.vars) and then from
 // the SYNCBRIDGE_VARS environment variable (a JSON object), which wins.
 // Prints "ready on http://127.0.0.1:PORT" once it accepts requests; stops on
@@ -67,9 +69,32 @@ const mf = new Miniflare({
   log: new Log(LogLevel.WARN),
 });
 
+let stopping = false;
 const url = await mf.ready;
 await applyMigrations(await mf.getD1Database("DB"));
+startCron();
 console.log(`ready on ${url.origin}`);
+
+// Cloudflare runs the worker's cron triggers (wrangler.toml [triggers]);
+// Miniflare does not, so this fires the scheduled handler every
+// SYNCBRIDGE_CRON_MS (default: a minute, as the trigger "* * * * *").
+function startCron() {
+  const every = Number(process.env.SYNCBRIDGE_CRON_MS || 60000);
+  const cron = workerOptions.triggers?.crons?.[0] ?? "* * * * *";
+  let running = false;
+  setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const worker = await mf.getWorker();
+      await worker.scheduled({ cron, scheduledTime: new Date() });
+    } catch (e) {
+      if (!stopping) console.error(`cron: ${e}`);
+    } finally {
+      running = false;
+    }
+  }, every).unref();
+}
 
 // Applies migrations/*.sql in name order, once each, recording them in
 // d1_migrations as `wrangler d1 migrations apply` does.
@@ -91,7 +116,6 @@ async function applyMigrations(db) {
   }
 }
 
-let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;

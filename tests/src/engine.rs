@@ -293,6 +293,7 @@ async fn create(
 /// | `text`   | 200, `"plain answer"` as `text/plain; charset=utf-8`                        |
 /// | `bare`   | `response_code` from the request's `?code=`, no content, no headers       |
 /// | `cors`   | 200, `"{}"` with the process's own `Access-Control-Allow-Origin`             |
+/// | `p2p`    | a P2P transfer of the JSON body `{from, to, amount}`: 200 `{"result": "ok", "transfer_id": event id, from, to, amount}` for 0 < amount ≤ 10000; 422 `{"result": "declined", "reason": …}` otherwise; none when `to` is `"timeout"` |
 /// | `silent` | none                                                                        |
 /// | `broken` | none; the event is refused with HTTP 500                                    |
 async fn process(
@@ -339,6 +340,27 @@ async fn process(
             "response_content": "{}",
             "response_headers": {"Access-Control-Allow-Origin": "https://process.example"},
         })),
+        "p2p" => {
+            // The example page's process (examples/frontend): amounts come as
+            // numbers or numeric strings; `to: "timeout"` never answers.
+            let b = &event["body"];
+            let amount = b["amount"]
+                .as_f64()
+                .or_else(|| b["amount"].as_str().and_then(|a| a.trim().parse().ok()));
+            let declined = |reason: &str| {
+                json!({"response_code": 422,
+                       "response_content": {"result": "declined", "reason": reason}})
+            };
+            match amount {
+                _ if b["to"] == "timeout" => None,
+                Some(a) if a > 10000.0 => Some(declined("Amount over the 10000 limit")),
+                Some(a) if a > 0.0 => Some(json!({"response_code": 200, "response_content": {
+                    "result": "ok", "transfer_id": event["event"]["id"],
+                    "from": b["from"], "to": b["to"], "amount": b["amount"],
+                }})),
+                _ => Some(declined("Amount must be a positive number")),
+            }
+        }
         "broken" => return (StatusCode::INTERNAL_SERVER_ERROR, "process down").into_response(),
         _ => None,
     };

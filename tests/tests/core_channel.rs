@@ -118,6 +118,7 @@ fn create_with_every_field() {
                 "*".into()
             ],
             corezoid_login: "12345".into(),
+            callback: None,
         }
     );
     assert_eq!((ch.ext.ct.as_str(), ch.ext.lwt.as_str()), (T0, T0));

@@ -54,6 +54,9 @@ pub struct Opts {
     pub cors_origins: Vec<String>,
     /// The API login whose key signs Corezoid tasks (`corezoid:` processes).
     pub corezoid_login: String,
+    /// Outbound callbacks to the channel's `url` (see [`crate::outbound`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<crate::outbound::CallbackConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -91,13 +94,14 @@ const FIELDS: [&str; 13] = [
     "opts",
     "ext",
 ];
-const OPTS_FIELDS: [&str; 6] = [
+const OPTS_FIELDS: [&str; 7] = [
     "title",
     "comment",
     "allow_files_api",
     "issync",
     "cors_origins",
     "corezoid_login",
+    "callback",
 ];
 const EXT_FIELDS: [&str; 2] = ["ct", "lwt"];
 
@@ -247,6 +251,9 @@ fn apply_opts(opts: &mut Opts, value: &Value) -> Result<(), RestError> {
             "allow_files_api" => opts.allow_files_api = boolean(&name, value)?,
             "issync" => opts.issync = boolean(&name, value)?,
             "cors_origins" => opts.cors_origins = origins(value)?,
+            // null removes the callback configuration.
+            "callback" if value.is_null() => opts.callback = None,
+            "callback" => opts.callback = Some(crate::outbound::parse_config(value)?),
             _ => return Err(bad(format!("Unknown field `{name}`"))),
         }
     }
@@ -410,11 +417,20 @@ fn to_map(channel: &Channel) -> Map<String, Value> {
 }
 
 /// The channel as handed to a process: no `token_local`, `token_remote`,
-/// `token_remote2`.
+/// `token_remote2`, nor the callback's `signing_secret` and `process_key`.
 pub fn public_view(channel: &Channel) -> Value {
     let mut m = to_map(channel);
     for secret in ["token_local", "token_remote", "token_remote2"] {
         m.shift_remove(secret);
+    }
+    if let Some(cb) = m
+        .get_mut("opts")
+        .and_then(|o| o.get_mut("callback"))
+        .and_then(Value::as_object_mut)
+    {
+        for secret in ["signing_secret", "process_key"] {
+            cb.shift_remove(secret);
+        }
     }
     Value::Object(m)
 }

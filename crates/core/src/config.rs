@@ -22,6 +22,11 @@ pub const DEFAULT_MAX_OPS: usize = 20;
 pub const DEFAULT_WEBHOOK_MAX_WAIT_S: u64 = 60;
 /// Default of `REQUEST_LOG_TTL_S`: how long inbound requests stay listed (7 days).
 pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
+/// Default of `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
+pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
+/// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
+/// delivery waits before the sweeper presumes its queue message lost.
+pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
 /// Shortest `ADMIN_TOKEN` accepted, in bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Shortest `CALLBACK_SECRET` accepted, in bytes.
@@ -47,6 +52,10 @@ pub struct Settings {
     pub admin_token: Option<String>,
     pub webhook_max_wait_s: u64,
     pub request_log_ttl_s: u64,
+    /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
+    pub callback_allowed_hosts: String,
+    pub callback_timeout_s: u64,
+    pub callback_sweep_grace_s: u64,
 }
 
 /// A setting that is missing or unusable. Its message names the setting, never its value.
@@ -147,6 +156,14 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
+            callback_allowed_hosts: non_empty(&get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default(),
+            callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
+            callback_sweep_grace_s: number(
+                &get,
+                "CALLBACK_SWEEP_GRACE_S",
+                DEFAULT_CALLBACK_SWEEP_GRACE_S,
+                1,
+            )?,
         })
     }
 }

@@ -192,6 +192,9 @@ pub struct Delivery {
     pub request: Rendered,
     pub retry: RetryPolicy,
     pub attempts: Vec<Attempt>,
+    /// Attempts made before the latest resend; the retry policy counts the rest.
+    #[serde(default)]
+    pub attempt_base: u32,
     /// Unix ms of the next attempt while pending.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt_at_ms: Option<u64>,

@@ -9,6 +9,8 @@ pub const DEFAULT_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 500;
 /// Longest excerpt of a response body kept in a record, in bytes.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
+/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
+pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 /// How the caller was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,7 +90,16 @@ pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError>
                 .map_err(|_| RestError::bad_request(format!("{k} must be a whole number")))
         };
         match k.as_str() {
-            "offset" => offset = n()?,
+            "offset" => {
+                offset = n()?;
+                // D1 binds numbers as doubles and SQLite's OFFSET is an i64:
+                // refuse what cannot be bound exactly (the channel list does too).
+                if offset > MAX_OFFSET {
+                    return Err(RestError::bad_request(format!(
+                        "offset is larger than {MAX_OFFSET}"
+                    )));
+                }
+            }
             "limit" => limit = n()?.min(MAX_PAGE),
             other => {
                 return Err(RestError::bad_request(format!(
@@ -98,4 +109,27 @@ pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError>
         }
     }
     Ok((offset, limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn offsets_past_what_d1_can_bind_are_refused() {
+        assert_eq!(
+            parse_paging(&pairs(&[("offset", "9007199254740991")])).map(|p| p.0),
+            Ok(MAX_OFFSET)
+        );
+        for big in ["9007199254740992", "18446744073709551615"] {
+            let e = parse_paging(&pairs(&[("offset", big)])).unwrap_err();
+            assert_eq!(e.status, 400, "{big}");
+        }
+    }
 }

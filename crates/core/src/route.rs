@@ -31,6 +31,28 @@ pub enum Route<'a> {
     ChannelRequests {
         id: &'a str,
     },
+    /// `POST …/{id}/send`: queue an outbound callback.
+    Send {
+        id: &'a str,
+    },
+    /// `POST …/{id}/send/test`: one attempt now, nothing queued.
+    SendTest {
+        id: &'a str,
+    },
+    /// `GET …/{id}/deliveries`
+    Deliveries {
+        id: &'a str,
+    },
+    /// `GET …/{id}/deliveries/{delivery_id}`
+    Delivery {
+        id: &'a str,
+        delivery_id: &'a str,
+    },
+    /// `POST …/{id}/deliveries/{delivery_id}/resend`
+    Resend {
+        id: &'a str,
+        delivery_id: &'a str,
+    },
     /// Any method on `/api/token/v1/{token_local}` and below it.
     WebhookByToken {
         token: &'a str,
@@ -72,6 +94,15 @@ impl Route<'_> {
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
+            Route::Send { .. } => "/rest/v1/service/integration_points/{id}/send",
+            Route::SendTest { .. } => "/rest/v1/service/integration_points/{id}/send/test",
+            Route::Deliveries { .. } => "/rest/v1/service/integration_points/{id}/deliveries",
+            Route::Delivery { .. } => {
+                "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}"
+            }
+            Route::Resend { .. } => {
+                "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}/resend"
+            }
             Route::WebhookByToken { .. } => "/api/token/v1/{token_local}",
             Route::WebhookByCode { .. } => "/api/webrequest/{code}",
             Route::MethodNotAllowed { .. } => "(method not allowed)",
@@ -94,6 +125,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/rest/v1/service/integration_points/{id}"),
     ("DELETE", "/rest/v1/service/integration_points/{id}"),
     ("GET", "/rest/v1/service/integration_points/{id}/requests"),
+    ("POST", "/rest/v1/service/integration_points/{id}/send"),
+    ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
+    ("GET", "/rest/v1/service/integration_points/{id}/deliveries"),
+    (
+        "GET",
+        "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}",
+    ),
+    (
+        "POST",
+        "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}/resend",
+    ),
     ("*", "/api/token/v1/{token_local}"),
     ("*", "/api/webrequest/{code}"),
 ];
@@ -185,6 +227,33 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         ),
         ["rest", "v1", "service", "integration_points", id, "requests"] if !id.is_empty() => {
             pick(method, "GET", &[("GET", Route::ChannelRequests { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "send"] if !id.is_empty() => {
+            pick(method, "POST", &[("POST", Route::Send { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "send", "test"] if !id.is_empty() => {
+            pick(method, "POST", &[("POST", Route::SendTest { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "deliveries"] if !id.is_empty() => {
+            pick(method, "GET", &[("GET", Route::Deliveries { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "deliveries", delivery_id]
+            if !id.is_empty() && !delivery_id.is_empty() =>
+        {
+            pick(
+                method,
+                "GET",
+                &[("GET", Route::Delivery { id, delivery_id })],
+            )
+        }
+        ["rest", "v1", "service", "integration_points", id, "deliveries", delivery_id, "resend"]
+            if !id.is_empty() && !delivery_id.is_empty() =>
+        {
+            pick(
+                method,
+                "POST",
+                &[("POST", Route::Resend { id, delivery_id })],
+            )
         }
         ["api", "token", "v1", token, ..] if !token.is_empty() => Route::WebhookByToken { token },
         ["api", "webrequest", code, ..] if !code.is_empty() => Route::WebhookByCode { code },

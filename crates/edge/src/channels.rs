@@ -59,6 +59,7 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
                 ids::token_hex(random16()),
                 &now_iso(),
             )?;
+            crate::outbound::check_on_save(&settings, &ch)?;
             store.insert_channel(&ch).await?;
             ok(200, &full(&ch))
         }
@@ -79,6 +80,7 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
             let body = json_body(req, settings.max_body_bytes).await?;
             let old = existing(&store, id).await?;
             let ch = channel::patch(&old, &body, &now_iso())?;
+            crate::outbound::check_on_save(&settings, &ch)?;
             store.update_channel(&ch).await?;
             ok(200, &full(&ch))
         }

@@ -6,6 +6,7 @@ mod callback;
 mod channels;
 mod forward;
 mod http;
+mod outbound;
 mod rendezvous;
 mod store;
 mod sync;
@@ -94,6 +95,15 @@ async fn dispatch(
         }
         Route::Channels(op) => channels::handle(req, &env, channels::Op::Collection(op)).await,
         Route::Channel { id, op } => channels::handle(req, &env, channels::Op::Item(id, op)).await,
+        Route::Send { id } => outbound::handle(req, &env, outbound::Op::Send(id)).await,
+        Route::SendTest { id } => outbound::handle(req, &env, outbound::Op::SendTest(id)).await,
+        Route::Deliveries { id } => outbound::handle(req, &env, outbound::Op::List(id)).await,
+        Route::Delivery { id, delivery_id } => {
+            outbound::handle(req, &env, outbound::Op::Get(id, delivery_id)).await
+        }
+        Route::Resend { id, delivery_id } => {
+            outbound::handle(req, &env, outbound::Op::Resend(id, delivery_id)).await
+        }
         Route::ChannelRequests { id } => {
             channels::handle(req, &env, channels::Op::Requests(id)).await
         }
@@ -119,5 +129,26 @@ async fn dispatch(
             http::rest_error(&RestError::not_found("No such route"))
         }
         Route::NotFound => http::error(&ApiError::not_found("No such route"), Surface::Plugin),
+    }
+}
+
+/// Queue consumer: outbound callback deliveries and their dead letters.
+#[event(queue)]
+async fn queue(
+    batch: worker::MessageBatch<outbound::QueueMsg>,
+    env: Env,
+    _ctx: Context,
+) -> Result<()> {
+    outbound::consume(batch, env).await
+}
+
+/// Cron: re-enqueues deliveries whose queue message was lost.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if let Err(e) = outbound::sweep(&env).await {
+        worker::console_error!(
+            "{}",
+            serde_json::json!({"log": "sweep_failed", "error": e.error_message})
+        );
     }
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::Delivery;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
@@ -125,7 +126,7 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a channel and its request log; false when there was none.
+    /// Deletes a channel with its request log and deliveries; false when there was none.
     pub async fn delete_channel(&self, id: &str) -> Result<bool, RestError> {
         let results = self
             .db
@@ -136,6 +137,10 @@ impl Store {
                     .map_err(db_error)?,
                 self.db
                     .prepare("DELETE FROM inbound_requests WHERE channel_id = ?1")
+                    .bind(&[JsValue::from_str(id)])
+                    .map_err(db_error)?,
+                self.db
+                    .prepare("DELETE FROM deliveries WHERE channel_id = ?1")
                     .bind(&[JsValue::from_str(id)])
                     .map_err(db_error)?,
             ])
@@ -244,5 +249,230 @@ impl Store {
             .into_iter()
             .filter_map(|r| serde_json::from_str(&r.doc).ok())
             .collect())
+    }
+
+    /// Stores a new delivery at generation 1. With an idempotency key already
+    /// used on this channel, nothing is written and the earlier delivery is
+    /// returned instead.
+    pub async fn insert_delivery(
+        &self,
+        d: &Delivery,
+        now_ms: u64,
+    ) -> Result<Option<Delivery>, RestError> {
+        let doc = serde_json::to_string(d).map_err(|e| RestError::internal(e.to_string()))?;
+        let key = d
+            .idempotency_key
+            .as_deref()
+            .map(JsValue::from_str)
+            .unwrap_or(JsValue::NULL);
+        let result = self
+            .db
+            .prepare(
+                "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
+            )
+            .bind(&[
+                JsValue::from_str(&d.id),
+                JsValue::from_str(&d.channel_id),
+                key,
+                JsValue::from_str(&d.state),
+                JsValue::from_f64(now_ms as f64),
+                JsValue::from_str(&doc),
+            ])
+            .map_err(db_error)?
+            .run()
+            .await
+            .map_err(db_error)?;
+        let inserted = result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0)
+            > 0;
+        if inserted {
+            return Ok(None);
+        }
+        let rows = self
+            .db
+            .prepare("SELECT doc FROM deliveries WHERE channel_id = ?1 AND idempotency_key = ?2")
+            .bind(&[
+                JsValue::from_str(&d.channel_id),
+                JsValue::from_str(d.idempotency_key.as_deref().unwrap_or_default()),
+            ])
+            .map_err(db_error)?
+            .all()
+            .await
+            .map_err(db_error)?
+            .results::<DocRow>()
+            .map_err(db_error)?;
+        rows.into_iter()
+            .next()
+            .map(|r| serde_json::from_str(&r.doc).map_err(|e| RestError::internal(e.to_string())))
+            .transpose()
+    }
+
+    /// A delivery with its generation; `channel_id` given, it must match.
+    pub async fn delivery(
+        &self,
+        id: &str,
+        channel_id: Option<&str>,
+    ) -> Result<Option<(Delivery, u64)>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            generation: f64,
+        }
+        let rows = self
+            .db
+            .prepare("SELECT doc, generation FROM deliveries WHERE id = ?1")
+            .bind(&[JsValue::from_str(id)])
+            .map_err(db_error)?
+            .all()
+            .await
+            .map_err(db_error)?
+            .results::<Row>()
+            .map_err(db_error)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let d: Delivery =
+            serde_json::from_str(&row.doc).map_err(|e| RestError::internal(e.to_string()))?;
+        if channel_id.is_some_and(|c| c != d.channel_id) {
+            return Ok(None);
+        }
+        Ok(Some((d, row.generation as u64)))
+    }
+
+    /// Writes `d` if the row is still at `generation`, moving it to
+    /// `new_generation`; false when another writer got there first.
+    pub async fn update_delivery(
+        &self,
+        d: &Delivery,
+        generation: u64,
+        new_generation: u64,
+        next_attempt_at_ms: u64,
+    ) -> Result<bool, RestError> {
+        let doc = serde_json::to_string(d).map_err(|e| RestError::internal(e.to_string()))?;
+        let result = self
+            .db
+            .prepare(
+                "UPDATE deliveries SET state = ?3, generation = ?4, next_attempt_at_ms = ?5, doc = ?6 \
+                 WHERE id = ?1 AND generation = ?2",
+            )
+            .bind(&[
+                JsValue::from_str(&d.id),
+                JsValue::from_f64(generation as f64),
+                JsValue::from_str(&d.state),
+                JsValue::from_f64(new_generation as f64),
+                JsValue::from_f64(next_attempt_at_ms as f64),
+                JsValue::from_str(&doc),
+            ])
+            .map_err(db_error)?
+            .run()
+            .await
+            .map_err(db_error)?;
+        Ok(result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0)
+            > 0)
+    }
+
+    /// A channel's deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        channel_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Delivery>, RestError> {
+        let rows = self
+            .db
+            .prepare(
+                "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
+            )
+            .bind(&[
+                JsValue::from_str(channel_id),
+                JsValue::from_f64(limit as f64),
+                JsValue::from_f64(offset as f64),
+            ])
+            .map_err(db_error)?
+            .all()
+            .await
+            .map_err(db_error)?
+            .results::<DocRow>()
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.doc).ok())
+            .collect())
+    }
+
+    /// Pending deliveries whose next attempt was due before `before_ms`:
+    /// their queue message is presumed lost. `(id, generation)`.
+    pub async fn overdue_deliveries(
+        &self,
+        before_ms: u64,
+        limit: u64,
+    ) -> Result<Vec<(String, u64)>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            generation: f64,
+        }
+        let rows = self
+            .db
+            .prepare(
+                "SELECT id, generation FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms < ?1 \
+                 ORDER BY next_attempt_at_ms LIMIT ?2",
+            )
+            .bind(&[
+                JsValue::from_f64(before_ms as f64),
+                JsValue::from_f64(limit as f64),
+            ])
+            .map_err(db_error)?
+            .all()
+            .await
+            .map_err(db_error)?
+            .results::<Row>()
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, r.generation as u64))
+            .collect())
+    }
+
+    /// Moves a delivery to a new generation (the sweeper's claim), with its
+    /// next attempt at `next_attempt_at_ms`; false when it changed meanwhile.
+    pub async fn bump_generation(
+        &self,
+        id: &str,
+        generation: u64,
+        next_attempt_at_ms: u64,
+    ) -> Result<bool, RestError> {
+        let result = self
+            .db
+            .prepare(
+                "UPDATE deliveries SET generation = generation + 1, next_attempt_at_ms = ?3 \
+                 WHERE id = ?1 AND generation = ?2 AND state = 'pending'",
+            )
+            .bind(&[
+                JsValue::from_str(id),
+                JsValue::from_f64(generation as f64),
+                JsValue::from_f64(next_attempt_at_ms as f64),
+            ])
+            .map_err(db_error)?
+            .run()
+            .await
+            .map_err(db_error)?;
+        Ok(result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0)
+            > 0)
     }
 }

@@ -198,6 +198,14 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
             }
         }
     };
+    // The gateway's own errors (502, 504) carry the channel's CORS origin
+    // too, so that a browser can read them.
+    let mut resp = resp;
+    if let Some(o) = &allow_origin {
+        if resp.headers().get("access-control-allow-origin")?.is_none() {
+            cors_headers(&mut resp, o)?;
+        }
+    }
     entry.status = resp.status_code();
     entry.response = response_record;
     entry.duration_ms = now_ms().saturating_sub(received_ms);
