@@ -22,6 +22,7 @@ dev: build
 test: build
 	cargo fmt --all -- --check
 	cargo test --workspace --no-fail-fast
+	bash scripts/test-frontend.sh
 	bash scripts/deploy-check.sh
 
 bench: build

@@ -5,5 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$CARGO_BIN/wasm-bindgen}"
-cd crates/edge
-exec "$CARGO_BIN/worker-build" --release --out-dir ../../build
+(cd crates/edge && "$CARGO_BIN/worker-build" --release --out-dir ../../build)
+
+# Shrink the wasm with binaryen's wasm-opt (npm package `binaryen`; worker-build
+# cannot download its own here): -Oz, and drop the names section. Skipped
+# when the wasm is already optimised (its hash is stamped next to it).
+wasm=build/index_bg.wasm
+stamp=build/.wasm-opt.sha
+if [ ! -f "$stamp" ] || [ "$(sha256sum "$wasm" | cut -d' ' -f1)" != "$(cat "$stamp")" ]; then
+  node_modules/.bin/wasm-opt "$wasm" -Oz --all-features --strip-debug --strip-producers -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  sha256sum "$wasm" | cut -d' ' -f1 > "$stamp"
+fi
