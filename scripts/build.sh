@@ -13,7 +13,7 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$CARGO_BIN/wasm-bindgen}"
 wasm=build/index_bg.wasm
 stamp=build/.wasm-opt.sha
 if [ ! -f "$stamp" ] || [ "$(sha256sum "$wasm" | cut -d' ' -f1)" != "$(cat "$stamp")" ]; then
-  node_modules/.bin/wasm-opt "$wasm" -Oz --all-features --strip-debug --strip-producers -o "$wasm.opt"
+  node_modules/.bin/wasm-opt "$wasm" -Oz --enable-bulk-memory --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue --enable-exception-handling --strip-debug --strip-producers -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
   sha256sum "$wasm" | cut -d' ' -f1 > "$stamp"
 fi

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Worker {
     pub base: String,
     child: Child,
+    /// Closing it asks the launcher to stop (it watches its stdin).
+    stdin: Option<std::process::ChildStdin>,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -64,6 +66,7 @@ impl Worker {
             .spawn()
             .expect("start node scripts/serve.mjs");
         let stdout = child.stdout.take().expect("child stdout");
+        let stdin = child.stdin.take();
         let (tx, rx) = mpsc::channel();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
@@ -80,6 +83,7 @@ impl Worker {
         Worker {
             base: format!("http://127.0.0.1:{port}"),
             child,
+            stdin,
             logs,
         }
     }
@@ -103,7 +107,17 @@ impl Worker {
 }
 
 impl Drop for Worker {
+    /// Stops the launcher gracefully (closing its stdin), so it disposes of
+    /// workerd; SIGKILL would orphan workerd. Killed only if it hangs.
     fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

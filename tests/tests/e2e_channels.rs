@@ -130,9 +130,12 @@ async fn every_channel_route_requires_the_admin_token() {
     let routes: Vec<(&str, String)> = ROUTES
         .iter()
         .filter(|(_, p)| p.starts_with("/rest/"))
-        .map(|(m, p)| (*m, p.replace("{id}", &id)))
+        .map(|(m, p)| {
+            let p = p.replace("{id}", &id);
+            (*m, p.replace("{delivery_id}", "00000000-0000-4000-8000-000000000000"))
+        })
         .collect();
-    assert_eq!(routes.len(), 7, "the test must cover every channel route");
+    assert_eq!(routes.len(), 12, "the test must cover every channel route");
     for (method, path) in routes {
         for auth in [
             None,
