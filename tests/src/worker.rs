@@ -38,9 +38,18 @@ impl Worker {
         Self::start_with(vars, None)
     }
 
-    /// As [`Worker::start`], keeping Durable Object storage under `persist`
-    /// (SQLite files, one per object, under `persist/do/`).
+    /// As [`Worker::start`], keeping Durable Object and D1 storage under
+    /// `persist` (SQLite files under `persist/do/` and `persist/d1/`).
     pub fn start_with(vars: &Value, persist: Option<&std::path::Path>) -> Worker {
+        Self::start_opts(vars, persist, None)
+    }
+
+    /// As [`Worker::start_with`], also firing the cron trigger every `cron_ms`.
+    pub fn start_opts(
+        vars: &Value,
+        persist: Option<&std::path::Path>,
+        cron_ms: Option<u64>,
+    ) -> Worker {
         let root = repo_root();
         assert!(
             root.join("build/index.js").exists(),
@@ -56,6 +65,9 @@ impl Worker {
         ]);
         if let Some(dir) = persist {
             cmd.arg("--persist").arg(dir);
+        }
+        if let Some(ms) = cron_ms {
+            cmd.env("SYNCBRIDGE_CRON_MS", ms.to_string());
         }
         let mut child = cmd
             .env("SYNCBRIDGE_VARS", vars.to_string())
