@@ -1023,3 +1023,108 @@ fn standard_signature_depends_on_every_input() {
     // The separator is part of what is signed: moving it changes the signature.
     assert_ne!(sig("k", "a.1", 2, b"b"), sig("k", "a", 12, b"b"));
 }
+
+// ---- forward_to_process ---------------------------------------------------
+
+fn settings_with_key() -> syncbridge_core::Settings {
+    let vars: std::collections::HashMap<&str, &str> = [
+        ("API_KEYS", r#"{"cz":"cz-secret"}"#),
+        ("CALLBACK_SECRET", "0123456789abcdef0123"),
+        ("COREZOID_API_URL", "http://engine.test/"),
+    ]
+    .into_iter()
+    .collect();
+    syncbridge_core::Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap()
+}
+
+#[test]
+fn an_http_process_gets_the_event_with_standard_webhooks_headers() {
+    use syncbridge_core::engine::Protocol;
+    use syncbridge_core::webhook::forward_to_process;
+    let mut ch = chan(true);
+    ch.recv_svcscriptcode = "https://process.test/hook".into();
+    ch.token_remote = String::new();
+    let event = json!({"event": {"id": "ev-1"}, "body": {"a": 1}});
+    let f = forward_to_process(
+        &settings_with_key(),
+        &ch,
+        &event,
+        "ev-1",
+        "https://gw/cb",
+        1_700_000_000_123,
+    )
+    .unwrap();
+    assert_eq!(f.url, "https://process.test/hook");
+    assert_eq!(f.protocol, Protocol::Webhook);
+    assert_eq!(serde_json::from_str::<Value>(&f.body).unwrap(), event);
+    assert_eq!(
+        f.headers,
+        [
+            ("webhook-id".to_string(), "ev-1".to_string()),
+            ("webhook-timestamp".to_string(), "1700000000".to_string())
+        ]
+    );
+    // With token_remote, the event is signed with it.
+    ch.token_remote = format!("whsec_{}", STANDARD.encode(b"channel-signing-key"));
+    let f = forward_to_process(
+        &settings_with_key(),
+        &ch,
+        &event,
+        "ev-1",
+        "https://gw/cb",
+        1_700_000_000_123,
+    )
+    .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"channel-signing-key").unwrap();
+    mac.update(format!("ev-1.1700000000.{}", f.body).as_bytes());
+    let want = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    assert_eq!(f.headers[2], ("webhook-signature".to_string(), want));
+}
+
+#[test]
+fn a_corezoid_process_gets_a_signed_task_whose_data_is_the_event() {
+    use syncbridge_core::engine::Protocol;
+    use syncbridge_core::webhook::forward_to_process;
+    let mut ch = chan(true);
+    ch.recv_svcscriptcode = "corezoid:77".into();
+    ch.opts.corezoid_login = "cz".into();
+    let event =
+        json!({"event": {"id": "ev-2"}, "method": "POST", "__callback_url": "https://gw/cb"});
+    let f = forward_to_process(
+        &settings_with_key(),
+        &ch,
+        &event,
+        "ev-2",
+        "https://gw/cb",
+        1_700_000_000_000,
+    )
+    .unwrap();
+    assert_eq!(f.protocol, Protocol::Corezoid);
+    let prefix = "http://engine.test/api/2/json/cz/1700000000/";
+    assert!(f.url.starts_with(prefix), "{}", f.url);
+    let sig = &f.url[prefix.len()..];
+    assert_eq!(
+        sig,
+        syncbridge_tests::client::corezoid_signature("1700000000", "cz-secret", f.body.as_bytes())
+    );
+    let body: Value = serde_json::from_str(&f.body).unwrap();
+    let task = &body["ops"][0];
+    assert_eq!(task["conv_id"], 77);
+    assert_eq!(task["ref"], "ev-2");
+    assert_eq!(task["data"]["method"], "POST");
+    assert_eq!(task["data"]["__callback_url"], "https://gw/cb");
+}
+
+#[test]
+fn nothing_to_send_is_a_clear_error() {
+    use syncbridge_core::webhook::forward_to_process;
+    let s = settings_with_key();
+    let mut ch = chan(true);
+    ch.recv_svcscriptcode = String::new();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert!(e.contains("recv_svcscriptcode"), "{e}");
+    ch.recv_svcscriptcode = "corezoid:5".into();
+    ch.opts.corezoid_login = "nobody".into();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert!(e.contains("corezoid_login"), "{e}");
+}

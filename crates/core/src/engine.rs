@@ -17,11 +17,17 @@ pub fn callback_url(base: &str, request_id: &str) -> String {
     )
 }
 
-/// A signed request ready to send to the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A signed request ready to send to a process: a Corezoid task or a
+/// webhook event. Also the wire format between the worker and the
+/// rendezvous object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Forward {
     pub url: String,
     pub body: String,
+    /// Extra headers (signatures); `content-type: application/json` is always sent.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    pub protocol: Protocol,
 }
 
 /// Builds the engine request for one create op: the op with `__callback_url`
@@ -61,6 +67,8 @@ pub fn forward(
             api_url.trim_end_matches('/')
         ),
         body,
+        headers: Vec::new(),
+        protocol: Protocol::Corezoid,
     }
 }
 

@@ -460,3 +460,70 @@ fn normalize_origin(origin: &str) -> String {
     }
     o
 }
+
+/// The request that hands `event` to the channel's process: a POST of the
+/// event to an http process, with Standard Webhooks headers (`webhook-id` =
+/// the event id, `webhook-timestamp`, and `webhook-signature` keyed by
+/// `token_remote` when set); or a Corezoid task in `conv_id`, signed with the
+/// key of `opts.corezoid_login`, whose data is the event. `Err` says why
+/// there is nothing to send (no process, no key, no engine URL).
+pub fn forward_to_process(
+    settings: &crate::Settings,
+    channel: &Channel,
+    event: &Value,
+    event_id: &str,
+    callback_url: &str,
+    now_ms: u64,
+) -> Result<crate::engine::Forward, String> {
+    use crate::channel::{self, Process};
+    use crate::engine::{self, Forward, Protocol};
+    match channel::process(channel) {
+        Process::None => Err("The channel names no process (recv_svcscriptcode is empty)".into()),
+        Process::Http(url) => {
+            let body = event.to_string();
+            let ts = now_ms / 1000;
+            let mut headers = vec![
+                ("webhook-id".to_string(), event_id.to_string()),
+                ("webhook-timestamp".to_string(), ts.to_string()),
+            ];
+            if !channel.token_remote.is_empty() {
+                let sig = standard_signature(&channel.token_remote, event_id, ts, body.as_bytes());
+                headers.push(("webhook-signature".to_string(), sig));
+            }
+            Ok(Forward {
+                url,
+                body,
+                headers,
+                protocol: Protocol::Webhook,
+            })
+        }
+        Process::Corezoid { conv_id } => {
+            let login = channel.opts.corezoid_login.as_str();
+            let Some(secret) = settings.api_keys.get(login) else {
+                return Err(format!(
+                    "opts.corezoid_login {login:?} names no key in API_KEYS"
+                ));
+            };
+            let Some(api_url) = settings.corezoid_api_url.as_deref() else {
+                return Err("setting COREZOID_API_URL is not set".into());
+            };
+            let mut data = event.as_object().cloned().unwrap_or_default();
+            // engine::forward adds the callback URL itself.
+            data.shift_remove(engine::CALLBACK_URL_FIELD);
+            let op = crate::sync_api::CreateOp {
+                conv_id,
+                data,
+                reference: Some(Value::String(event_id.to_string())),
+                id: None,
+            };
+            Ok(engine::forward(
+                api_url,
+                login,
+                secret,
+                now_ms / 1000,
+                &op,
+                callback_url,
+            ))
+        }
+    }
+}

@@ -1,20 +1,8 @@
 //! Sending a signed request to a process (Corezoid or a plain HTTP one) and
 //! reading its verdict; used by the rendezvous object and by async webhooks.
 
-use serde::{Deserialize, Serialize};
-use syncbridge_core::engine::{self, EngineReply, Protocol};
+use syncbridge_core::engine::{self, EngineReply, Forward, Protocol};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
-
-/// A request ready to send to a process, built by the core.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Forward {
-    pub url: String,
-    pub body: String,
-    /// Extra headers (signatures); `content-type: application/json` is always sent.
-    #[serde(default)]
-    pub headers: Vec<(String, String)>,
-    pub protocol: Protocol,
-}
 
 /// Sends `f` and classifies the reply; transport errors are `Failed`.
 pub async fn send(f: &Forward) -> EngineReply {

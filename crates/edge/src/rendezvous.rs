@@ -10,7 +10,7 @@
 //! Storing every result, not only late ones, is what makes a result survive
 //! a caller that went away and lets duplicates be recognised.
 
-use crate::forward::{self, Forward};
+use crate::forward;
 use crate::http::now_ms;
 use futures_channel::oneshot;
 use futures_util::{select_biased, FutureExt};
@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 use syncbridge_core::callback::{self, Decision, StoredResult};
 use syncbridge_core::engine::EngineReply;
+use syncbridge_core::engine::Forward;
 use syncbridge_core::request_id::VerifiedId;
 use syncbridge_core::sync_api::OpOutcome;
 use worker::{

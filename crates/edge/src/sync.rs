@@ -1,11 +1,9 @@
 //! `POST /api/1/json/{login}/{unixtime}/{signature}`: the Sync API.
 
-use crate::forward::Forward;
 use crate::http::{self, now_ms};
 use crate::rendezvous::{self, RunRequest};
 use futures_util::future::join_all;
 use serde_json::Value;
-use syncbridge_core::engine::Protocol;
 use syncbridge_core::error::{ApiError, Surface};
 use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op};
 use syncbridge_core::{engine, request_id, Settings};
@@ -103,12 +101,7 @@ impl Call<'_> {
             &engine::callback_url(&self.callback_base, &id),
         );
         let run = RunRequest {
-            forward: Forward {
-                url: fwd.url,
-                body: fwd.body,
-                headers: Vec::new(),
-                protocol: Protocol::Corezoid,
-            },
+            forward: fwd,
             wait_ms: self.deadline.timeout_ms,
         };
         let outcome = rendezvous::run(self.env, &id, &run).await;

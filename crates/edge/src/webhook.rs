@@ -3,17 +3,17 @@
 //! process as an event; the caller gets 200 at once (async) or the answer
 //! the process calls back with (sync). Every request is recorded in D1.
 
-use crate::forward::{self, Forward};
+use crate::forward;
 use crate::http::{self, now_iso, now_ms, random16, rest_error};
 use crate::rendezvous::{self, RunRequest};
 use crate::store::Store;
 use serde_json::{json, Value};
-use syncbridge_core::channel::{self, Channel, Process, TYPE_EVENTING};
-use syncbridge_core::engine::{self, EngineReply, Protocol};
+use syncbridge_core::channel::{Channel, TYPE_EVENTING};
+use syncbridge_core::engine::{self, EngineReply};
 use syncbridge_core::error::RestError;
 use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
-use syncbridge_core::sync_api::{CreateOp, OpOutcome};
-use syncbridge_core::{ids, request_id, webhook, Settings};
+use syncbridge_core::sync_api::OpOutcome;
+use syncbridge_core::{ids, request_id, webhook};
 use worker::{Context, Env, Request, Response, Result};
 
 /// How the channel is named in the URL.
@@ -95,7 +95,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
         protocol: url.scheme(),
     };
     let event = webhook::event(&inbound, &channel, &event_id, !sync, &callback_url);
-    let forward = build_forward(
+    let forward = webhook::forward_to_process(
         &settings,
         &channel,
         &event,
@@ -228,70 +228,6 @@ fn refusal(op: &Value) -> String {
 fn error_reply(status: u16, message: &str, entry: &mut Entry) -> Result<Response> {
     entry.error = Some(message.to_string());
     rest_error(&RestError::new(status, message))
-}
-
-/// The request that hands `event` to the channel's process.
-fn build_forward(
-    settings: &Settings,
-    channel: &Channel,
-    event: &Value,
-    event_id: &str,
-    callback_url: &str,
-    now_ms: u64,
-) -> std::result::Result<Forward, String> {
-    let body = event.to_string();
-    match channel::process(channel) {
-        Process::None => Err("The channel names no process (recv_svcscriptcode is empty)".into()),
-        Process::Http(url) => {
-            let ts = now_ms / 1000;
-            let mut headers = vec![
-                ("webhook-id".to_string(), event_id.to_string()),
-                ("webhook-timestamp".to_string(), ts.to_string()),
-            ];
-            if !channel.token_remote.is_empty() {
-                let sig = webhook::standard_signature(
-                    &channel.token_remote,
-                    event_id,
-                    ts,
-                    body.as_bytes(),
-                );
-                headers.push(("webhook-signature".to_string(), sig));
-            }
-            Ok(Forward {
-                url,
-                body,
-                headers,
-                protocol: Protocol::Webhook,
-            })
-        }
-        Process::Corezoid { conv_id } => {
-            let login = channel.opts.corezoid_login.as_str();
-            let Some(secret) = settings.api_keys.get(login) else {
-                return Err(format!(
-                    "opts.corezoid_login {login:?} names no key in API_KEYS"
-                ));
-            };
-            let Some(api_url) = settings.corezoid_api_url.as_deref() else {
-                return Err("setting COREZOID_API_URL is not set".into());
-            };
-            let mut data = event.as_object().cloned().unwrap_or_default();
-            // engine::forward adds the callback URL itself.
-            data.shift_remove(engine::CALLBACK_URL_FIELD);
-            let op = CreateOp {
-                conv_id,
-                data,
-                reference: Some(Value::String(event_id.to_string())),
-                id: None,
-            };
-            let f = engine::forward(api_url, login, secret, now_ms / 1000, &op, callback_url);
-            Ok(Forward {
-                url: f.url,
-                body: f.body,
-                headers: Vec::new(),
-                protocol: Protocol::Corezoid,
-            })
-        }
-    }
 }
 
 /// The process's answer as an HTTP response, with the channel's CORS origin
