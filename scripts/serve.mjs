@@ -124,8 +124,21 @@ async function stop() {
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+// Whatever ends this process must dispose of workerd first, or workerd
+// outlives it: a closed stdout (EPIPE once the reader is gone), an uncaught
+// error, and, under --watch-stdin, the end of stdin or the parent's death.
+process.stdout.on("error", stop);
+process.stderr.on("error", stop);
+process.on("uncaughtException", (e) => {
+  if (!stopping) console.error(e);
+  stop();
+});
 if (args["watch-stdin"]) {
   process.stdin.on("end", stop);
   process.stdin.on("close", stop);
   process.stdin.resume();
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 }
