@@ -9,6 +9,7 @@ pub mod callback;
 pub mod channel;
 pub mod config;
 pub mod engine;
+pub mod eventing;
 pub mod ids;
 pub mod outbound;
 pub mod error;
