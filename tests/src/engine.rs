@@ -296,6 +296,7 @@ async fn create(
 /// | `p2p`    | a P2P transfer of the JSON body `{from, to, amount}`: 200 `{"result": "ok", "transfer_id": event id, from, to, amount}` for 0 < amount ≤ 10000; 422 `{"result": "declined", "reason": …}` otherwise; none when `to` is `"timeout"` |
 /// | `silent` | none                                                                        |
 /// | `broken` | none; the event is refused with HTTP 500                                    |
+/// | `wsecho` | an inbound WebSocket message: replies `echo:{message}` then `done:{message}` on its connection |
 async fn process(
     State(state): State<Arc<EngineState>>,
     Path(behavior): Path<String>,
@@ -362,6 +363,24 @@ async fn process(
             }
         }
         "broken" => return (StatusCode::INTERNAL_SERVER_ERROR, "process down").into_response(),
+        "wsecho" => {
+            // An inbound WebSocket message: answer twice on the connection.
+            let msg = event["message"].as_str().unwrap_or_default().to_string();
+            let st = state.clone();
+            let cb = cb.clone();
+            tokio::spawn(async move {
+                for reply in [format!("echo:{msg}"), format!("done:{msg}")] {
+                    let r = st.http.post(&cb).body(reply).send().await;
+                    let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+                    st.log.lock().unwrap().callbacks.push(CallbackAnswer {
+                        url: cb.clone(),
+                        status,
+                        body: Value::Null,
+                    });
+                }
+            });
+            None
+        }
         _ => None,
     };
     if let Some(a) = answer {

@@ -118,6 +118,7 @@ fn create_with_every_field() {
                 "*".into()
             ],
             corezoid_login: "12345".into(),
+            eventing_channel: String::new(),
             callback: None,
         }
     );
@@ -564,7 +565,8 @@ fn render_flat() {
     assert_eq!(v["ext.ct"], T0);
     assert_eq!(v["ext.lwt"], T0);
     assert_eq!(v["code"], "ABCDE");
-    assert_eq!(obj.len(), 11 + 6 + 2);
+    // 11 top-level fields, 7 opts (no callback set), 2 ext.
+    assert_eq!(obj.len(), 11 + 7 + 2);
 }
 
 #[test]
@@ -586,7 +588,7 @@ fn render_with_mask() {
         json!({"opts": serde_json::to_value(&ch.opts).unwrap()})
     );
     let flat = render(&ch, Some(&m), true);
-    assert_eq!(flat.as_object().unwrap().len(), 6);
+    assert_eq!(flat.as_object().unwrap().len(), 7);
     assert_eq!(flat["opts.corezoid_login"], "12345");
     // `opts` and `opts.title` together: still the whole object.
     assert_eq!(
@@ -594,7 +596,7 @@ fn render_with_mask() {
             .as_object()
             .unwrap()
             .len(),
-        6
+        7
     );
     // Nested keys of both objects, flat.
     assert_eq!(

@@ -135,7 +135,7 @@ async fn every_channel_route_requires_the_admin_token() {
             (*m, p.replace("{delivery_id}", "00000000-0000-4000-8000-000000000000"))
         })
         .collect();
-    assert_eq!(routes.len(), 12, "the test must cover every channel route");
+    assert_eq!(routes.len(), 13, "the test must cover every channel route");
     for (method, path) in routes {
         for auth in [
             None,

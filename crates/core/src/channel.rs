@@ -54,6 +54,9 @@ pub struct Opts {
     pub cors_origins: Vec<String>,
     /// The API login whose key signs Corezoid tasks (`corezoid:` processes).
     pub corezoid_login: String,
+    /// Id of an eventing channel that receives this channel's traffic events
+    /// (`gateway.webhook.*`, `gateway.delivery.*`); empty for none.
+    pub eventing_channel: String,
     /// Outbound callbacks to the channel's `url` (see [`crate::outbound`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<crate::outbound::CallbackConfig>,
@@ -94,13 +97,14 @@ const FIELDS: [&str; 13] = [
     "opts",
     "ext",
 ];
-const OPTS_FIELDS: [&str; 7] = [
+const OPTS_FIELDS: [&str; 8] = [
     "title",
     "comment",
     "allow_files_api",
     "issync",
     "cors_origins",
     "corezoid_login",
+    "eventing_channel",
     "callback",
 ];
 const EXT_FIELDS: [&str; 2] = ["ct", "lwt"];
@@ -248,6 +252,7 @@ fn apply_opts(opts: &mut Opts, value: &Value) -> Result<(), RestError> {
             "title" => opts.title = string(&name, value)?.to_owned(),
             "comment" => opts.comment = string(&name, value)?.to_owned(),
             "corezoid_login" => opts.corezoid_login = string(&name, value)?.to_owned(),
+            "eventing_channel" => opts.eventing_channel = string(&name, value)?.to_owned(),
             "allow_files_api" => opts.allow_files_api = boolean(&name, value)?,
             "issync" => opts.issync = boolean(&name, value)?,
             "cors_origins" => opts.cors_origins = origins(value)?,

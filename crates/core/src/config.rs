@@ -27,6 +27,11 @@ pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
 /// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
 /// delivery waits before the sweeper presumes its queue message lost.
 pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
+/// Defaults of the WebSocket limits and the replay buffer.
+pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub const DEFAULT_WS_MAX_MESSAGES_PER_S: u32 = 20;
+pub const DEFAULT_WS_MAX_CONNECTIONS: usize = 1000;
+pub const DEFAULT_EVENT_BUFFER: usize = 1000;
 /// Shortest `ADMIN_TOKEN` accepted, in bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Shortest `CALLBACK_SECRET` accepted, in bytes.
@@ -56,6 +61,14 @@ pub struct Settings {
     pub callback_allowed_hosts: String,
     pub callback_timeout_s: u64,
     pub callback_sweep_grace_s: u64,
+    /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
+    pub ws_max_message_bytes: usize,
+    /// `WS_MAX_MESSAGES_PER_S`: per connection (close 1008 beyond).
+    pub ws_max_messages_per_s: u32,
+    /// `WS_MAX_CONNECTIONS`: inbound connections per channel (close 1013 beyond).
+    pub ws_max_connections: usize,
+    /// `EVENT_BUFFER`: events kept per channel for `last_event_id` replay.
+    pub event_buffer: usize,
 }
 
 /// A setting that is missing or unusable. Its message names the setting, never its value.
@@ -158,6 +171,20 @@ impl Settings {
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
             callback_allowed_hosts: non_empty(&get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default(),
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
+            ws_max_message_bytes: number(
+                &get,
+                "WS_MAX_MESSAGE_BYTES",
+                DEFAULT_WS_MAX_MESSAGE_BYTES,
+                1,
+            )?,
+            ws_max_messages_per_s: number(
+                &get,
+                "WS_MAX_MESSAGES_PER_S",
+                DEFAULT_WS_MAX_MESSAGES_PER_S,
+                1,
+            )?,
+            ws_max_connections: number(&get, "WS_MAX_CONNECTIONS", DEFAULT_WS_MAX_CONNECTIONS, 1)?,
+            event_buffer: number(&get, "EVENT_BUFFER", DEFAULT_EVENT_BUFFER, 0)?,
             callback_sweep_grace_s: number(
                 &get,
                 "CALLBACK_SWEEP_GRACE_S",

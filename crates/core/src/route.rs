@@ -31,6 +31,22 @@ pub enum Route<'a> {
     ChannelRequests {
         id: &'a str,
     },
+    /// `POST …/{id}/events`: publish an event on an eventing channel.
+    Publish {
+        id: &'a str,
+    },
+    /// WebSocket upgrade on `/ws/token/v1/{token_local}` (inbound, public
+    /// channel) or `…/subscribe` (eventing channel).
+    WebSocket {
+        token: &'a str,
+        subscribe: bool,
+    },
+    /// `POST /api/1/plugins/ws/{channel_id}/{connection_id}`: a process's
+    /// message to an inbound WebSocket connection.
+    WsReply {
+        channel_id: &'a str,
+        connection_id: &'a str,
+    },
     /// `POST …/{id}/send`: queue an outbound callback.
     Send {
         id: &'a str,
@@ -94,6 +110,14 @@ impl Route<'_> {
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
+            Route::Publish { .. } => "/rest/v1/service/integration_points/{id}/events",
+            Route::WebSocket {
+                subscribe: false, ..
+            } => "/ws/token/v1/{token_local}",
+            Route::WebSocket {
+                subscribe: true, ..
+            } => "/ws/token/v1/{token_local}/subscribe",
+            Route::WsReply { .. } => "/api/1/plugins/ws/{channel_id}/{connection_id}",
             Route::Send { .. } => "/rest/v1/service/integration_points/{id}/send",
             Route::SendTest { .. } => "/rest/v1/service/integration_points/{id}/send/test",
             Route::Deliveries { .. } => "/rest/v1/service/integration_points/{id}/deliveries",
@@ -125,6 +149,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/rest/v1/service/integration_points/{id}"),
     ("DELETE", "/rest/v1/service/integration_points/{id}"),
     ("GET", "/rest/v1/service/integration_points/{id}/requests"),
+    ("POST", "/rest/v1/service/integration_points/{id}/events"),
     ("POST", "/rest/v1/service/integration_points/{id}/send"),
     ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
     ("GET", "/rest/v1/service/integration_points/{id}/deliveries"),
@@ -137,6 +162,15 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}/resend",
     ),
     ("*", "/api/token/v1/{token_local}"),
+    ("POST", "/api/token/v1/{token_local}/subscribe"),
+    ("GET", "/api/token/v1/{token_local}/subscribe"),
+    (
+        "DELETE",
+        "/api/token/v1/{token_local}/subscribe/{subscription_id}",
+    ),
+    ("GET", "/ws/token/v1/{token_local}"),
+    ("GET", "/ws/token/v1/{token_local}/subscribe"),
+    ("POST", "/api/1/plugins/ws/{channel_id}/{connection_id}"),
     ("*", "/api/webrequest/{code}"),
 ];
 
@@ -227,6 +261,46 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         ),
         ["rest", "v1", "service", "integration_points", id, "requests"] if !id.is_empty() => {
             pick(method, "GET", &[("GET", Route::ChannelRequests { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "events"] if !id.is_empty() => {
+            pick(method, "POST", &[("POST", Route::Publish { id })])
+        }
+        ["ws", "token", "v1", token] if !token.is_empty() => pick(
+            method,
+            "GET",
+            &[(
+                "GET",
+                Route::WebSocket {
+                    token,
+                    subscribe: false,
+                },
+            )],
+        ),
+        ["ws", "token", "v1", token, "subscribe"] if !token.is_empty() => pick(
+            method,
+            "GET",
+            &[(
+                "GET",
+                Route::WebSocket {
+                    token,
+                    subscribe: true,
+                },
+            )],
+        ),
+        ["api", "1", "plugins", "ws", channel_id, connection_id]
+            if !channel_id.is_empty() && !connection_id.is_empty() =>
+        {
+            pick(
+                method,
+                "POST",
+                &[(
+                    "POST",
+                    Route::WsReply {
+                        channel_id,
+                        connection_id,
+                    },
+                )],
+            )
         }
         ["rest", "v1", "service", "integration_points", id, "send"] if !id.is_empty() => {
             pick(method, "POST", &[("POST", Route::Send { id })])

@@ -4,8 +4,10 @@
 
 mod callback;
 mod channels;
+mod events;
 mod forward;
 mod http;
+mod hub;
 mod outbound;
 mod rendezvous;
 mod store;
@@ -17,6 +19,7 @@ use syncbridge_core::route::{effective_method, route, Route};
 use syncbridge_core::Settings;
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use hub::ChannelHub;
 pub use rendezvous::Rendezvous;
 
 /// The OpenAPI document of every route (docs/openapi.json).
@@ -95,6 +98,14 @@ async fn dispatch(
         }
         Route::Channels(op) => channels::handle(req, &env, channels::Op::Collection(op)).await,
         Route::Channel { id, op } => channels::handle(req, &env, channels::Op::Item(id, op)).await,
+        Route::Publish { id } => events::publish(req, &env, id).await,
+        Route::WebSocket { token, subscribe } => {
+            events::websocket(req, &env, token, subscribe).await
+        }
+        Route::WsReply {
+            channel_id,
+            connection_id,
+        } => events::reply(req, &env, channel_id, connection_id).await,
         Route::Send { id } => outbound::handle(req, &env, outbound::Op::Send(id)).await,
         Route::SendTest { id } => outbound::handle(req, &env, outbound::Op::SendTest(id)).await,
         Route::Deliveries { id } => outbound::handle(req, &env, outbound::Op::List(id)).await,

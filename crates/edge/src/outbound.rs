@@ -514,6 +514,15 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
     {
         return Ok(Next::Done);
     }
+    let event = match d.state.as_str() {
+        outbound::DEAD => Some(syncbridge_core::eventing::DELIVERY_DEAD),
+        outbound::FAILED => Some(syncbridge_core::eventing::DELIVERY_FAILED),
+        _ => None,
+    };
+    if let Some(kind) = event {
+        let data = json!({"delivery_id": d.id, "attempts": d.attempts.len(), "error": d.error});
+        crate::hub::publish_gateway_event(env, &channel, kind, data).await;
+    }
     Ok(next)
 }
 
@@ -556,4 +565,22 @@ pub async fn sweep(env: &Env) -> std::result::Result<usize, RestError> {
         worker::console_log!("{}", json!({"log": "sweep", "resumed": resumed}));
     }
     Ok(resumed)
+}
+
+/// Stores a new delivery and queues its first attempt (the sweeper sends it
+/// if queueing fails).
+pub async fn queue_new(
+    env: &Env,
+    store: &Store,
+    d: &Delivery,
+    now: u64,
+) -> std::result::Result<(), RestError> {
+    store.insert_delivery(d, now).await?;
+    if let Err(e) = enqueue(env, &d.id, 1, 0).await {
+        worker::console_error!(
+            "{}",
+            json!({"log": "enqueue_failed", "delivery": d.id, "error": e.to_string()})
+        );
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use syncbridge_core::engine::{self, EngineReply};
 use syncbridge_core::error::RestError;
 use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
 use syncbridge_core::sync_api::OpOutcome;
-use syncbridge_core::{ids, request_id, webhook};
+use syncbridge_core::{eventing, ids, request_id, webhook};
 use worker::{Context, Env, Request, Response, Result};
 
 /// How the channel is named in the URL.
@@ -42,10 +42,18 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
         Err(e) => return rest_error(&e),
     };
     if channel.kind == TYPE_EVENTING {
-        return rest_error(&RestError::new(
-            403,
-            "This is an eventing channel; it takes no webhooks",
-        ));
+        // Below an eventing channel's URL: its subscriptions.
+        let path = req.path();
+        let rest: Vec<&str> = path
+            .trim_start_matches('/')
+            .split('/')
+            .skip(match key {
+                Key::Token(_) => 4,
+                Key::Code(_) => 3,
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        return crate::events::subscriptions(req, &env, &channel, &rest).await;
     }
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let header = |name: &str| {
@@ -127,9 +135,18 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
     let allow_origin = webhook::allowed_origin(&channel.opts.cors_origins, origin.as_deref());
     let log_ttl_ms = settings.request_log_ttl_s * 1000;
 
+    if !channel.opts.eventing_channel.is_empty() {
+        let (env3, channel3) = (env.clone(), channel.clone());
+        let data = json!({"request_id": entry.id, "method": entry.method, "url": entry.url, "mode": entry.mode});
+        ctx.wait_until(async move {
+            crate::hub::publish_gateway_event(&env3, &channel3, eventing::WEBHOOK_RECEIVED, data)
+                .await
+        });
+    }
     if !sync {
         // Answer now; hand the event over and record the outcome afterwards.
         let env2 = env.clone();
+        let channel2 = channel.clone();
         ctx.wait_until(async move {
             match forward {
                 Ok(f) => match forward::send(&f).await {
@@ -143,7 +160,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
                 }
             }
             entry.duration_ms = now_ms().saturating_sub(received_ms);
-            record(&env2, &entry, received_ms, log_ttl_ms).await;
+            record(&env2, &channel2, &entry, received_ms, log_ttl_ms).await;
         });
         let mut resp = Response::empty()?;
         if let Some(o) = &allow_origin {
@@ -209,7 +226,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
     entry.status = resp.status_code();
     entry.response = response_record;
     entry.duration_ms = now_ms().saturating_sub(received_ms);
-    ctx.wait_until(async move { record(&env, &entry, received_ms, log_ttl_ms).await });
+    ctx.wait_until(async move { record(&env, &channel, &entry, received_ms, log_ttl_ms).await });
     Ok(resp)
 }
 
@@ -284,7 +301,18 @@ fn preflight(
     Ok(resp)
 }
 
-async fn record(env: &Env, entry: &Entry, received_ms: u64, ttl_ms: u64) {
+/// Records the request and publishes its outcome as a gateway event.
+async fn record(env: &Env, channel: &Channel, entry: &Entry, received_ms: u64, ttl_ms: u64) {
+    let kind = match entry.outcome {
+        Outcome::Answered | Outcome::Accepted => eventing::WEBHOOK_ANSWERED,
+        Outcome::TimedOut => eventing::WEBHOOK_TIMED_OUT,
+        Outcome::Failed | Outcome::NoProcess => eventing::WEBHOOK_FAILED,
+    };
+    let data = json!({
+        "request_id": entry.id, "mode": entry.mode, "status": entry.status,
+        "duration_ms": entry.duration_ms, "error": entry.error,
+    });
+    crate::hub::publish_gateway_event(env, channel, kind, data).await;
     let doc = serde_json::to_value(entry).unwrap_or(Value::Null);
     let outcome = match Store::new(env) {
         Ok(store) => {
