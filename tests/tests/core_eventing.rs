@@ -1177,3 +1177,14 @@ fn limiter_serde_round_trip() {
     assert_eq!(v, json!({"tokens": 3.0, "last_ms": 123}));
     assert_eq!(serde_json::from_value::<RateLimiter>(v).unwrap(), rl);
 }
+
+#[test]
+fn webhook_outcomes_map_to_gateway_event_types() {
+    use syncbridge_core::eventing::*;
+    use syncbridge_core::request_log::Outcome;
+    assert_eq!(webhook_event_type(Outcome::Answered), WEBHOOK_ANSWERED);
+    assert_eq!(webhook_event_type(Outcome::Accepted), WEBHOOK_ANSWERED);
+    assert_eq!(webhook_event_type(Outcome::TimedOut), WEBHOOK_TIMED_OUT);
+    assert_eq!(webhook_event_type(Outcome::Failed), WEBHOOK_FAILED);
+    assert_eq!(webhook_event_type(Outcome::NoProcess), WEBHOOK_FAILED);
+}

@@ -425,3 +425,13 @@ impl RateLimiter {
         }
     }
 }
+
+/// The gateway event that reports a webhook request's outcome.
+pub fn webhook_event_type(outcome: crate::request_log::Outcome) -> &'static str {
+    use crate::request_log::Outcome;
+    match outcome {
+        Outcome::Answered | Outcome::Accepted => WEBHOOK_ANSWERED,
+        Outcome::TimedOut => WEBHOOK_TIMED_OUT,
+        Outcome::Failed | Outcome::NoProcess => WEBHOOK_FAILED,
+    }
+}

@@ -1348,3 +1348,44 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
+
+impl Delivery {
+    /// Attempts counted by the retry policy: those since the latest resend.
+    pub fn policy_attempts(&self) -> u32 {
+        (self.attempts.len() as u32).saturating_sub(self.attempt_base)
+    }
+
+    /// Records `attempt` and what its `verdict` makes of the delivery: its
+    /// state, error and next attempt time (`now_ms` + the delay when it is
+    /// retried). Returns the retry delay in seconds, or None when finished.
+    pub fn record(&mut self, mut attempt: Attempt, verdict: &Verdict, now_ms: u64) -> Option<u64> {
+        attempt.n = self.attempts.len() as u32 + 1;
+        let (status, error) = (attempt.status, attempt.error.clone());
+        self.attempts.push(attempt);
+        self.next_attempt_at_ms = None;
+        match verdict {
+            Verdict::Delivered => {
+                self.state = DELIVERED.into();
+                self.error = None;
+                None
+            }
+            Verdict::Dead => {
+                self.state = DEAD.into();
+                self.error = Some(format!("gave up after {} attempts", self.policy_attempts()));
+                None
+            }
+            Verdict::Stop => {
+                self.state = FAILED.into();
+                self.error = Some(match status {
+                    Some(410) => "the receiver answered 410 Gone".into(),
+                    _ => error.unwrap_or_else(|| "stopped".into()),
+                });
+                None
+            }
+            Verdict::Retry { delay_s } => {
+                self.next_attempt_at_ms = Some(now_ms + delay_s * 1000);
+                Some(*delay_s)
+            }
+        }
+    }
+}

@@ -441,7 +441,7 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
     {
         return Ok(Next::Done);
     }
-    let n = d.attempts.len() as u32 - d.attempt_base + 1;
+    let n = d.policy_attempts() + 1;
     let (verdict, result) =
         match outbound::check_destination(&d.request.url, &settings.callback_allowed_hosts) {
             Err(e) => (
@@ -474,40 +474,16 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
                 (v, r)
             }
         };
-    d.attempts.push(Attempt {
-        n: d.attempts.len() as u32 + 1,
+    let attempt = Attempt {
+        n: 0,
         at: now_iso(),
         status: result.status,
         latency_ms: result.latency_ms,
         response_excerpt: request_log::excerpt(&result.body),
         error: result.error.clone(),
-    });
-    let mut next = Next::Done;
-    let mut next_at = 0;
-    match verdict {
-        Verdict::Delivered => {
-            d.state = outbound::DELIVERED.into();
-            d.next_attempt_at_ms = None;
-        }
-        Verdict::Dead => {
-            d.state = outbound::DEAD.into();
-            d.next_attempt_at_ms = None;
-            d.error = Some(format!("gave up after {n} attempts"));
-        }
-        Verdict::Stop => {
-            d.state = outbound::FAILED.into();
-            d.next_attempt_at_ms = None;
-            d.error = Some(match result.status {
-                Some(410) => "the receiver answered 410 Gone".into(),
-                _ => result.error.unwrap_or_else(|| "stopped".into()),
-            });
-        }
-        Verdict::Retry { delay_s } => {
-            next_at = now_ms() + delay_s * 1000;
-            d.next_attempt_at_ms = Some(next_at);
-            next = Next::RetryIn(delay_s);
-        }
-    }
+    };
+    let retry_in = d.record(attempt, &verdict, now_ms());
+    let next_at = d.next_attempt_at_ms.unwrap_or(0);
     if !store
         .update_delivery(&d, generation, generation, next_at)
         .await?
@@ -523,7 +499,7 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
         let data = json!({"delivery_id": d.id, "attempts": d.attempts.len(), "error": d.error});
         crate::hub::publish_gateway_event(env, &channel, kind, data).await;
     }
-    Ok(next)
+    Ok(retry_in.map_or(Next::Done, Next::RetryIn))
 }
 
 /// A message the queue gave up on: its delivery is dead.

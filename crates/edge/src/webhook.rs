@@ -303,11 +303,7 @@ fn preflight(
 
 /// Records the request and publishes its outcome as a gateway event.
 async fn record(env: &Env, channel: &Channel, entry: &Entry, received_ms: u64, ttl_ms: u64) {
-    let kind = match entry.outcome {
-        Outcome::Answered | Outcome::Accepted => eventing::WEBHOOK_ANSWERED,
-        Outcome::TimedOut => eventing::WEBHOOK_TIMED_OUT,
-        Outcome::Failed | Outcome::NoProcess => eventing::WEBHOOK_FAILED,
-    };
+    let kind = eventing::webhook_event_type(entry.outcome);
     let data = json!({
         "request_id": entry.id, "mode": entry.mode, "status": entry.status,
         "duration_ms": entry.duration_ms, "error": entry.error,
