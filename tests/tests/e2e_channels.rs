@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use syncbridge_core::route::ROUTES;
 use syncbridge_tests::engine::Engine;
+use syncbridge_tests::unique;
 use syncbridge_tests::worker::Worker;
 
 const ADMIN: &str = "admin-token-0123456789abcdef";
@@ -50,16 +51,6 @@ fn http() -> reqwest::Client {
 
 fn url(path: &str) -> String {
     format!("{}{path}", env().worker.base)
-}
-
-fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Sends an admin request; returns status and JSON (Null for an empty body).

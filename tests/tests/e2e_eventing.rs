@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use syncbridge_tests::engine::Engine;
 use syncbridge_tests::receiver::Receiver;
+use syncbridge_tests::unique;
 use syncbridge_tests::worker::Worker;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,16 +52,6 @@ fn env() -> &'static Env {
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 async fn create(body: Value) -> Value {

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use syncbridge_tests::receiver::Receiver;
+use syncbridge_tests::unique;
 use syncbridge_tests::worker::Worker;
 
 const ADMIN: &str = "outbound-admin-token-0123456789";
@@ -40,16 +41,6 @@ fn env() -> &'static Env {
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-fn unique(name: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 async fn admin_on(

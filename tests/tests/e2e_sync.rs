@@ -37,7 +37,7 @@ fn vars(engine_url: &str) -> Value {
         "CALLBACK_SECRET": CALLBACK_SECRET,
         "COREZOID_API_URL": engine_url,
         "SYNC_DEFAULT_TIMEOUT_S": "2",
-        "SYNC_MAX_TIMEOUT_S": "20",
+        "SYNC_MAX_TIMEOUT_S": "60",
         "MAX_OPS": MAX_OPS.to_string(),
         "MAX_BODY_BYTES": MAX_BODY.to_string(),
     })
@@ -384,18 +384,6 @@ async fn default_timeout_gives_504() {
 }
 
 #[tokio::test]
-async fn timeout_is_capped_at_the_maximum() {
-    // SYNC_MAX_TIMEOUT_S is 20: a request for 3600 s is cut to 20 s. We only
-    // check that it is accepted and still answered; a silent task with a huge
-    // timeout is not waited out here.
-    let t = tag("cap");
-    let (s, v) =
-        call(&json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": t}))]})).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "ok");
-}
-
-#[tokio::test]
 async fn a_callback_before_the_create_reply_still_reaches_the_caller() {
     let t = tag("early");
     let (s, v) = call(&json!({"timeout": 5, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "callback_first"}}))]})).await;
@@ -621,7 +609,7 @@ async fn two_hundred_concurrent_callers_each_get_their_own_result() {
         let t = t.clone();
         async move {
             // Spread callbacks so they interleave with other callers' waits.
-            let body = json!({"timeout": 15, "ops": [create(json!(1),
+            let body = json!({"timeout": 60, "ops": [create(json!(1),
                 json!({"tag": t, "caller": i, "sim": {"mode": "late", "delay_ms": (i * 7) % 300}}))]});
             let (s, v) = sync_call(&http, &base, LOGIN, SECRET, &body).await;
             (i, s, v)

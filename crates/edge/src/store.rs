@@ -1,14 +1,15 @@
-//! D1 access: channels and the inbound request log. SQL that depends on a
-//! caller's input (the channel list) is built by the core; the fixed
-//! statements live here.
+//! D1 access: channels, the inbound request log and outbound deliveries.
+//! SQL that depends on a caller's input (the channel list) is built by the
+//! core; the fixed statements live here.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::Delivery;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 /// Binding name of the D1 database.
 const DB: &str = "DB";
@@ -37,6 +38,14 @@ fn js(v: &Value) -> JsValue {
     }
 }
 
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+fn n(v: u64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
 /// A D1 failure as the API reports it: a unique `code` taken is a 409,
 /// anything else a 500 that does not echo SQL.
 fn db_error(e: worker::Error) -> RestError {
@@ -51,13 +60,13 @@ fn db_error(e: worker::Error) -> RestError {
     }
 }
 
-fn decode(rows: Vec<DocRow>) -> Result<Vec<Channel>, RestError> {
-    rows.into_iter()
-        .map(|r| {
-            serde_json::from_str(&r.doc)
-                .map_err(|e| RestError::internal(format!("stored channel unreadable: {e}")))
-        })
-        .collect()
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, RestError> {
+    serde_json::to_string(v).map_err(|e| RestError::internal(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(doc: &str) -> Result<T, RestError> {
+    serde_json::from_str(doc)
+        .map_err(|e| RestError::internal(format!("stored record unreadable: {e}")))
 }
 
 impl Store {
@@ -67,63 +76,81 @@ impl Store {
             .map_err(|_| RestError::internal("the D1 binding DB is missing"))
     }
 
-    async fn channels_where(&self, column: &str, key: &str) -> Result<Option<Channel>, RestError> {
-        let rows = self
-            .db
-            .prepare(format!("SELECT doc FROM channels WHERE {column} = ?1"))
-            .bind(&[JsValue::from_str(key)])
-            .map_err(db_error)?
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, RestError> {
+        self.db.prepare(sql).bind(args).map_err(db_error)
+    }
+
+    /// Runs a query and reads its rows.
+    async fn rows<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Vec<T>, RestError> {
+        self.stmt(sql, args)?
             .all()
             .await
             .map_err(db_error)?
-            .results::<DocRow>()
-            .map_err(db_error)?;
-        Ok(decode(rows)?.pop())
+            .results::<T>()
+            .map_err(db_error)
+    }
+
+    /// Runs a statement; the number of rows it changed.
+    async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize, RestError> {
+        let result = self.stmt(sql, args)?.run().await.map_err(db_error)?;
+        Ok(result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0))
+    }
+
+    /// Records of the `doc` column, decoded.
+    async fn docs<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Vec<T>, RestError> {
+        self.rows::<DocRow>(sql, args)
+            .await?
+            .iter()
+            .map(|r| from_json(&r.doc))
+            .collect()
+    }
+
+    async fn channel_where(&self, column: &str, key: &str) -> Result<Option<Channel>, RestError> {
+        let sql = format!("SELECT doc FROM channels WHERE {column} = ?1");
+        Ok(self.docs(&sql, &[s(key)]).await?.pop())
     }
 
     pub async fn channel(&self, id: &str) -> Result<Option<Channel>, RestError> {
-        self.channels_where("id", id).await
+        self.channel_where("id", id).await
     }
 
     pub async fn channel_by_token(&self, token: &str) -> Result<Option<Channel>, RestError> {
-        self.channels_where("token_local", token).await
+        self.channel_where("token_local", token).await
     }
 
     pub async fn channel_by_code(&self, code: &str) -> Result<Option<Channel>, RestError> {
-        self.channels_where("code", code).await
+        self.channel_where("code", code).await
     }
 
     pub async fn insert_channel(&self, ch: &Channel) -> Result<(), RestError> {
-        let doc = serde_json::to_string(ch).map_err(|e| RestError::internal(e.to_string()))?;
-        self.db
-            .prepare("INSERT INTO channels (id, code, token_local, doc) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&[
-                JsValue::from_str(&ch.id),
-                JsValue::from_str(&ch.code),
-                JsValue::from_str(&ch.token_local),
-                JsValue::from_str(&doc),
-            ])
-            .map_err(db_error)?
-            .run()
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        self.run(
+            "INSERT INTO channels (id, code, token_local, doc) VALUES (?1, ?2, ?3, ?4)",
+            &[s(&ch.id), s(&ch.code), s(&ch.token_local), s(&to_json(ch)?)],
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn update_channel(&self, ch: &Channel) -> Result<(), RestError> {
-        let doc = serde_json::to_string(ch).map_err(|e| RestError::internal(e.to_string()))?;
-        self.db
-            .prepare("UPDATE channels SET code = ?2, doc = ?3 WHERE id = ?1")
-            .bind(&[
-                JsValue::from_str(&ch.id),
-                JsValue::from_str(&ch.code),
-                JsValue::from_str(&doc),
-            ])
-            .map_err(db_error)?
-            .run()
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        self.run(
+            "UPDATE channels SET code = ?2, doc = ?3 WHERE id = ?1",
+            &[s(&ch.id), s(&ch.code), s(&to_json(ch)?)],
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes a channel with its request log and deliveries; false when there was none.
@@ -131,18 +158,12 @@ impl Store {
         let results = self
             .db
             .batch(vec![
-                self.db
-                    .prepare("DELETE FROM channels WHERE id = ?1")
-                    .bind(&[JsValue::from_str(id)])
-                    .map_err(db_error)?,
-                self.db
-                    .prepare("DELETE FROM inbound_requests WHERE channel_id = ?1")
-                    .bind(&[JsValue::from_str(id)])
-                    .map_err(db_error)?,
-                self.db
-                    .prepare("DELETE FROM deliveries WHERE channel_id = ?1")
-                    .bind(&[JsValue::from_str(id)])
-                    .map_err(db_error)?,
+                self.stmt("DELETE FROM channels WHERE id = ?1", &[s(id)])?,
+                self.stmt(
+                    "DELETE FROM inbound_requests WHERE channel_id = ?1",
+                    &[s(id)],
+                )?,
+                self.stmt("DELETE FROM deliveries WHERE channel_id = ?1", &[s(id)])?,
             ])
             .await
             .map_err(db_error)?;
@@ -157,33 +178,17 @@ impl Store {
     /// Runs a list query built by `channel::list_sql`.
     pub async fn list(&self, sql: &str, binds: &[Value]) -> Result<Vec<Channel>, RestError> {
         let args: Vec<JsValue> = binds.iter().map(js).collect();
-        let rows = self
-            .db
-            .prepare(sql)
-            .bind(&args)
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<DocRow>()
-            .map_err(db_error)?;
-        decode(rows)
+        self.docs(sql, &args).await
     }
 
     /// Ids of the channels whose `id`, `code` or `token_local` is `key`.
     pub async fn lookup(&self, key: &str) -> Result<Vec<String>, RestError> {
-        let rows = self
-            .db
-            .prepare(
+        let rows: Vec<IdRow> = self
+            .rows(
                 "SELECT id FROM channels WHERE id = ?1 OR code = ?1 OR token_local = ?1 ORDER BY code",
+                &[s(key)],
             )
-            .bind(&[JsValue::from_str(key)])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<IdRow>()
-            .map_err(db_error)?;
+            .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
@@ -198,26 +203,18 @@ impl Store {
     ) -> Result<(), RestError> {
         self.db
             .batch(vec![
-                self.db
-                    .prepare(
-                        "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .bind(&[
-                        JsValue::from_str(id),
-                        JsValue::from_str(channel_id),
-                        JsValue::from_f64(received_at_ms as f64),
-                        JsValue::from_f64(expires_at_ms as f64),
-                        JsValue::from_str(&doc.to_string()),
-                    ])
-                    .map_err(db_error)?,
-                self.db
-                    .prepare("DELETE FROM inbound_requests WHERE expires_at_ms < ?1")
-                    .bind(&[JsValue::from_f64(received_at_ms as f64)])
-                    .map_err(db_error)?,
+                self.stmt(
+                    "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    &[s(id), s(channel_id), n(received_at_ms), n(expires_at_ms), s(&doc.to_string())],
+                )?,
+                self.stmt(
+                    "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
+                    &[n(received_at_ms)],
+                )?,
             ])
             .await
-            .map_err(db_error)?;
-        Ok(())
+            .map_err(db_error)
+            .map(drop)
     }
 
     /// A channel's recorded requests, newest first, still within their time.
@@ -228,27 +225,11 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<Value>, RestError> {
-        let rows = self
-            .db
-            .prepare(
-                "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
-            )
-            .bind(&[
-                JsValue::from_str(channel_id),
-                JsValue::from_f64(now_ms as f64),
-                JsValue::from_f64(limit as f64),
-                JsValue::from_f64(offset as f64),
-            ])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<DocRow>()
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| serde_json::from_str(&r.doc).ok())
-            .collect())
+        self.docs(
+            "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
+            &[s(channel_id), n(now_ms), n(limit), n(offset)],
+        )
+        .await
     }
 
     /// Stores a new delivery at generation 1. With an idempotency key already
@@ -259,57 +240,25 @@ impl Store {
         d: &Delivery,
         now_ms: u64,
     ) -> Result<Option<Delivery>, RestError> {
-        let doc = serde_json::to_string(d).map_err(|e| RestError::internal(e.to_string()))?;
-        let key = d
-            .idempotency_key
-            .as_deref()
-            .map(JsValue::from_str)
-            .unwrap_or(JsValue::NULL);
-        let result = self
-            .db
-            .prepare(
+        let key = d.idempotency_key.as_deref().map(s).unwrap_or(JsValue::NULL);
+        let inserted = self
+            .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
+                &[s(&d.id), s(&d.channel_id), key, s(&d.state), n(now_ms), s(&to_json(d)?)],
             )
-            .bind(&[
-                JsValue::from_str(&d.id),
-                JsValue::from_str(&d.channel_id),
-                key,
-                JsValue::from_str(&d.state),
-                JsValue::from_f64(now_ms as f64),
-                JsValue::from_str(&doc),
-            ])
-            .map_err(db_error)?
-            .run()
-            .await
-            .map_err(db_error)?;
-        let inserted = result
-            .meta()
-            .ok()
-            .flatten()
-            .and_then(|m| m.changes)
-            .unwrap_or(0)
-            > 0;
-        if inserted {
+            .await?;
+        if inserted > 0 {
             return Ok(None);
         }
-        let rows = self
-            .db
-            .prepare("SELECT doc FROM deliveries WHERE channel_id = ?1 AND idempotency_key = ?2")
-            .bind(&[
-                JsValue::from_str(&d.channel_id),
-                JsValue::from_str(d.idempotency_key.as_deref().unwrap_or_default()),
-            ])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<DocRow>()
-            .map_err(db_error)?;
-        rows.into_iter()
-            .next()
-            .map(|r| serde_json::from_str(&r.doc).map_err(|e| RestError::internal(e.to_string())))
-            .transpose()
+        let key = d.idempotency_key.as_deref().unwrap_or_default();
+        Ok(self
+            .docs(
+                "SELECT doc FROM deliveries WHERE channel_id = ?1 AND idempotency_key = ?2",
+                &[s(&d.channel_id), s(key)],
+            )
+            .await?
+            .pop())
     }
 
     /// A delivery with its generation; `channel_id` given, it must match.
@@ -323,21 +272,16 @@ impl Store {
             doc: String,
             generation: f64,
         }
-        let rows = self
-            .db
-            .prepare("SELECT doc, generation FROM deliveries WHERE id = ?1")
-            .bind(&[JsValue::from_str(id)])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<Row>()
-            .map_err(db_error)?;
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT doc, generation FROM deliveries WHERE id = ?1",
+                &[s(id)],
+            )
+            .await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
-        let d: Delivery =
-            serde_json::from_str(&row.doc).map_err(|e| RestError::internal(e.to_string()))?;
+        let d: Delivery = from_json(&row.doc)?;
         if channel_id.is_some_and(|c| c != d.channel_id) {
             return Ok(None);
         }
@@ -353,32 +297,21 @@ impl Store {
         new_generation: u64,
         next_attempt_at_ms: u64,
     ) -> Result<bool, RestError> {
-        let doc = serde_json::to_string(d).map_err(|e| RestError::internal(e.to_string()))?;
-        let result = self
-            .db
-            .prepare(
+        let changed = self
+            .run(
                 "UPDATE deliveries SET state = ?3, generation = ?4, next_attempt_at_ms = ?5, doc = ?6 \
                  WHERE id = ?1 AND generation = ?2",
+                &[
+                    s(&d.id),
+                    n(generation),
+                    s(&d.state),
+                    n(new_generation),
+                    n(next_attempt_at_ms),
+                    s(&to_json(d)?),
+                ],
             )
-            .bind(&[
-                JsValue::from_str(&d.id),
-                JsValue::from_f64(generation as f64),
-                JsValue::from_str(&d.state),
-                JsValue::from_f64(new_generation as f64),
-                JsValue::from_f64(next_attempt_at_ms as f64),
-                JsValue::from_str(&doc),
-            ])
-            .map_err(db_error)?
-            .run()
-            .await
-            .map_err(db_error)?;
-        Ok(result
-            .meta()
-            .ok()
-            .flatten()
-            .and_then(|m| m.changes)
-            .unwrap_or(0)
-            > 0)
+            .await?;
+        Ok(changed > 0)
     }
 
     /// A channel's deliveries, newest first.
@@ -388,26 +321,11 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<Delivery>, RestError> {
-        let rows = self
-            .db
-            .prepare(
-                "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
-            )
-            .bind(&[
-                JsValue::from_str(channel_id),
-                JsValue::from_f64(limit as f64),
-                JsValue::from_f64(offset as f64),
-            ])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<DocRow>()
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| serde_json::from_str(&r.doc).ok())
-            .collect())
+        self.docs(
+            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
+            &[s(channel_id), n(limit), n(offset)],
+        )
+        .await
     }
 
     /// Pending deliveries whose next attempt was due before `before_ms`:
@@ -422,22 +340,13 @@ impl Store {
             id: String,
             generation: f64,
         }
-        let rows = self
-            .db
-            .prepare(
+        let rows: Vec<Row> = self
+            .rows(
                 "SELECT id, generation FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms < ?1 \
                  ORDER BY next_attempt_at_ms LIMIT ?2",
+                &[n(before_ms), n(limit)],
             )
-            .bind(&[
-                JsValue::from_f64(before_ms as f64),
-                JsValue::from_f64(limit as f64),
-            ])
-            .map_err(db_error)?
-            .all()
-            .await
-            .map_err(db_error)?
-            .results::<Row>()
-            .map_err(db_error)?;
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| (r.id, r.generation as u64))
@@ -452,27 +361,13 @@ impl Store {
         generation: u64,
         next_attempt_at_ms: u64,
     ) -> Result<bool, RestError> {
-        let result = self
-            .db
-            .prepare(
+        let changed = self
+            .run(
                 "UPDATE deliveries SET generation = generation + 1, next_attempt_at_ms = ?3 \
                  WHERE id = ?1 AND generation = ?2 AND state = 'pending'",
+                &[s(id), n(generation), n(next_attempt_at_ms)],
             )
-            .bind(&[
-                JsValue::from_str(id),
-                JsValue::from_f64(generation as f64),
-                JsValue::from_f64(next_attempt_at_ms as f64),
-            ])
-            .map_err(db_error)?
-            .run()
-            .await
-            .map_err(db_error)?;
-        Ok(result
-            .meta()
-            .ok()
-            .flatten()
-            .and_then(|m| m.changes)
-            .unwrap_or(0)
-            > 0)
+            .await?;
+        Ok(changed > 0)
     }
 }
