@@ -23,6 +23,7 @@ test: build
 	cargo fmt --all -- --check
 	cargo test --workspace --no-fail-fast
 	bash scripts/test-frontend.sh
+	bash scripts/schemathesis.sh
 	bash scripts/deploy-check.sh
 
 bench: build

@@ -153,13 +153,23 @@ async fn queue(
     outbound::consume(batch, env).await
 }
 
-/// Cron: re-enqueues deliveries whose queue message was lost.
+/// Cron: drops expired request records, and re-enqueues deliveries whose
+/// queue message was lost.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    if let Err(e) = outbound::sweep(&env).await {
-        worker::console_error!(
-            "{}",
-            serde_json::json!({"log": "sweep_failed", "error": e.error_message})
-        );
+    let purge = match store::Store::new(&env) {
+        Ok(s) => s.purge_requests(http::now_ms()).await.map(drop),
+        Err(e) => Err(e),
+    };
+    for (task, result) in [
+        ("purge", purge),
+        ("sweep", outbound::sweep(&env).await.map(drop)),
+    ] {
+        if let Err(e) = result {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"log": "cron_failed", "task": task, "error": e.error_message})
+            );
+        }
     }
 }

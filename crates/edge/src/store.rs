@@ -192,7 +192,7 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Records an inbound request and drops records past their time.
+    /// Records an inbound request.
     pub async fn log_request(
         &self,
         id: &str,
@@ -201,20 +201,22 @@ impl Store {
         expires_at_ms: u64,
         doc: &Value,
     ) -> Result<(), RestError> {
-        self.db
-            .batch(vec![
-                self.stmt(
-                    "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    &[s(id), s(channel_id), n(received_at_ms), n(expires_at_ms), s(&doc.to_string())],
-                )?,
-                self.stmt(
-                    "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
-                    &[n(received_at_ms)],
-                )?,
-            ])
-            .await
-            .map_err(db_error)
-            .map(drop)
+        self.run(
+            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[s(id), s(channel_id), n(received_at_ms), n(expires_at_ms), s(&doc.to_string())],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes request records past their time (the cron runs it; listings
+    /// already leave them out). The number deleted.
+    pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
+        self.run(
+            "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
+            &[n(now_ms)],
+        )
+        .await
     }
 
     /// A channel's recorded requests, newest first, still within their time.
