@@ -774,6 +774,24 @@ async fn webhook_errors_unknown_token_eventing_channel_and_size() {
 }
 
 #[tokio::test]
+async fn bpium_style_url_by_a_code_with_spaces_and_letters() {
+    let code = unique("Заказ с пробелом");
+    let ch = create(json!({
+        "code": code, "recv_svcscriptcode": process_url("text"), "opts": {"issync": true},
+    }))
+    .await;
+    assert_eq!(ch["code"], code.as_str());
+    let encoded: String = url_encode(&code);
+    let r = http()
+        .get(url(&format!("/api/webrequest/{encoded}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "plain answer");
+}
+
+#[tokio::test]
 async fn bpium_style_url_by_code() {
     let ch = channel("echo", json!({})).await;
     let code = ch["code"].as_str().unwrap();

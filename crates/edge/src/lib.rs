@@ -122,7 +122,13 @@ async fn dispatch(
             webhook::handle(req, env, ctx, webhook::Key::Token(token.to_string())).await
         }
         Route::WebhookByCode { code } => {
-            webhook::handle(req, env, ctx, webhook::Key::Code(code.to_string())).await
+            // The path comes percent-encoded; codes may hold spaces or any letter.
+            match percent_encoding::percent_decode_str(code).decode_utf8() {
+                Ok(code) => {
+                    webhook::handle(req, env, ctx, webhook::Key::Code(code.into_owned())).await
+                }
+                Err(_) => http::rest_error(&RestError::not_found("No channel at this URL")),
+            }
         }
         Route::MethodNotAllowed { allowed } => {
             let mut resp = if url.path().starts_with("/rest/") {
