@@ -66,6 +66,8 @@ const mf = new Miniflare({
   durableObjectsPersist: persist ? `${persist}/do` : false,
   d1Persist: persist ? `${persist}/d1` : false,
   cf: false,
+  // Lets the cron above reach /cdn-cgi/handler/scheduled (loopback only).
+  unsafeTriggerHandlers: true,
   log: new Log(LogLevel.WARN),
 });
 
@@ -77,7 +79,10 @@ console.log(`ready on ${url.origin}`);
 
 // Cloudflare runs the worker's cron triggers (wrangler.toml [triggers]);
 // Miniflare does not, so this fires the scheduled handler every
-// SYNCBRIDGE_CRON_MS (default: a minute, as the trigger "* * * * *").
+// SYNCBRIDGE_CRON_MS (default: a minute, as the trigger "* * * * *"),
+// through Miniflare's trigger endpoint with an ordinary async fetch. (Its
+// getWorker() proxy is synchronous: it blocks node's event loop, node stops
+// draining workerd's output, and under load workerd stalls on a full pipe.)
 function startCron() {
   const every = Number(process.env.SYNCBRIDGE_CRON_MS || 60000);
   const cron = workerOptions.triggers?.crons?.[0] ?? "* * * * *";
@@ -86,8 +91,10 @@ function startCron() {
     if (running) return;
     running = true;
     try {
-      const worker = await mf.getWorker();
-      await worker.scheduled({ cron, scheduledTime: new Date() });
+      const res = await mf.dispatchFetch(
+        `http://localhost/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`,
+      );
+      await res.arrayBuffer();
     } catch (e) {
       if (!stopping) console.error(`cron: ${e}`);
     } finally {

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Runs the syncbridge benchmark and writes bench/RESULTS.md.
+#
+#   bash bench/run.sh                 # the full run (about 5 minutes)
+#   bash bench/run.sh --quick         # a smoke run, written to bench/out/ only
+#   bash bench/run.sh --duration 10   # any other loadgen flags are passed on
+#
+# Uses the worker in build/ (`make build`; built here if build/index.js is
+# missing), builds loadgen in release, and talks only to 127.0.0.1. Besides
+# the main loadgen run it makes two reference runs: sync throughput with the
+# Durable Objects' SQLite files on disk instead of tmpfs, and the signature
+# bench built at opt-level 3 (the workspace's release profile is opt-level z).
+# Raw logs (workerd's own messages included) go to bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=false
+for a in "$@"; do
+  [ "$a" = "--quick" ] && quick=true
+done
+out_dir=bench/out
+mkdir -p "$out_dir"
+if $quick; then results="$out_dir/RESULTS-quick.md"; else results=bench/RESULTS.md; fi
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+
+# Every parked caller holds a socket in loadgen and in workerd, and workerd
+# holds SQLite files per Durable Object: use the most open files allowed.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if [ ! -f build/index.js ]; then
+  say "build/index.js is missing: building the worker"
+  bash scripts/build.sh
+fi
+
+say "building loadgen (release)"
+cargo build --release --quiet -p syncbridge-tests --bin loadgen
+loadgen=target/release/loadgen
+if ! $quick; then
+  # Same code at opt-level 3, in its own target dir so the usual release
+  # artifacts are left alone. Only used for the native signature figure.
+  say "building loadgen at opt-level 3 (signature reference)"
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=target/bench-o3 \
+    cargo build --release --quiet -p syncbridge-tests --bin loadgen
+fi
+
+wasm=build/index_bg.wasm
+wasm_raw=$(wc -c < "$wasm")
+wasm_gz=$(gzip -9 -c "$wasm" | wc -c)
+js_raw=$(wc -c < build/index.js)
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+t0=$(date +%s)
+
+# Runs loadgen with a label; stdout (markdown) to $1, stderr to $2 with the
+# progress lines shown here too. Returns loadgen's status.
+commands=()
+run_loadgen() {
+  local md=$1 log=$2 bin=$3
+  shift 3
+  local cmd=$bin a
+  for a in "$@"; do
+    case $a in *' '*) cmd+=" \"$a\"" ;; *) cmd+=" $a" ;; esac
+  done
+  commands+=("$cmd")
+  say "$cmd"
+  set +e
+  "$bin" "$@" > "$md" 2> >(tee "$log" | grep --line-buffered '^loadgen:' >&2)
+  local rc=$?
+  set -e
+  wait # for the tee/grep of the process substitution
+  return $rc
+}
+
+main_args=("$@")
+status=0
+run_loadgen "$out_dir/main.md" "$out_dir/main.log" "$loadgen" "${main_args[@]}" || status=$?
+if ! $quick; then
+  run_loadgen "$out_dir/disk.md" "$out_dir/disk.log" "$loadgen" \
+    --only http --levels 50 --storage disk --label "reference: Durable Object storage on disk" || true
+  run_loadgen "$out_dir/sig-o3.md" "$out_dir/sig-o3.log" target/bench-o3/release/loadgen \
+    --only sig --label "reference: built at opt-level 3" || true
+fi
+
+# A loadgen that died (it aborts on panic) leaves its temporary directory.
+for d in /dev/shm/syncbridge-bench-* "${TMPDIR:-/tmp}"/syncbridge-bench-*; do
+  if [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null; then rm -rf "$d"; fi
+done
+
+# A run that produced no figures must not replace good results.
+if ! grep -q '^### Summary' "$out_dir/main.md"; then
+  say "loadgen produced no results (status $status); see $out_dir/main.log"
+  exit "$(( status == 0 ? 1 : status ))"
+fi
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(( $(date +%s) - t0 ))
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+pkg_version() { sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "node_modules/$1/package.json" | head -1; }
+
+# Drops a run's own "## loadgen results" title, keeping its settings and tables.
+body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
+
+{
+  echo "# syncbridge benchmark results"
+  echo
+  echo "Written by \`bench/run.sh\`; see bench/README.md for what each figure means."
+  echo
+  echo "- Command: \`bash bench/run.sh${*:+ $*}\`, which ran:"
+  for c in "${commands[@]}"; do echo "  - \`$c\`"; done
+  echo "- Date: $started; took ${elapsed} s"
+  echo "- Commit: $commit$dirty"
+  echo "- Machine: $(nproc) logical CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
+  echo "- Open files allowed per process: $(ulimit -n) (hard limit $(ulimit -Hn))"
+  echo "- Load average (1/5/15 min) before: $load_before; after: $load_after. The machine is shared: other work running at the same time lowers every figure."
+  echo "- Toolchain: $(rustc --version), node $(node --version), workerd $(pkg_version @cloudflare/workerd-linux-64), miniflare $(pkg_version miniflare)"
+  echo
+  echo "## Worker size"
+  echo
+  echo "| file | bytes | gzip -9 |"
+  echo "| --- | --- | --- |"
+  echo "| build/index_bg.wasm | $wasm_raw | $wasm_gz |"
+  echo "| build/index.js | $js_raw | $(gzip -9 -c build/index.js | wc -c) |"
+  echo
+  echo "## Main run"
+  echo
+  body_of "$out_dir/main.md"
+  if ! $quick; then
+    for ref in disk sig-o3; do
+      [ -s "$out_dir/$ref.md" ] || continue
+      echo
+      sed -n '1s/^## loadgen results (\(.*\))$/## \u\1/p' "$out_dir/$ref.md"
+      echo
+      body_of "$out_dir/$ref.md"
+    done
+  fi
+  echo
+  echo "## Notes"
+  echo
+  echo "- The sync/healthz ratio is more stable than the absolute rates: both routes share the machine with each other, with the client, and with anything else running. The load averages above show how busy it was."
+  echo "- Every sync round trip creates a Durable Object. Locally, Miniflare gives each object its own SQLite database (3 open files) under \$TMPDIR. loadgen puts it on tmpfs; the on-disk reference above shows what the disk costs."
+  echo "- Parked capacity is capped locally by per-process limits of workerd, not by the gateway's logic. One object per parked request means one open SQLite database and about 5 file descriptors each, under a 512 MiB SQLite heap cap and the 20,000 open-file hard limit. See bench/README.md."
+  echo "- loadgen keeps serve.mjs's cron from firing during the run (SYNCBRIDGE_CRON_MS), because of a deadlock described in bench/README.md."
+} | cat -s > "$results"
+
+say "wrote $results (logs in $out_dir/)"
+exit $status
