@@ -33,8 +33,8 @@ if [ ! -f build/index.js ]; then
   bash scripts/build.sh
 fi
 
-say "building loadgen (release)"
-cargo build --release --quiet -p syncbridge-tests --bin loadgen
+say "building loadgen and flowbench (release)"
+cargo build --release --quiet -p syncbridge-tests --bin loadgen --bin flowbench
 loadgen=target/release/loadgen
 if ! $quick; then
   # Same code at opt-level 3, in its own target dir so the usual release
@@ -82,6 +82,12 @@ if ! $quick; then
   run_loadgen "$out_dir/sig-o3.md" "$out_dir/sig-o3.log" target/bench-o3/release/loadgen \
     --only sig --label "reference: built at opt-level 3" || true
 fi
+
+# Channels, outbound deliveries and eventing (issues 3 to 5).
+say "running flowbench"
+flow_args=()
+$quick && flow_args=(--quick)
+target/release/flowbench "${flow_args[@]}" > "$out_dir/flow.md" 2> "$out_dir/flow.log" || say "flowbench failed; see $out_dir/flow.log"
 
 # A loadgen that died (it aborts on panic) leaves its temporary directory.
 for d in /dev/shm/syncbridge-bench-* "${TMPDIR:-/tmp}"/syncbridge-bench-*; do
@@ -136,13 +142,17 @@ body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
       body_of "$out_dir/$ref.md"
     done
   fi
+  if [ -s "$out_dir/flow.md" ]; then
+    echo
+    cat "$out_dir/flow.md"
+  fi
   echo
   echo "## Notes"
   echo
   echo "- The sync/healthz ratio is more stable than the absolute rates: both routes share the machine with each other, with the client, and with anything else running. The load averages above show how busy it was."
   echo "- Every sync round trip creates a Durable Object. Locally, Miniflare gives each object its own SQLite database (3 open files) under \$TMPDIR. loadgen puts it on tmpfs; the on-disk reference above shows what the disk costs."
   echo "- Parked capacity is capped locally by per-process limits of workerd, not by the gateway's logic. One object per parked request means one open SQLite database and about 5 file descriptors each, under a 512 MiB SQLite heap cap and the 20,000 open-file hard limit. See bench/README.md."
-  echo "- loadgen keeps serve.mjs's cron from firing during the run (SYNCBRIDGE_CRON_MS), because of a deadlock described in bench/README.md."
+  echo "- loadgen keeps serve.mjs's cron from firing during its run (SYNCBRIDGE_CRON_MS): the cron once deadlocked workerd under load (see bench/README.md); serve.mjs now fires it with an async fetch, and flowbench runs with it on."
 } | cat -s > "$results"
 
 say "wrote $results (logs in $out_dir/)"
