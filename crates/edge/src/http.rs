@@ -65,3 +65,21 @@ pub fn query_pairs(url: &worker::Url) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
+
+/// A JSON request from the worker to one of its Durable Objects (`base`
+/// names the object kind in logs and traces; it is never fetched).
+pub fn object_request(
+    base: &str,
+    method: worker::Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<Request> {
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json")?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    Request::new_with_init(&format!("{base}{path}"), &init)
+}

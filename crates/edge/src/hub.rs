@@ -21,8 +21,8 @@ use syncbridge_core::eventing::{
 use syncbridge_core::outbound::{self, Delivery, Rendered};
 use syncbridge_core::{ids, request_id, Settings};
 use worker::{
-    durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result,
-    State, WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
 /// Binding name of the hub namespace.
@@ -59,14 +59,7 @@ fn stub(env: &Env, channel_id: &str) -> Result<worker::Stub> {
 }
 
 fn internal(method: Method, path: &str, body: Option<String>) -> Result<Request> {
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    Request::new_with_init(&format!("{INTERNAL}{path}"), &init)
+    crate::http::object_request(INTERNAL, method, path, body)
 }
 
 /// Publishes an event on `channel_id` (an eventing channel) and returns it.

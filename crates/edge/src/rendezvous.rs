@@ -23,10 +23,7 @@ use syncbridge_core::engine::EngineReply;
 use syncbridge_core::engine::Forward;
 use syncbridge_core::request_id::VerifiedId;
 use syncbridge_core::sync_api::OpOutcome;
-use worker::{
-    durable_object, Delay, DurableObject, Env, Headers, Method, Request, RequestInit, Response,
-    Result, State,
-};
+use worker::{durable_object, Delay, DurableObject, Env, Method, Request, Response, Result, State};
 
 const RESULT_KEY: &str = "result";
 const INTERNAL: &str = "https://rendezvous.internal";
@@ -58,14 +55,7 @@ fn stub(env: &Env, id: &str) -> Result<worker::Stub> {
 }
 
 fn json_request(method: Method, path: &str, body: Option<String>) -> Result<Request> {
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    Request::new_with_init(&format!("{INTERNAL}{path}"), &init)
+    crate::http::object_request(INTERNAL, method, path, body)
 }
 
 /// Extra time the worker gives a rendezvous object past the deadline before
