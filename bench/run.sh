@@ -7,9 +7,8 @@
 #
 # Uses the worker in build/ (`make build`; built here if build/index.js is
 # missing), builds loadgen in release, and talks only to 127.0.0.1. Besides
-# the main loadgen run it makes two reference runs: sync throughput with the
-# Durable Objects' SQLite files on disk instead of tmpfs, and the signature
-# bench built at opt-level 3 (the workspace's release profile is opt-level z).
+# the main loadgen run it makes a reference run of sync throughput with the
+# Durable Objects' SQLite files on disk instead of tmpfs, then runs flowbench.
 # Raw logs (workerd's own messages included) go to bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,14 +34,8 @@ fi
 
 say "building loadgen and flowbench (release)"
 cargo build --release --quiet -p syncbridge-tests --bin loadgen --bin flowbench
+# Native release builds use opt-level 3 (the wasm alone is built for size).
 loadgen=target/release/loadgen
-if ! $quick; then
-  # Same code at opt-level 3, in its own target dir so the usual release
-  # artifacts are left alone. Only used for the native signature figure.
-  say "building loadgen at opt-level 3 (signature reference)"
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=target/bench-o3 \
-    cargo build --release --quiet -p syncbridge-tests --bin loadgen
-fi
 
 wasm=build/index_bg.wasm
 wasm_raw=$(wc -c < "$wasm")
@@ -79,8 +72,6 @@ run_loadgen "$out_dir/main.md" "$out_dir/main.log" "$loadgen" "${main_args[@]}" 
 if ! $quick; then
   run_loadgen "$out_dir/disk.md" "$out_dir/disk.log" "$loadgen" \
     --only http --levels 50 --storage disk --label "reference: Durable Object storage on disk" || true
-  run_loadgen "$out_dir/sig-o3.md" "$out_dir/sig-o3.log" target/bench-o3/release/loadgen \
-    --only sig --label "reference: built at opt-level 3" || true
 fi
 
 # Channels, outbound deliveries and eventing (issues 3 to 5).
@@ -134,7 +125,7 @@ body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
   echo
   body_of "$out_dir/main.md"
   if ! $quick; then
-    for ref in disk sig-o3; do
+    for ref in disk; do
       [ -s "$out_dir/$ref.md" ] || continue
       echo
       sed -n '1s/^## loadgen results (\(.*\))$/## \u\1/p' "$out_dir/$ref.md"

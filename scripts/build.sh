@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$CARGO_BIN/wasm-bindgen}"
+# The wasm is optimised for size (native release builds use opt-level 3).
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 (cd crates/edge && "$CARGO_BIN/worker-build" --release --out-dir ../../build)
 
 # Shrink the wasm with binaryen's wasm-opt (npm package `binaryen`; worker-build
