@@ -89,13 +89,19 @@ async fn create(http: &reqwest::Client, base: &str, body: Value) -> Value {
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200 } else { 2000 };
-    let engine = Engine::start(0, HashMap::new()).await;
+    let engine = Engine::start(
+        0,
+        HashMap::from([("bench".to_string(), "flowbench-sync-secret".to_string())]),
+    )
+    .await;
     let receiver = Receiver::start_background();
     let vars = json!({
         "CALLBACK_SECRET": "flowbench-callback-secret-0123456789",
         "ADMIN_TOKEN": ADMIN,
         "CALLBACK_ALLOWED_HOSTS": "http://127.0.0.1",
         "WS_MAX_CONNECTIONS": "5000",
+        "API_KEYS": json!({"bench": "flowbench-sync-secret"}).to_string(),
+        "COREZOID_API_URL": engine.url(),
     });
     let worker = tokio::task::spawn_blocking(move || Worker::start(&vars))
         .await
@@ -127,6 +133,18 @@ async fn main() {
     let c = 50;
     let (hl, hw, hok) = load(n, c, |_| status(http.get(&health)), 200).await;
     let (wl, ww, wok) = load(n, c, |_| status(http.post(&hook).body("{}")), 200).await;
+    let (sl, sw, sok) = load(
+        n,
+        c,
+        |i| {
+            let body = json!({"timeout": 30, "ops": [{"type": "create", "obj": "task", "conv_id": 1, "data": {"n": i}}]}).to_string();
+            let url = syncbridge_tests::client::sync_url(&base, "bench", "flowbench-sync-secret", body.as_bytes());
+            status(http.post(url).body(body))
+        },
+        200,
+    )
+    .await;
+    let (s50, s99) = percentiles(sl);
     let (ul, uw, uok) = load(n, c, |_| status(http.get(&unknown)), 404).await;
     let none = create(
         &http,
@@ -157,6 +175,10 @@ async fn main() {
     println!(
         "| sync webhook, process answers at once | {wok} | {:.0} | {w50:.2} | {w99:.2} |",
         rps(wok, ww)
+    );
+    println!(
+        "| Sync API round trip, same engine (reference: rendezvous without D1) | {sok} | {:.0} | {s50:.2} | {s99:.2} |",
+        rps(sok, sw)
     );
     println!(
         "| unknown token (channel look-up in D1, then 404) | {uok} | {:.0} | {u50:.2} | {u99:.2} |",
