@@ -30,7 +30,8 @@ fn percentiles(mut d: Vec<Duration>) -> (f64, f64) {
 }
 
 /// Runs `total` requests made by `make`, `concurrency` at a time; returns
-/// each latency, the wall time and how many answered `want`.
+/// each latency, the wall time and how many answered `want`. The first
+/// unexpected answer (status, transport error or timeout) goes to stderr.
 async fn load<F, Fut>(
     total: usize,
     concurrency: usize,
@@ -39,26 +40,36 @@ async fn load<F, Fut>(
 ) -> (Vec<Duration>, Duration, usize)
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Option<u16>>,
+    Fut: std::future::Future<Output = Result<u16, String>>,
 {
     let started = Instant::now();
-    let results: Vec<(Duration, bool)> = futures::stream::iter(0..total)
+    let results: Vec<(Duration, Result<u16, String>)> = futures::stream::iter(0..total)
         .map(|i| {
             let fut = make(i);
             async move {
                 let t = Instant::now();
-                let ok = tokio::time::timeout(Duration::from_secs(30), fut)
-                    .await
-                    .ok()
-                    .flatten()
-                    == Some(want);
-                (t.elapsed(), ok)
+                let got = match tokio::time::timeout(Duration::from_secs(30), fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err("no answer within 30 s".into()),
+                };
+                (t.elapsed(), got)
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let ok = results.iter().filter(|r| r.1).count();
+    let bad: Vec<&Result<u16, String>> = results
+        .iter()
+        .map(|r| &r.1)
+        .filter(|r| **r != Ok(want))
+        .collect();
+    if let Some(first) = bad.first() {
+        eprintln!(
+            "flowbench: {} of {total} unexpected (wanted {want}); first: {first:?}",
+            bad.len()
+        );
+    }
+    let ok = total - bad.len();
     (
         results.into_iter().map(|r| r.0).collect(),
         started.elapsed(),
@@ -66,11 +77,11 @@ where
     )
 }
 
-async fn status(r: reqwest::RequestBuilder) -> Option<u16> {
-    let resp = r.send().await.ok()?;
+async fn status(r: reqwest::RequestBuilder) -> Result<u16, String> {
+    let resp = r.send().await.map_err(|e| format!("{e:?}"))?;
     let s = resp.status().as_u16();
     let _ = resp.bytes().await;
-    Some(s)
+    Ok(s)
 }
 
 async fn create(http: &reqwest::Client, base: &str, body: Value) -> Value {
@@ -107,8 +118,12 @@ async fn main() {
         .await
         .unwrap();
     let base = worker.base.clone();
+    // Idle connections are dropped after 2 s: Miniflare's server closes idle
+    // keep-alive connections after 5 s, and a request sent on one just as it
+    // closes fails (connection reset) before it reaches the worker.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     println!("## Channels, callbacks and eventing (`flowbench`)\n");

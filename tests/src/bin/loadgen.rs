@@ -1043,9 +1043,11 @@ async fn run(args: Args, storage: Storage) -> i32 {
         );
         let http = reqwest::Client::builder()
             // The pool is unbounded by default: every parked caller keeps
-            // its own connection. Requests are bounded by REQUEST_BOUND and
-            // the parked steps' bounds; this is only a last resort.
-            .pool_idle_timeout(Duration::from_secs(120))
+            // its own connection (busy, not idle, while it waits). An idle
+            // connection is dropped after 2 s: Miniflare's server closes
+            // idle keep-alive connections after 5 s, and a request sent on
+            // one just as it closes fails before it reaches the worker.
+            .pool_idle_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
             .timeout(Duration::from_secs(3600))
             .build()
