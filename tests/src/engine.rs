@@ -86,7 +86,13 @@ impl Engine {
     pub async fn start(port: u16, secrets: HashMap<String, String>) -> Engine {
         let state = Arc::new(EngineState {
             secrets,
-            http: reqwest::Client::new(),
+            // Idle connections are dropped after 2 s: Miniflare's server
+            // closes idle keep-alive connections after 5 s, and a callback
+            // sent on one just as it closes would fail.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(2))
+                .build()
+                .expect("engine http client"),
             log: Mutex::new(Log::default()),
         });
         let app = Router::new()
@@ -194,14 +200,20 @@ fn callback_body(task: &Value, variant: Option<&str>) -> Value {
     body
 }
 
+/// Posts a callback as a process would: a transport failure is retried
+/// (up to 3 tries); the gateway's answer, whatever it is, is final.
 async fn call_back(state: &EngineState, url: &str, body: &Value) {
-    let answer = state.http.post(url).json(body).send().await;
-    let (status, body) = match answer {
-        Ok(r) => {
-            let s = r.status().as_u16();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+    let mut tries = 0;
+    let (status, body) = loop {
+        tries += 1;
+        match state.http.post(url).json(body).send().await {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                break (s, r.json::<Value>().await.unwrap_or(Value::Null));
+            }
+            Err(e) if tries >= 3 => break (0, json!({"transport_error": e.to_string()})),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-        Err(e) => (0, json!({"transport_error": e.to_string()})),
     };
     state.log.lock().unwrap().callbacks.push(CallbackAnswer {
         url: url.to_string(),
