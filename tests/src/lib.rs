@@ -18,3 +18,25 @@ pub fn unique(name: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Asserts `result` is a [`RestError`](syncbridge_core::error::RestError)
+/// with `status` (and the matching `error_code`) whose message holds every
+/// one of `needles`; returns the message.
+#[track_caller]
+pub fn assert_rest_err<T: std::fmt::Debug>(
+    result: Result<T, syncbridge_core::error::RestError>,
+    status: u16,
+    needles: &[&str],
+) -> String {
+    let err = result.expect_err("expected an error");
+    assert_eq!(err.status, status, "{err:?}");
+    assert_eq!(err.error_code(), 1000 + u32::from(status));
+    for needle in needles {
+        assert!(
+            err.error_message.contains(needle),
+            "message {:?} should contain {needle:?}",
+            err.error_message
+        );
+    }
+    err.error_message
+}

@@ -4,31 +4,12 @@
 //! per-connection rate limiter.
 
 use serde_json::{json, Value};
-use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::*;
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The result is an error with `status` whose message holds every one of `needles`.
-#[track_caller]
-fn assert_err<T: std::fmt::Debug>(
-    result: Result<T, RestError>,
-    status: u16,
-    needles: &[&str],
-) -> String {
-    let err = result.expect_err("expected an error");
-    assert_eq!(err.status, status, "{err:?}");
-    assert_eq!(err.error_code(), 1000 + u32::from(status));
-    for needle in needles {
-        assert!(
-            err.error_message.contains(needle),
-            "message {:?} should contain {needle:?}",
-            err.error_message
-        );
-    }
-    err.error_message
-}
+use syncbridge_tests::assert_rest_err as assert_err;
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()

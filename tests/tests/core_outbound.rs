@@ -10,24 +10,7 @@ use syncbridge_core::outbound::*;
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The result is an error with `status` whose message holds every one of `needles`.
-#[track_caller]
-fn assert_err<T: std::fmt::Debug>(
-    result: Result<T, RestError>,
-    status: u16,
-    needles: &[&str],
-) -> String {
-    let err = result.expect_err("expected an error");
-    assert_eq!(err.status, status, "{err:?}");
-    for needle in needles {
-        assert!(
-            err.error_message.contains(needle),
-            "message {:?} should contain {needle:?}",
-            err.error_message
-        );
-    }
-    err.error_message
-}
+use syncbridge_tests::assert_rest_err as assert_err;
 
 #[track_caller]
 fn assert_400<T: std::fmt::Debug>(result: Result<T, RestError>, needles: &[&str]) -> String {

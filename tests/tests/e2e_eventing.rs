@@ -107,16 +107,7 @@ async fn subscribe(ch: &Value, query: &str) -> Ws {
 
 /// The next text message (JSON), within 5 s.
 async fn next_json(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("the socket is open")
-            .expect("a message");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
+    serde_json::from_str(&next_text(ws).await).expect("a JSON message")
 }
 
 /// How the server closed the socket (code), within 5 s.
@@ -343,12 +334,13 @@ async fn inbound(ch: &Value) -> Ws {
     .await
 }
 
+/// The next text message, within 5 s.
 async fn next_text(ws: &mut Ws) -> String {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
             .expect("a message within 5 s")
-            .expect("open")
+            .expect("the socket is open")
             .expect("a message");
         if let Message::Text(t) = msg {
             return t.to_string();

@@ -597,19 +597,34 @@ async fn deliveries_carry_standard_webhooks_signatures() {
     assert!(!d.to_string().contains(&secret));
 }
 
+/// A fresh folder for a runtime's persisted state.
+fn state_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("syncbridge-{}", unique(name)));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Starts a runtime on the persisted state in `dir` (cron every second),
+/// with `allowed` as CALLBACK_ALLOWED_HOSTS.
+async fn runtime(dir: &std::path::Path, allowed: &str) -> Worker {
+    let (dir, v) = (dir.to_path_buf(), vars(allowed));
+    tokio::task::spawn_blocking(move || Worker::start_opts(&v, Some(&dir), Some(1000)))
+        .await
+        .unwrap()
+}
+
+/// Stops a runtime gracefully (off the async threads: it waits for workerd).
+async fn stop(w: Worker) {
+    tokio::task::spawn_blocking(move || drop(w)).await.unwrap();
+}
+
 /// Two workers in turn on one persisted state, as a restart of the runtime.
 #[tokio::test]
 async fn a_restart_between_attempts_loses_nothing() {
-    let dir = std::env::temp_dir().join(format!("syncbridge-restart-{}", unique("d")));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = state_dir("restart");
     let key = unique("restart");
     let receiver = env().receiver.clone();
-    let d1 = dir.clone();
-    let first = tokio::task::spawn_blocking(move || {
-        Worker::start_opts(&vars("http://127.0.0.1"), Some(&d1), Some(1000))
-    })
-    .await
-    .unwrap();
+    let first = runtime(&dir, "http://127.0.0.1").await;
     let retry = json!({"schedule": "interval", "interval_s": 3, "max_attempts": 5});
     let ch = channel_on(
         &first.base,
@@ -628,9 +643,7 @@ async fn a_restart_between_attempts_loses_nothing() {
             .len(),
         1
     );
-    tokio::task::spawn_blocking(move || drop(first))
-        .await
-        .unwrap();
+    stop(first).await;
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
         receiver.hits(&key).len(),
@@ -638,16 +651,11 @@ async fn a_restart_between_attempts_loses_nothing() {
         "nothing ran while the runtime was down"
     );
 
-    let d2 = dir.clone();
-    let second = tokio::task::spawn_blocking(move || {
-        Worker::start_opts(&vars("http://127.0.0.1"), Some(&d2), Some(1000))
-    })
-    .await
-    .unwrap();
+    let second = runtime(&dir, "http://127.0.0.1").await;
     let d = delivery_on(&second.base, &ch, &id, finished).await;
     assert_eq!(d["state"], "delivered", "{d}");
     assert_eq!(statuses(&d), [json!(503), json!(200)]);
-    drop(second);
+    stop(second).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -655,15 +663,9 @@ async fn a_restart_between_attempts_loses_nothing() {
 /// narrower list, a send is refused and a pending delivery fails unsent.
 #[tokio::test]
 async fn the_allow_list_is_checked_again_at_send_time() {
-    let dir = std::env::temp_dir().join(format!("syncbridge-allow-{}", unique("d")));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = state_dir("allow");
     let key = unique("narrow");
-    let d1 = dir.clone();
-    let first = tokio::task::spawn_blocking(move || {
-        Worker::start_opts(&vars("http://127.0.0.1"), Some(&d1), Some(1000))
-    })
-    .await
-    .unwrap();
+    let first = runtime(&dir, "http://127.0.0.1").await;
     let retry = json!({"schedule": "interval", "interval_s": 2, "max_attempts": 5});
     let ch = channel_on(
         &first.base,
@@ -681,16 +683,9 @@ async fn the_allow_list_is_checked_again_at_send_time() {
             .len(),
         1
     );
-    tokio::task::spawn_blocking(move || drop(first))
-        .await
-        .unwrap();
+    stop(first).await;
 
-    let d2 = dir.clone();
-    let second = tokio::task::spawn_blocking(move || {
-        Worker::start_opts(&vars("api.partner.example"), Some(&d2), Some(1000))
-    })
-    .await
-    .unwrap();
+    let second = runtime(&dir, "api.partner.example").await;
     let (s, v) = send_on(&second.base, &ch, json!({}), None).await;
     assert_eq!(s, 422, "{v}");
     let d = delivery_on(&second.base, &ch, &id, finished).await;
@@ -701,6 +696,6 @@ async fn the_allow_list_is_checked_again_at_send_time() {
         1,
         "nothing was sent off the list"
     );
-    drop(second);
+    stop(second).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,17 +22,9 @@ pub async fn publish(mut req: Request, env: &Env, channel_id: &str) -> Result<Re
         let settings = crate::settings(env).map_err(RestError::from)?;
         let store = Store::new(env)?;
         let auth = req.headers().get("authorization").ok().flatten();
-        let admin_ok = settings
-            .admin_token
-            .as_deref()
-            .is_some_and(|t| admin::bearer_ok(auth.as_deref(), t));
+        let admin_ok = admin::admin_ok(auth.as_deref(), settings.admin_token.as_deref());
         let channel = store.channel(channel_id).await?;
-        let key_ok = channel
-            .as_ref()
-            .and_then(|c| c.opts.callback.as_ref())
-            .is_some_and(|c| {
-                !c.process_key.is_empty() && admin::bearer_ok(auth.as_deref(), &c.process_key)
-            });
+        let key_ok = admin::process_key_ok(auth.as_deref(), channel.as_ref());
         if !admin_ok && !key_ok {
             return Err(RestError::unauthorized());
         }

@@ -28,9 +28,22 @@ const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 /// Binding name of the rendezvous Durable Object namespace.
 pub(crate) const RENDEZVOUS: &str = "RENDEZVOUS";
 
-pub(crate) fn settings(env: &Env) -> std::result::Result<Settings, ApiError> {
-    Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
-        .map_err(|e| ApiError::config(e.to_string()))
+thread_local! {
+    /// The settings, read once per isolate: a Worker's bindings cannot change
+    /// while its isolate lives (a deploy or a new secret starts a new one).
+    static SETTINGS: std::cell::OnceCell<std::result::Result<std::rc::Rc<Settings>, ApiError>> =
+        const { std::cell::OnceCell::new() };
+}
+
+pub(crate) fn settings(env: &Env) -> std::result::Result<std::rc::Rc<Settings>, ApiError> {
+    SETTINGS.with(|cell| {
+        cell.get_or_init(|| {
+            Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+                .map(std::rc::Rc::new)
+                .map_err(|e| ApiError::config(e.to_string()))
+        })
+        .clone()
+    })
 }
 
 #[event(fetch)]

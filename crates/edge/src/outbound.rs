@@ -65,10 +65,7 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
     let store = Store::new(env)?;
     let channel_id = op.channel_id();
     let auth = req.headers().get("authorization").ok().flatten();
-    let admin_ok = settings
-        .admin_token
-        .as_deref()
-        .is_some_and(|t| admin::bearer_ok(auth.as_deref(), t));
+    let admin_ok = admin::admin_ok(auth.as_deref(), settings.admin_token.as_deref());
     if !admin_ok && settings.admin_token.is_none() && !matches!(op, Op::Send(_) | Op::SendTest(_)) {
         return Err(RestError::internal(
             "setting ADMIN_TOKEN is not set, so the channel API is closed",
@@ -82,12 +79,7 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
         None
     };
     let process_ok = matches!(op, Op::Send(_) | Op::SendTest(_))
-        && channel
-            .as_ref()
-            .and_then(|c| c.opts.callback.as_ref())
-            .is_some_and(|cb| {
-                !cb.process_key.is_empty() && admin::bearer_ok(auth.as_deref(), &cb.process_key)
-            });
+        && admin::process_key_ok(auth.as_deref(), channel.as_ref());
     if !admin_ok && !process_ok {
         return Err(RestError::unauthorized());
     }
