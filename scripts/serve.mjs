@@ -129,8 +129,12 @@ async function stop() {
   await mf.dispose().catch(() => {});
   process.exit(0);
 }
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+// Miniflare's own SIGINT/SIGTERM handlers exit at once, before dispose()
+// has stopped workerd, which would orphan it: this launcher owns them.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.removeAllListeners(signal);
+  process.on(signal, stop);
+}
 // Whatever ends this process must dispose of workerd first, or workerd
 // outlives it: a closed stdout (EPIPE once the reader is gone), an uncaught
 // error, and, under --watch-stdin, the end of stdin or the parent's death.
