@@ -1,26 +1,112 @@
-//! Small HTTP helpers shared by the handlers.
+//! HTTP at the worker's edge: the one result type every handler returns,
+//! its conversion to a response, JSON answers and body reading.
 
-use serde_json::Value;
-use syncbridge_core::error::{ApiError, Surface};
-use worker::{Request, Response, Result};
+use serde_json::{json, Value};
+use syncbridge_core::error::{ApiError, RestError, Surface};
+use worker::{Request, Response};
 
-pub fn json(status: u16, body: &Value) -> Result<Response> {
+/// Why a handler did not answer normally. Every handler returns
+/// [`Handled`]; [`Failure::into_response`] is the one place a failure
+/// becomes an answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// A caller-facing error of the channel API's shape
+    /// (`{"error_code", "error_message"}`).
+    Rest(RestError),
+    /// A caller-facing error of the Sync API's or the plugins' shape.
+    Api(ApiError, Surface),
+    /// A platform failure no caller caused: logged in full, answered with a
+    /// generic 500 that says where to look.
+    Internal(worker::Error),
+}
+
+/// What every handler returns.
+pub type Handled = Result<Response, Failure>;
+
+impl From<RestError> for Failure {
+    fn from(e: RestError) -> Self {
+        Failure::Rest(e)
+    }
+}
+
+impl From<worker::Error> for Failure {
+    fn from(e: worker::Error) -> Self {
+        Failure::Internal(e)
+    }
+}
+
+impl Failure {
+    /// A Sync API error.
+    pub fn sync_api(e: ApiError) -> Self {
+        Failure::Api(e, Surface::SyncApi)
+    }
+
+    /// A plugin-route error (callbacks, unknown routes).
+    pub fn plugin(e: ApiError) -> Self {
+        Failure::Api(e, Surface::Plugin)
+    }
+
+    /// The answer; `log_id` and `route` name an internal failure's log line.
+    pub fn into_response(self, log_id: &str, route: &str) -> worker::Result<Response> {
+        match self {
+            Failure::Rest(e) => rest_error(&e),
+            Failure::Api(e, surface) => error(&e, surface),
+            Failure::Internal(e) => {
+                worker::console_error!(
+                    "{}",
+                    json!({"log": "error", "id": log_id, "route": route, "error": e.to_string()})
+                );
+                // The details stay in the log; the caller gets a stable JSON error.
+                let e = ApiError::new(
+                    500,
+                    "internal_error",
+                    "Internal error; see the gateway's logs",
+                );
+                error(&e, Surface::Plugin)
+            }
+        }
+    }
+}
+
+/// A platform failure inside a channel-API handler, answered in that API's
+/// shape (a 500 `error_code` 1500).
+pub fn internal(e: worker::Error) -> RestError {
+    RestError::internal(e.to_string())
+}
+
+/// A JSON answer.
+pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-pub fn error(e: &ApiError, surface: Surface) -> Result<Response> {
+/// A JSON answer inside a channel-API handler.
+pub fn rest_json(status: u16, body: &Value) -> Result<Response, RestError> {
+    json(status, body).map_err(internal)
+}
+
+/// An empty answer with `status`.
+pub fn empty(status: u16) -> worker::Result<Response> {
+    Ok(Response::empty()?.with_status(status))
+}
+
+/// An error of the Sync API's or the plugins' shape.
+pub fn error(e: &ApiError, surface: Surface) -> worker::Result<Response> {
     json(e.status, &e.to_json(surface))
+}
+
+/// A channel-API error: `{"error_code", "error_message"}` with its status.
+pub fn rest_error(e: &RestError) -> worker::Result<Response> {
+    let mut resp = json(e.status, &e.to_json())?;
+    if e.status == 401 {
+        resp.headers_mut().set("WWW-Authenticate", "Bearer")?;
+    }
+    Ok(resp)
 }
 
 /// Reads the whole body, refusing more than `max` bytes. A declared
 /// `Content-Length` over the limit is refused before anything is read.
-pub async fn read_body(req: &mut Request, max: usize) -> std::result::Result<Vec<u8>, ApiError> {
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
+pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::too_large(max));
     }
@@ -34,29 +120,15 @@ pub async fn read_body(req: &mut Request, max: usize) -> std::result::Result<Vec
     Ok(body)
 }
 
-pub fn now_ms() -> u64 {
-    worker::Date::now().as_millis()
+/// A JSON body of at most `max` bytes, for the channel API.
+pub async fn read_json(req: &mut Request, max: usize) -> Result<Value, RestError> {
+    let body = read_body(req, max).await?;
+    serde_json::from_slice(&body).map_err(|e| RestError::bad_request(format!("Bad JSON: {e}")))
 }
 
-/// A channel-API error: `{"error_code", "error_message"}` with its status.
-pub fn rest_error(e: &syncbridge_core::error::RestError) -> Result<Response> {
-    let mut resp = json(e.status, &e.to_json())?;
-    if e.status == 401 {
-        resp.headers_mut().set("WWW-Authenticate", "Bearer")?;
-    }
-    Ok(resp)
-}
-
-/// 16 bytes from the platform's CSPRNG.
-pub fn random16() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).expect("crypto.getRandomValues is available in workerd");
-    b
-}
-
-/// The current time as ISO-8601 UTC with milliseconds.
-pub fn now_iso() -> String {
-    String::from(worker::js_sys::Date::new_0().to_iso_string())
+/// A request header's value, if present and readable.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
 }
 
 /// The URL's query as decoded pairs, in order.
@@ -73,7 +145,7 @@ pub fn object_request(
     method: worker::Method,
     path: &str,
     body: Option<String>,
-) -> Result<Request> {
+) -> worker::Result<Request> {
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json")?;
     let mut init = worker::RequestInit::new();

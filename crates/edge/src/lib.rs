@@ -1,80 +1,65 @@
 //! The syncbridge worker: turns HTTP into calls to `syncbridge-core` and the
 //! core's decisions into I/O. Rules live in the core; this crate routes,
-//! reads bodies, talks to Durable Objects and fetches.
+//! reads bodies, talks to Durable Objects, D1 and queues, and fetches.
+//!
+//! This file holds only the entry points (fetch, queue, cron) and the
+//! dispatch of a matched route to its handler. See ARCHITECTURE.md for the
+//! map of the modules and the way of a request through them; each module
+//! uses only modules listed before it here.
 
-mod callback;
-mod channels;
-mod events;
-mod forward;
+// Foundations: clock and randomness, bindings, HTTP helpers.
+mod clock;
+mod env;
 mod http;
-mod hub;
-mod outbound;
-mod rendezvous;
+// D1, then the per-request context that opens it.
 mod store;
-mod sync;
-mod webhook;
+// --
+mod ctx;
+// Outward I/O: processes, the Durable Objects' clients, gateway events.
+mod clients;
+mod gateway_events;
+mod process;
+// Background machinery: deliveries (queue consumer, sweeper).
+mod deliveries;
+// Durable Object classes, then the routes.
+mod objects;
+mod routes;
 
+use crate::ctx::Ctx;
+use crate::http::{Failure, Handled};
+use crate::routes::channels::ChannelRoute;
+use crate::routes::deliveries::DeliveryRoute;
+use crate::routes::webhook::ChannelKey;
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::route::{effective_method, route, Route};
-use syncbridge_core::Settings;
 use worker::{event, Context, Env, Request, Response, Result};
 
-pub use hub::ChannelHub;
-pub use rendezvous::Rendezvous;
+pub use objects::hub::ChannelHub;
+pub use objects::rendezvous::Rendezvous;
 
 /// The OpenAPI document of every route (docs/openapi.json).
 const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-/// Binding name of the rendezvous Durable Object namespace.
-pub(crate) const RENDEZVOUS: &str = "RENDEZVOUS";
-
-thread_local! {
-    /// The settings, read once per isolate: a Worker's bindings cannot change
-    /// while its isolate lives (a deploy or a new secret starts a new one).
-    static SETTINGS: std::cell::OnceCell<std::result::Result<std::rc::Rc<Settings>, ApiError>> =
-        const { std::cell::OnceCell::new() };
-}
-
-pub(crate) fn settings(env: &Env) -> std::result::Result<std::rc::Rc<Settings>, ApiError> {
-    SETTINGS.with(|cell| {
-        cell.get_or_init(|| {
-            Settings::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
-                .map(std::rc::Rc::new)
-                .map_err(|e| ApiError::config(e.to_string()))
-        })
-        .clone()
-    })
+/// Once per isolate: a panic logs its message, not "unreachable".
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let started = http::now_ms();
+async fn fetch(req: Request, env: Env, wctx: Context) -> Result<Response> {
+    let started = clock::now_ms();
     let url = req.url()?;
     let raw_method = req.method().to_string();
-    let override_header = req.headers().get("x-http-method-override")?;
+    let override_header = http::header(&req, "x-http-method-override");
     let method = effective_method(&raw_method, override_header.as_deref()).to_string();
     let matched = route(&method, url.path());
     let template = matched.template();
-    let log_id = req
-        .headers()
-        .get("cf-ray")?
-        .unwrap_or_else(|| syncbridge_core::ids::token_hex(http::random16()));
-    let result = dispatch(req, env, ctx, &url, matched).await;
-    let response = match result {
+    let log_id = http::header(&req, "cf-ray")
+        .unwrap_or_else(|| syncbridge_core::ids::token_hex(clock::random16()));
+    let response = match dispatch(req, env, &wctx, &url, matched).await {
         Ok(r) => r,
-        Err(e) => {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"log": "error", "id": log_id, "route": template, "error": e.to_string()})
-            );
-            // The details stay in the log; the caller gets a stable JSON error.
-            let e = ApiError::new(
-                500,
-                "internal_error",
-                "Internal error; see the gateway's logs",
-            );
-            http::error(&e, Surface::Plugin)?
-        }
+        Err(failure) => failure.into_response(&log_id, template)?,
     };
     // One JSON line per request (`wrangler tail` friendly): the route is its
     // template, so no token, signature or request id reaches the log.
@@ -83,64 +68,99 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         serde_json::json!({
             "log": "request", "id": log_id, "method": method, "route": template,
             "status": response.status_code(),
-            "duration_ms": http::now_ms().saturating_sub(started),
+            "duration_ms": clock::now_ms().saturating_sub(started),
         })
     );
     Ok(response)
 }
 
+/// The context of a route that needs the settings; a settings error is
+/// answered in the route's own error shape.
+fn ctx_for(env: Env, shape: Shape) -> std::result::Result<Ctx, Failure> {
+    Ctx::new(env).map_err(|e| match shape {
+        Shape::SyncApi => Failure::Api(e, Surface::SyncApi),
+        Shape::Plugin => Failure::Api(e, Surface::Plugin),
+        Shape::Rest => Failure::Rest(RestError::from(e)),
+    })
+}
+
+/// The error shape of a route's answers.
+#[derive(Clone, Copy)]
+enum Shape {
+    SyncApi,
+    Plugin,
+    Rest,
+}
+
 async fn dispatch(
     req: Request,
     env: Env,
-    ctx: Context,
+    wctx: &Context,
     url: &worker::Url,
     matched: Route<'_>,
-) -> Result<Response> {
+) -> Handled {
+    use routes::{callback, channels, deliveries, events, sync, webhook, websocket};
+    let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
-        Route::SyncApi {
-            login,
-            unixtime,
-            signature,
-        } => sync::handle(req, &env, login, unixtime, signature).await,
-        Route::Callback { request_id } => callback::handle(req, &env, request_id).await,
-        Route::Health => http::json(200, &serde_json::json!({"proc": "ok"})),
+        Route::Health => Ok(http::json(200, &serde_json::json!({"proc": "ok"}))?),
         Route::OpenApi => {
             let mut resp = Response::ok(OPENAPI)?;
             resp.headers_mut().set("content-type", "application/json")?;
             Ok(resp)
         }
-        Route::Channels(op) => channels::handle(req, &env, channels::Op::Collection(op)).await,
-        Route::Channel { id, op } => channels::handle(req, &env, channels::Op::Item(id, op)).await,
-        Route::Publish { id } => events::publish(req, &env, id).await,
+        Route::SyncApi {
+            login,
+            unixtime,
+            signature,
+        } => {
+            let ctx = ctx_for(env, Shape::SyncApi)?;
+            sync::handle(&ctx, req, login, unixtime, signature).await
+        }
+        Route::Callback { request_id } => {
+            callback::handle(&ctx_for(env, Shape::Plugin)?, req, request_id).await
+        }
+        Route::Channels(op) => {
+            channels::handle(&rest(env)?, req, ChannelRoute::Collection(op)).await
+        }
+        Route::Channel { id, op } => {
+            channels::handle(&rest(env)?, req, ChannelRoute::Item(id, op)).await
+        }
+        Route::ChannelRequests { id } => {
+            channels::handle(&rest(env)?, req, ChannelRoute::Requests(id)).await
+        }
+        Route::Publish { id } => events::publish(&rest(env)?, req, id).await,
         Route::WebSocket { token, subscribe } => {
-            events::websocket(req, &env, token, subscribe).await
+            websocket::upgrade(&rest(env)?, req, token, subscribe).await
         }
         Route::WsReply {
             channel_id,
             connection_id,
-        } => events::reply(req, &env, channel_id, connection_id).await,
-        Route::Send { id } => outbound::handle(req, &env, outbound::Op::Send(id)).await,
-        Route::SendTest { id } => outbound::handle(req, &env, outbound::Op::SendTest(id)).await,
-        Route::Deliveries { id } => outbound::handle(req, &env, outbound::Op::List(id)).await,
+        } => websocket::reply(&rest(env)?, req, channel_id, connection_id).await,
+        Route::Send { id } => deliveries::handle(&rest(env)?, req, DeliveryRoute::Send(id)).await,
+        Route::SendTest { id } => {
+            deliveries::handle(&rest(env)?, req, DeliveryRoute::SendTest(id)).await
+        }
+        Route::Deliveries { id } => {
+            deliveries::handle(&rest(env)?, req, DeliveryRoute::List(id)).await
+        }
         Route::Delivery { id, delivery_id } => {
-            outbound::handle(req, &env, outbound::Op::Get(id, delivery_id)).await
+            deliveries::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
         }
         Route::Resend { id, delivery_id } => {
-            outbound::handle(req, &env, outbound::Op::Resend(id, delivery_id)).await
-        }
-        Route::ChannelRequests { id } => {
-            channels::handle(req, &env, channels::Op::Requests(id)).await
+            deliveries::handle(&rest(env)?, req, DeliveryRoute::Resend(id, delivery_id)).await
         }
         Route::WebhookByToken { token } => {
-            webhook::handle(req, env, ctx, webhook::Key::Token(token.to_string())).await
+            let key = ChannelKey::Token(token.to_string());
+            webhook::handle(&rest(env)?, wctx, req, key).await
         }
         Route::WebhookByCode { code } => {
             // The path comes percent-encoded; codes may hold spaces or any letter.
             match percent_encoding::percent_decode_str(code).decode_utf8() {
                 Ok(code) => {
-                    webhook::handle(req, env, ctx, webhook::Key::Code(code.into_owned())).await
+                    let key = ChannelKey::Code(code.into_owned());
+                    webhook::handle(&rest(env)?, wctx, req, key).await
                 }
-                Err(_) => http::rest_error(&RestError::not_found("No channel at this URL")),
+                Err(_) => Err(RestError::not_found("No channel at this URL").into()),
             }
         }
         Route::MethodNotAllowed { allowed } => {
@@ -156,34 +176,36 @@ async fn dispatch(
             Ok(resp)
         }
         Route::NotFound if url.path().starts_with("/rest/") => {
-            http::rest_error(&RestError::not_found("No such route"))
+            Err(RestError::not_found("No such route").into())
         }
-        Route::NotFound => http::error(&ApiError::not_found("No such route"), Surface::Plugin),
+        Route::NotFound => Err(Failure::plugin(ApiError::not_found("No such route"))),
     }
 }
 
 /// Queue consumer: outbound callback deliveries and their dead letters.
 #[event(queue)]
 async fn queue(
-    batch: worker::MessageBatch<outbound::QueueMsg>,
+    batch: worker::MessageBatch<deliveries::QueueMsg>,
     env: Env,
-    _ctx: Context,
+    _wctx: Context,
 ) -> Result<()> {
-    outbound::consume(batch, env).await
+    deliveries::consumer::consume(batch, Ctx::new(env).map_err(RestError::from)).await
 }
 
 /// Cron: drops expired request records, and re-enqueues deliveries whose
 /// queue message was lost.
 #[event(scheduled)]
-async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _wctx: worker::ScheduleContext) {
+    // Purging needs no settings: it runs even when they are broken.
     let purge = match store::Store::new(&env) {
-        Ok(s) => s.purge_requests(http::now_ms()).await.map(drop),
+        Ok(s) => s.purge_requests(clock::now_ms()).await.map(drop),
         Err(e) => Err(e),
     };
-    for (task, result) in [
-        ("purge", purge),
-        ("sweep", outbound::sweep(&env).await.map(drop)),
-    ] {
+    let sweep = match Ctx::new(env).map_err(RestError::from) {
+        Ok(ctx) => deliveries::sweeper::sweep(&ctx).await.map(drop),
+        Err(e) => Err(e),
+    };
+    for (task, result) in [("purge", purge), ("sweep", sweep)] {
         if let Err(e) = result {
             worker::console_error!(
                 "{}",

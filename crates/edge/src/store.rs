@@ -11,9 +11,6 @@ use syncbridge_core::outbound::Delivery;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
-/// Binding name of the D1 database.
-const DB: &str = "DB";
-
 pub struct Store {
     db: D1Database,
 }
@@ -28,7 +25,8 @@ struct IdRow {
     id: String,
 }
 
-fn js(v: &Value) -> JsValue {
+/// A JSON scalar as a D1 argument (objects and arrays as their JSON text).
+fn json_arg(v: &Value) -> JsValue {
     match v {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),
@@ -38,11 +36,13 @@ fn js(v: &Value) -> JsValue {
     }
 }
 
-fn s(v: &str) -> JsValue {
+/// A text argument.
+fn text(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-fn n(v: u64) -> JsValue {
+/// A number argument (D1 numbers are doubles; ours stay below 2^53).
+fn number(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
@@ -71,9 +71,9 @@ fn from_json<T: DeserializeOwned>(doc: &str) -> Result<T, RestError> {
 
 impl Store {
     pub fn new(env: &Env) -> Result<Store, RestError> {
-        env.d1(DB)
-            .map(|db| Store { db })
-            .map_err(|_| RestError::internal("the D1 binding DB is missing"))
+        crate::env::db(env).map(|db| Store { db }).map_err(|_| {
+            RestError::internal(format!("the D1 binding {} is missing", crate::env::DB))
+        })
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement, RestError> {
@@ -120,7 +120,7 @@ impl Store {
 
     async fn channel_where(&self, column: &str, key: &str) -> Result<Option<Channel>, RestError> {
         let sql = format!("SELECT doc FROM channels WHERE {column} = ?1");
-        Ok(self.docs(&sql, &[s(key)]).await?.pop())
+        Ok(self.docs(&sql, &[text(key)]).await?.pop())
     }
 
     pub async fn channel(&self, id: &str) -> Result<Option<Channel>, RestError> {
@@ -138,7 +138,12 @@ impl Store {
     pub async fn insert_channel(&self, ch: &Channel) -> Result<(), RestError> {
         self.run(
             "INSERT INTO channels (id, code, token_local, doc) VALUES (?1, ?2, ?3, ?4)",
-            &[s(&ch.id), s(&ch.code), s(&ch.token_local), s(&to_json(ch)?)],
+            &[
+                text(&ch.id),
+                text(&ch.code),
+                text(&ch.token_local),
+                text(&to_json(ch)?),
+            ],
         )
         .await
         .map(drop)
@@ -147,7 +152,7 @@ impl Store {
     pub async fn update_channel(&self, ch: &Channel) -> Result<(), RestError> {
         self.run(
             "UPDATE channels SET code = ?2, doc = ?3 WHERE id = ?1",
-            &[s(&ch.id), s(&ch.code), s(&to_json(ch)?)],
+            &[text(&ch.id), text(&ch.code), text(&to_json(ch)?)],
         )
         .await
         .map(drop)
@@ -158,12 +163,12 @@ impl Store {
         let results = self
             .db
             .batch(vec![
-                self.stmt("DELETE FROM channels WHERE id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM channels WHERE id = ?1", &[text(id)])?,
                 self.stmt(
                     "DELETE FROM inbound_requests WHERE channel_id = ?1",
-                    &[s(id)],
+                    &[text(id)],
                 )?,
-                self.stmt("DELETE FROM deliveries WHERE channel_id = ?1", &[s(id)])?,
+                self.stmt("DELETE FROM deliveries WHERE channel_id = ?1", &[text(id)])?,
             ])
             .await
             .map_err(db_error)?;
@@ -177,7 +182,7 @@ impl Store {
 
     /// Runs a list query built by `channel::list_sql`.
     pub async fn list(&self, sql: &str, binds: &[Value]) -> Result<Vec<Channel>, RestError> {
-        let args: Vec<JsValue> = binds.iter().map(js).collect();
+        let args: Vec<JsValue> = binds.iter().map(json_arg).collect();
         self.docs(sql, &args).await
     }
 
@@ -186,7 +191,7 @@ impl Store {
         let rows: Vec<IdRow> = self
             .rows(
                 "SELECT id FROM channels WHERE id = ?1 OR code = ?1 OR token_local = ?1 ORDER BY code",
-                &[s(key)],
+                &[text(key)],
             )
             .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
@@ -203,7 +208,7 @@ impl Store {
     ) -> Result<(), RestError> {
         self.run(
             "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[s(id), s(channel_id), n(received_at_ms), n(expires_at_ms), s(&doc.to_string())],
+            &[text(id), text(channel_id), number(received_at_ms), number(expires_at_ms), text(&doc.to_string())],
         )
         .await
         .map(drop)
@@ -214,7 +219,7 @@ impl Store {
     pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
         self.run(
             "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
-            &[n(now_ms)],
+            &[number(now_ms)],
         )
         .await
     }
@@ -229,7 +234,7 @@ impl Store {
     ) -> Result<Vec<Value>, RestError> {
         self.docs(
             "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
-            &[s(channel_id), n(now_ms), n(limit), n(offset)],
+            &[text(channel_id), number(now_ms), number(limit), number(offset)],
         )
         .await
     }
@@ -242,12 +247,16 @@ impl Store {
         d: &Delivery,
         now_ms: u64,
     ) -> Result<Option<Delivery>, RestError> {
-        let key = d.idempotency_key.as_deref().map(s).unwrap_or(JsValue::NULL);
+        let key = d
+            .idempotency_key
+            .as_deref()
+            .map(text)
+            .unwrap_or(JsValue::NULL);
         let inserted = self
             .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
-                &[s(&d.id), s(&d.channel_id), key, s(&d.state), n(now_ms), s(&to_json(d)?)],
+                &[text(&d.id), text(&d.channel_id), key, text(&d.state), number(now_ms), text(&to_json(d)?)],
             )
             .await?;
         if inserted > 0 {
@@ -257,7 +266,7 @@ impl Store {
         Ok(self
             .docs(
                 "SELECT doc FROM deliveries WHERE channel_id = ?1 AND idempotency_key = ?2",
-                &[s(&d.channel_id), s(key)],
+                &[text(&d.channel_id), text(key)],
             )
             .await?
             .pop())
@@ -277,7 +286,7 @@ impl Store {
         let rows: Vec<Row> = self
             .rows(
                 "SELECT doc, generation FROM deliveries WHERE id = ?1",
-                &[s(id)],
+                &[text(id)],
             )
             .await?;
         let Some(row) = rows.into_iter().next() else {
@@ -304,12 +313,12 @@ impl Store {
                 "UPDATE deliveries SET state = ?3, generation = ?4, next_attempt_at_ms = ?5, doc = ?6 \
                  WHERE id = ?1 AND generation = ?2",
                 &[
-                    s(&d.id),
-                    n(generation),
-                    s(&d.state),
-                    n(new_generation),
-                    n(next_attempt_at_ms),
-                    s(&to_json(d)?),
+                    text(&d.id),
+                    number(generation),
+                    text(&d.state),
+                    number(new_generation),
+                    number(next_attempt_at_ms),
+                    text(&to_json(d)?),
                 ],
             )
             .await?;
@@ -325,7 +334,7 @@ impl Store {
     ) -> Result<Vec<Delivery>, RestError> {
         self.docs(
             "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
-            &[s(channel_id), n(limit), n(offset)],
+            &[text(channel_id), number(limit), number(offset)],
         )
         .await
     }
@@ -346,7 +355,7 @@ impl Store {
             .rows(
                 "SELECT id, generation FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms < ?1 \
                  ORDER BY next_attempt_at_ms LIMIT ?2",
-                &[n(before_ms), n(limit)],
+                &[number(before_ms), number(limit)],
             )
             .await?;
         Ok(rows
@@ -367,7 +376,7 @@ impl Store {
             .run(
                 "UPDATE deliveries SET generation = generation + 1, next_attempt_at_ms = ?3 \
                  WHERE id = ?1 AND generation = ?2 AND state = 'pending'",
-                &[s(id), n(generation), n(next_attempt_at_ms)],
+                &[text(id), number(generation), number(next_attempt_at_ms)],
             )
             .await?;
         Ok(changed > 0)

@@ -1,5 +1,6 @@
-//! Sending a signed request to a process (Corezoid or a plain HTTP one) and
-//! reading its verdict; used by the rendezvous object and by async webhooks.
+//! Hands a signed request to a process (Corezoid or a plain HTTP one) and
+//! reads its verdict: the engine create of a Sync API op, a webhook event,
+//! an inbound WebSocket message.
 
 use syncbridge_core::engine::{self, EngineReply, Forward, Protocol};
 use worker::{Fetch, Headers, Method, Request, RequestInit};

@@ -1,13 +1,15 @@
 //! `POST /api/1/json/{login}/{unixtime}/{signature}`: the Sync API.
 
-use crate::http::{self, now_ms};
-use crate::rendezvous::{self, RunRequest};
+use crate::clients::rendezvous::{self, ParkRequest};
+use crate::clock::now_ms;
+use crate::ctx::Ctx;
+use crate::http::{self, Failure, Handled};
 use futures_util::future::join_all;
 use serde_json::Value;
-use syncbridge_core::error::{ApiError, Surface};
+use syncbridge_core::error::ApiError;
 use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op};
 use syncbridge_core::{engine, request_id, Settings};
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Request};
 
 /// Everything an op needs that is the same for all ops of one request.
 struct Call<'a> {
@@ -21,57 +23,48 @@ struct Call<'a> {
 }
 
 pub async fn handle(
+    ctx: &Ctx,
     mut req: Request,
-    env: &Env,
     login: &str,
     unixtime: &str,
     signature: &str,
-) -> Result<Response> {
-    let settings = match crate::settings(env) {
-        Ok(s) => s,
-        Err(e) => return http::error(&e, Surface::SyncApi),
-    };
-    let body = match http::read_body(&mut req, settings.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return http::error(&e, Surface::SyncApi),
-    };
+) -> Handled {
+    let settings = &ctx.settings;
+    let body = http::read_body(&mut req, settings.max_body_bytes)
+        .await
+        .map_err(Failure::sync_api)?;
     let now = now_ms();
-    let secret = match sync_api::authenticate(
-        &settings,
+    let secret = sync_api::authenticate(
+        settings,
         login,
         unixtime,
         signature,
         &body,
         (now / 1000) as i64,
-    ) {
-        Ok(s) => s,
-        Err(e) => return http::error(&e, Surface::SyncApi),
-    };
-    let request = match sync_api::parse(&body, settings.max_ops) {
-        Ok(r) => r,
-        Err(e) => return http::error(&e, Surface::SyncApi),
-    };
+    )
+    .map_err(Failure::sync_api)?;
+    let request = sync_api::parse(&body, settings.max_ops).map_err(Failure::sync_api)?;
     let has_create = request.ops.iter().any(|o| matches!(o, Op::Create(_)));
     if has_create && settings.corezoid_api_url.is_none() {
         let e = ApiError::config("setting COREZOID_API_URL is not set");
-        return http::error(&e, Surface::SyncApi);
+        return Err(Failure::sync_api(e));
     }
     let callback_base = match &settings.public_url {
         Some(u) => u.clone(),
         None => req.url()?.origin().ascii_serialization(),
     };
     let call = Call {
-        env,
-        settings: &settings,
+        env: &ctx.env,
+        settings,
         login,
         secret,
         callback_base,
-        deadline: Deadline::new(request.timeout_s, &settings),
+        deadline: Deadline::new(request.timeout_s, settings),
         now_ms: now,
     };
     let answers = join_all(request.ops.iter().map(|op| call.run(op))).await;
     let (status, body) = sync_api::respond(&answers, call.deadline);
-    http::json(status, &body)
+    Ok(http::json(status, &body)?)
 }
 
 impl Call<'_> {
@@ -100,11 +93,11 @@ impl Call<'_> {
             op,
             &engine::callback_url(&self.callback_base, &id),
         );
-        let run = RunRequest {
+        let park = ParkRequest {
             forward: fwd,
             wait_ms: self.deadline.timeout_ms,
         };
-        let outcome = rendezvous::run(self.env, &id, &run).await;
+        let outcome = rendezvous::park(self.env, &id, &park).await;
         Answer::Outcome {
             request_id: id,
             outcome,
@@ -118,7 +111,7 @@ impl Call<'_> {
             Ok(v) if v.owned_by(&s.callback_secret, self.login) => v,
             _ => return sync_api::show_not_found(id),
         };
-        match rendezvous::fetch_result(self.env, &verified.canonical).await {
+        match rendezvous::result(self.env, &verified.canonical).await {
             Ok(Some(stored)) => sync_api::show_found(id, stored.data),
             Ok(None) => sync_api::show_absent(id, now_s <= verified.expires_at),
             Err(e) => serde_json::json!({

@@ -7,35 +7,35 @@
 //! the inbound WebSocket connections, hands each message to the channel's
 //! process, and relays the process's replies, enforcing the limits.
 
-use crate::http::{now_iso, now_ms, random16};
-use crate::store::Store;
+use crate::clients::hub::{PUBLISH, SEND, SUBSCRIPTIONS, WS_INBOUND, WS_SUBSCRIBE};
+use crate::clock::{now_iso, now_ms, random16};
+use crate::ctx::Ctx;
+use crate::process;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use syncbridge_core::channel::{self, Channel};
+use std::rc::Rc;
+use syncbridge_core::channel;
+use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
     self, Buffer, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY_VIOLATION,
     CLOSE_TRY_AGAIN_LATER,
 };
 use syncbridge_core::outbound::{self, Delivery, Rendered};
-use syncbridge_core::{ids, request_id, Settings};
+use syncbridge_core::{ids, Settings};
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
-/// Binding name of the hub namespace.
-pub const HUB: &str = "HUB";
-const INTERNAL: &str = "https://hub.internal";
+/// Storage keys.
 const SEQ_KEY: &str = "seq";
 const BUFFER_KEY: &str = "buffer";
 const SUBS_KEY: &str = "subscriptions";
 /// Tags of the two kinds of connections.
 const SUBSCRIBER: &str = "subscriber";
 const INBOUND: &str = "inbound";
-/// How long a connection's reply URL stays valid.
-const REPLY_URL_TTL_S: u64 = 7 * 24 * 3600;
 
 /// What a subscriber connection carries through hibernation.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,78 +52,16 @@ struct InboundState {
     reply_base: String,
 }
 
-fn stub(env: &Env, channel_id: &str) -> Result<worker::Stub> {
-    env.durable_object(HUB)?
-        .id_from_name(channel_id)?
-        .get_stub()
+/// The object's context: its bindings and the settings, or why the
+/// settings could not be read (logged by the caller).
+fn ctx(env: &Env) -> std::result::Result<Ctx, RestError> {
+    Ctx::new(env.clone()).map_err(RestError::from)
 }
 
-fn internal(method: Method, path: &str, body: Option<String>) -> Result<Request> {
-    crate::http::object_request(INTERNAL, method, path, body)
-}
-
-/// Publishes an event on `channel_id` (an eventing channel) and returns it.
-pub async fn publish(env: &Env, channel_id: &str, kind: &str, data: Value) -> Result<Event> {
-    let body = json!({"type": kind, "data": data}).to_string();
-    let mut resp = stub(env, channel_id)?
-        .fetch_with_request(internal(
-            Method::Post,
-            &format!("/publish?channel={channel_id}"),
-            Some(body),
-        )?)
-        .await?;
-    resp.json().await
-}
-
-/// Publishes a gateway event for `channel`'s traffic, if it names an
-/// eventing channel; failures are logged, never the caller's problem.
-pub async fn publish_gateway_event(env: &Env, channel: &Channel, kind: &str, data: Value) {
-    let target = &channel.opts.eventing_channel;
-    if target.is_empty() {
-        return;
-    }
-    let mut data = data;
-    data["channel_id"] = json!(channel.id);
-    if let Err(e) = publish(env, target, kind, data).await {
-        worker::console_error!(
-            "{}",
-            json!({"log": "publish_failed", "type": kind, "error": e.to_string()})
-        );
-    }
-}
-
-/// Forwards a WebSocket upgrade (or a subscription call) to the channel's hub.
-pub async fn forward(env: &Env, channel_id: &str, req: Request) -> Result<Response> {
-    stub(env, channel_id)?.fetch_with_request(req).await
-}
-
-/// Subscription calls: list, create, delete.
-pub async fn subscriptions(
-    env: &Env,
-    channel_id: &str,
-    method: Method,
-    body: Option<String>,
-) -> Result<Response> {
-    stub(env, channel_id)?
-        .fetch_with_request(internal(
-            method,
-            &format!("/subscriptions?channel={channel_id}"),
-            body,
-        )?)
-        .await
-}
-
-/// A process's message to an inbound connection; 404 when it is gone.
-pub async fn send_to_connection(
-    env: &Env,
-    channel_id: &str,
-    connection_id: &str,
-    message: &str,
-) -> Result<Response> {
-    let body = json!({"connection_id": connection_id, "message": message}).to_string();
-    stub(env, channel_id)?
-        .fetch_with_request(internal(Method::Post, "/send", Some(body))?)
-        .await
+fn settings(env: &Env) -> Result<Rc<Settings>> {
+    ctx(env)
+        .map(|c| c.settings)
+        .map_err(|e| worker::Error::RustError(e.error_message))
 }
 
 #[durable_object]
@@ -155,15 +93,15 @@ impl DurableObject for ChannelHub {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         match (req.method(), url.path()) {
-            (Method::Post, "/publish") => {
+            (Method::Post, PUBLISH) => {
                 let v: Value = req.json().await?;
                 let kind = v["type"].as_str().unwrap_or_default().to_string();
                 let channel_id = query.get("channel").cloned().unwrap_or_default();
                 let event = self.publish(&channel_id, kind, v["data"].clone()).await?;
                 Response::from_json(&event)
             }
-            (_, "/subscriptions") => self.subscriptions(&mut req).await,
-            (Method::Post, "/send") => {
+            (_, SUBSCRIPTIONS) => self.subscriptions(&mut req).await,
+            (Method::Post, SEND) => {
                 let v: Value = req.json().await?;
                 let id = v["connection_id"].as_str().unwrap_or_default();
                 let msg = v["message"].as_str().unwrap_or_default();
@@ -175,8 +113,8 @@ impl DurableObject for ChannelHub {
                     None => Response::error("connection closed", 410),
                 }
             }
-            (_, "/ws/subscribe") => self.accept_subscriber(&query).await,
-            (_, "/ws/inbound") => self.accept_inbound(&query),
+            (_, WS_SUBSCRIBE) => self.accept_subscriber(&query).await,
+            (_, WS_INBOUND) => self.accept_inbound(&query),
             _ => Response::error("unknown hub operation", 404),
         }
     }
@@ -190,9 +128,16 @@ impl DurableObject for ChannelHub {
             // Subscribers only listen; what they send (besides ping) is ignored.
             return Ok(());
         };
-        let settings = match crate::settings(&self.env) {
+        let settings = match settings(&self.env) {
             Ok(s) => s,
-            Err(_) => return Ok(()),
+            Err(e) => {
+                // Nothing can be checked or handed over without settings.
+                worker::console_error!(
+                    "{}",
+                    json!({"log": "ws_message_not_handed_over", "connection": state.connection_id, "error": e.to_string()})
+                );
+                return Ok(());
+            }
         };
         let (text, binary) = match &message {
             WebSocketIncomingMessage::String(s) => (Some(s.clone()), None),
@@ -251,8 +196,7 @@ impl DurableObject for ChannelHub {
 
 impl ChannelHub {
     async fn publish(&self, channel_id: &str, kind: String, data: Value) -> Result<Event> {
-        let settings =
-            crate::settings(&self.env).map_err(|e| worker::Error::RustError(e.description))?;
+        let settings = settings(&self.env)?;
         let storage = self.state.storage();
         let seq: u64 = storage.get::<u64>(SEQ_KEY).await?.unwrap_or(0) + 1;
         let event = Event {
@@ -300,8 +244,9 @@ impl ChannelHub {
         channel_id: &str,
         sub: &Subscription,
         body: &str,
-    ) -> std::result::Result<(), syncbridge_core::error::RestError> {
-        let store = Store::new(&self.env)?;
+    ) -> std::result::Result<(), RestError> {
+        let ctx = ctx(&self.env)?;
+        let store = ctx.store()?;
         let channel = store.channel(channel_id).await?;
         let retry = channel
             .as_ref()
@@ -327,7 +272,7 @@ impl ChannelHub {
             next_attempt_at_ms: Some(now),
             error: None,
         };
-        crate::outbound::queue_new(&self.env, &store, &d, now).await
+        crate::deliveries::queue_new(&ctx.env, &store, &d, now).await
     }
 
     async fn subscriptions(&self, req: &mut Request) -> Result<Response> {
@@ -350,7 +295,7 @@ impl ChannelHub {
                     return Response::error("no such subscription", 404);
                 }
                 storage.put(SUBS_KEY, &subs).await?;
-                Response::empty().map(|r| r.with_status(204))
+                crate::http::empty(204)
             }
             _ => Response::error("method not allowed", 405),
         }
@@ -393,8 +338,7 @@ impl ChannelHub {
     }
 
     fn accept_inbound(&self, query: &HashMap<String, String>) -> Result<Response> {
-        let settings =
-            crate::settings(&self.env).map_err(|e| worker::Error::RustError(e.description))?;
+        let settings = settings(&self.env)?;
         let channel_id = query.get("channel").cloned().unwrap_or_default();
         let pair = WebSocketPair::new()?;
         let full = self.state.get_websockets_with_tag(INBOUND).len() >= settings.ws_max_connections;
@@ -427,14 +371,14 @@ impl ChannelHub {
         binary: Option<Vec<u8>>,
     ) {
         let outcome = async {
-            let store = Store::new(&self.env)?;
+            let store = ctx(&self.env)?.store()?;
             let channel = store
                 .channel(&state.channel_id)
                 .await?
-                .ok_or_else(|| syncbridge_core::error::RestError::not_found("channel gone"))?;
+                .ok_or_else(|| RestError::not_found("channel gone"))?;
             let url = channel.recv_svcscriptcode_ws.clone();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(syncbridge_core::error::RestError::new(
+                return Err(RestError::new(
                     502,
                     "recv_svcscriptcode_ws names no http process",
                 ));
@@ -472,14 +416,12 @@ impl ChannelHub {
                 headers: Vec::new(),
                 protocol: syncbridge_core::engine::Protocol::Webhook,
             };
-            match crate::forward::send(&f).await {
+            match process::send(&f).await {
                 syncbridge_core::engine::EngineReply::Accepted => Ok(()),
                 syncbridge_core::engine::EngineReply::Refused(op) => {
-                    Err(syncbridge_core::error::RestError::new(502, op.to_string()))
+                    Err(RestError::new(502, op.to_string()))
                 }
-                syncbridge_core::engine::EngineReply::Failed(d) => {
-                    Err(syncbridge_core::error::RestError::new(502, d))
-                }
+                syncbridge_core::engine::EngineReply::Failed(d) => Err(RestError::new(502, d)),
             }
         };
         if let Err(e) = outcome.await {
@@ -489,21 +431,4 @@ impl ChannelHub {
             );
         }
     }
-}
-
-/// A new inbound connection's id: a MAC'd token that the reply route checks
-/// before it reaches the hub, so connection ids cannot be guessed.
-pub fn new_connection_id(settings: &Settings, channel_id: &str) -> String {
-    request_id::issue(
-        &settings.callback_secret,
-        random16(),
-        now_ms() / 1000 + REPLY_URL_TTL_S,
-        &format!("ws:{channel_id}"),
-    )
-}
-
-/// Checks a reply route's connection id for `channel_id`.
-pub fn connection_id_ok(settings: &Settings, channel_id: &str, connection_id: &str) -> bool {
-    request_id::verify(&settings.callback_secret, connection_id, now_ms() / 1000, 0)
-        .is_ok_and(|v| v.owned_by(&settings.callback_secret, &format!("ws:{channel_id}")))
 }

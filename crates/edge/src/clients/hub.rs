@@ -1,0 +1,123 @@
+//! Talking to a `ChannelHub` object (one per channel id): publish an event,
+//! manage webhook subscriptions, hand over a WebSocket upgrade, send to an
+//! inbound connection.
+
+use crate::http::object_request;
+use serde_json::{json, Value};
+use syncbridge_core::eventing::Event;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+
+/// Names the object kind in traces; never fetched.
+const BASE: &str = "https://hub.internal";
+/// `POST ?channel=`: publish `{"type", "data"}` → the numbered `Event`.
+pub const PUBLISH: &str = "/publish";
+/// `GET` (list), `POST` (a `Subscription`), `DELETE` (`{"id"}`), `?channel=`.
+pub const SUBSCRIPTIONS: &str = "/subscriptions";
+/// `POST {"connection_id", "message"}`: send on an inbound connection (410 when gone).
+pub const SEND: &str = "/send";
+/// WebSocket upgrade of a subscriber: `?channel=&patterns=[json]&last_event_id=`.
+pub const WS_SUBSCRIBE: &str = "/ws/subscribe";
+/// WebSocket upgrade of an inbound connection: `?channel=&connection_id=&reply_base=`.
+pub const WS_INBOUND: &str = "/ws/inbound";
+
+fn stub(env: &Env, channel_id: &str) -> Result<Stub> {
+    crate::env::hub(env)?.id_from_name(channel_id)?.get_stub()
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Publishes an event on `channel_id` (an eventing channel) and returns it.
+pub async fn publish(env: &Env, channel_id: &str, kind: &str, data: Value) -> Result<Event> {
+    let body = json!({"type": kind, "data": data}).to_string();
+    let path = format!("{PUBLISH}?channel={}", enc(channel_id));
+    let mut resp = stub(env, channel_id)?
+        .fetch_with_request(object_request(BASE, Method::Post, &path, Some(body))?)
+        .await?;
+    resp.json().await
+}
+
+/// A subscription call: list (`GET`), create (`POST`), delete (`DELETE`).
+pub async fn subscriptions(
+    env: &Env,
+    channel_id: &str,
+    method: Method,
+    body: Option<String>,
+) -> Result<Response> {
+    let path = format!("{SUBSCRIPTIONS}?channel={}", enc(channel_id));
+    stub(env, channel_id)?
+        .fetch_with_request(object_request(BASE, method, &path, body)?)
+        .await
+}
+
+/// A process's message to an inbound connection; 410 when it is gone.
+pub async fn send_to_connection(
+    env: &Env,
+    channel_id: &str,
+    connection_id: &str,
+    message: &str,
+) -> Result<Response> {
+    let body = json!({"connection_id": connection_id, "message": message}).to_string();
+    stub(env, channel_id)?
+        .fetch_with_request(object_request(BASE, Method::Post, SEND, Some(body))?)
+        .await
+}
+
+/// What a WebSocket upgrade asks the hub for.
+pub enum Upgrade<'a> {
+    /// A subscriber to an eventing channel's events.
+    Subscriber {
+        patterns: &'a [String],
+        last_event_id: Option<&'a str>,
+    },
+    /// An inbound connection to a public channel's process.
+    Inbound {
+        connection_id: &'a str,
+        reply_base: &'a str,
+    },
+}
+
+/// Hands the caller's WebSocket upgrade (its headers) to the channel's hub.
+pub async fn upgrade(
+    env: &Env,
+    channel_id: &str,
+    caller: &Request,
+    upgrade: Upgrade<'_>,
+) -> Result<Response> {
+    let mut target = match upgrade {
+        Upgrade::Subscriber { .. } => format!("{BASE}{WS_SUBSCRIBE}"),
+        Upgrade::Inbound { .. } => format!("{BASE}{WS_INBOUND}"),
+    };
+    target.push_str(&format!("?channel={}", enc(channel_id)));
+    match upgrade {
+        Upgrade::Subscriber {
+            patterns,
+            last_event_id,
+        } => {
+            let patterns = serde_json::to_string(patterns).unwrap_or_default();
+            target.push_str(&format!("&patterns={}", enc(&patterns)));
+            if let Some(last) = last_event_id {
+                target.push_str(&format!("&last_event_id={}", enc(last)));
+            }
+        }
+        Upgrade::Inbound {
+            connection_id,
+            reply_base,
+        } => {
+            target.push_str(&format!(
+                "&connection_id={}&reply_base={}",
+                enc(connection_id),
+                enc(reply_base)
+            ));
+        }
+    }
+    let headers = Headers::new();
+    for (k, v) in caller.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let inner = Request::new_with_init(&target, &init)?;
+    stub(env, channel_id)?.fetch_with_request(inner).await
+}

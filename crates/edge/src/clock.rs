@@ -1,0 +1,24 @@
+//! Time and randomness, from the platform. The core takes both as
+//! arguments; this is the only place the worker reads them.
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+/// The current time as ISO-8601 UTC with milliseconds.
+pub fn now_iso() -> String {
+    String::from(worker::js_sys::Date::new_0().to_iso_string())
+}
+
+/// 16 bytes from the platform's CSPRNG.
+pub fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).expect("crypto.getRandomValues is available in workerd");
+    b
+}
+
+/// A uniform number in [0, 1), for retry jitter.
+pub fn random_unit() -> f64 {
+    worker::js_sys::Math::random()
+}

@@ -1,0 +1,143 @@
+//! The queue consumer: for each message, the attempt it asks for (if its
+//! delivery is still pending at the message's generation), recorded in D1;
+//! for the dead-letter queue, the delivery marked dead.
+
+use super::attempt::{attempt, AttemptResult};
+use super::{signing_secret, QueueMsg};
+use crate::clock::{now_iso, now_ms, random_unit};
+use crate::ctx::Ctx;
+use serde_json::json;
+use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::{self, Attempt, Verdict};
+use syncbridge_core::request_log;
+use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
+
+/// What to do with a queue message after processing it.
+enum Next {
+    Done,
+    RetryIn(u64),
+}
+
+/// The queue consumer, for the delivery queue and its dead-letter queue.
+pub async fn consume(batch: MessageBatch<QueueMsg>, ctx: Result<Ctx, RestError>) -> Result<()> {
+    let dead_letters = batch.queue() == crate::env::CALLBACKS_DEAD_LETTER_QUEUE;
+    let messages = batch.messages()?;
+    let work = messages.iter().map(|m| {
+        let ctx = &ctx;
+        async move {
+            let outcome = match ctx {
+                Err(e) => Err(e.clone()),
+                Ok(ctx) if dead_letters => bury(ctx, m.body()).await.map(|_| Next::Done),
+                Ok(ctx) => attempt_delivery(ctx, m.body()).await,
+            };
+            match outcome {
+                Ok(Next::Done) => m.ack(),
+                Ok(Next::RetryIn(s)) => m.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(s.min(u64::from(u32::MAX)) as u32)
+                        .build(),
+                ),
+                Err(e) => {
+                    worker::console_error!(
+                        "{}",
+                        json!({"log": "delivery_error", "delivery": m.body().delivery_id, "error": e.error_message})
+                    );
+                    // The queue retries it; past max_retries it is dead-lettered.
+                    m.retry();
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(work).await;
+    Ok(())
+}
+
+/// Makes the attempt a message asks for and records it.
+async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next, RestError> {
+    let settings = &ctx.settings;
+    let store = ctx.store()?;
+    let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? else {
+        return Ok(Next::Done); // deleted with its channel
+    };
+    if d.state != outbound::PENDING || generation != msg.generation {
+        return Ok(Next::Done); // finished, or superseded by a newer message
+    }
+    let Some(channel) = store.channel(&d.channel_id).await? else {
+        return Ok(Next::Done);
+    };
+    let now = now_ms();
+    // Claim the attempt: the sweeper leaves it alone while it runs.
+    let lease_until = now + (settings.callback_timeout_s + settings.callback_sweep_grace_s) * 1000;
+    if !store
+        .update_delivery(&d, generation, generation, lease_until)
+        .await?
+    {
+        return Ok(Next::Done);
+    }
+    let n = d.policy_attempts() + 1;
+    let (verdict, result) =
+        match outbound::check_destination(&d.request.url, &settings.callback_allowed_hosts) {
+            Err(e) => (
+                Verdict::Stop,
+                AttemptResult::not_sent(format!("not sent: {e}")),
+            ),
+            Ok(()) => {
+                let r = attempt(
+                    &d.request,
+                    &signing_secret(&channel),
+                    &d.id,
+                    settings.callback_timeout_s,
+                )
+                .await;
+                let v = outbound::decide(
+                    &d.retry,
+                    n,
+                    r.status,
+                    r.retry_after.as_deref(),
+                    now_ms() / 1000,
+                    random_unit(),
+                );
+                (v, r)
+            }
+        };
+    let attempt = Attempt {
+        n: 0,
+        at: now_iso(),
+        status: result.status,
+        latency_ms: result.latency_ms,
+        response_excerpt: request_log::excerpt(&result.body),
+        error: result.error.clone(),
+    };
+    let retry_in = d.record(attempt, &verdict, now_ms());
+    let next_at = d.next_attempt_at_ms.unwrap_or(0);
+    if !store
+        .update_delivery(&d, generation, generation, next_at)
+        .await?
+    {
+        return Ok(Next::Done);
+    }
+    let event = match d.state.as_str() {
+        outbound::DEAD => Some(syncbridge_core::eventing::DELIVERY_DEAD),
+        outbound::FAILED => Some(syncbridge_core::eventing::DELIVERY_FAILED),
+        _ => None,
+    };
+    if let Some(kind) = event {
+        let data = json!({"delivery_id": d.id, "attempts": d.attempts.len(), "error": d.error});
+        crate::gateway_events::publish(&ctx.env, &channel, kind, data).await;
+    }
+    Ok(retry_in.map_or(Next::Done, Next::RetryIn))
+}
+
+/// A message the queue gave up on: its delivery is dead.
+async fn bury(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<(), RestError> {
+    let store = ctx.store()?;
+    if let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? {
+        if d.state == outbound::PENDING && generation == msg.generation {
+            d.state = outbound::DEAD.into();
+            d.next_attempt_at_ms = None;
+            d.error = Some("dead-lettered: the queue gave up on it".into());
+            store.update_delivery(&d, generation, generation, 0).await?;
+        }
+    }
+    Ok(())
+}

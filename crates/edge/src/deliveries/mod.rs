@@ -1,0 +1,74 @@
+//! Outbound deliveries: the machinery behind the send routes and webhook
+//! subscriptions. D1 is the source of truth; a queue message only says
+//! "attempt delivery X at generation G", and a message of an older
+//! generation is dropped, so a delivery is never attempted by two messages
+//! at once.
+//!
+//! - [`queue_new`] stores a delivery and queues its first attempt;
+//! - [`attempt`] makes one HTTP attempt;
+//! - [`consumer`] takes queue messages, attempts and records them;
+//! - [`sweeper`] re-queues deliveries whose message was lost.
+
+pub mod attempt;
+pub mod consumer;
+pub mod sweeper;
+
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use syncbridge_core::channel::Channel;
+use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::Delivery;
+use worker::{Env, MessageBuilder, Result};
+
+/// The queue message: attempt this delivery, if it is still at this generation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueMsg {
+    pub delivery_id: String,
+    pub generation: u64,
+}
+
+/// Queues an attempt of delivery `id` at `generation`, `delay_s` from now.
+pub async fn enqueue(env: &Env, id: &str, generation: u64, delay_s: u32) -> Result<()> {
+    let msg = QueueMsg {
+        delivery_id: id.to_string(),
+        generation,
+    };
+    crate::env::callbacks(env)?
+        .send(MessageBuilder::new(msg).delay_seconds(delay_s).build())
+        .await
+}
+
+/// Queues an attempt, logging a failure instead of returning it: the
+/// delivery is already stored as due, so the sweeper sends it.
+pub async fn enqueue_or_log(env: &Env, id: &str, generation: u64) {
+    if let Err(e) = enqueue(env, id, generation, 0).await {
+        worker::console_error!(
+            "{}",
+            json!({"log": "enqueue_failed", "delivery": id, "error": e.to_string()})
+        );
+    }
+}
+
+/// Stores a new delivery and queues its first attempt (the sweeper sends it
+/// if queueing fails).
+pub async fn queue_new(
+    env: &Env,
+    store: &Store,
+    d: &Delivery,
+    now: u64,
+) -> std::result::Result<(), RestError> {
+    store.insert_delivery(d, now).await?;
+    enqueue_or_log(env, &d.id, 1).await;
+    Ok(())
+}
+
+/// The channel's signing secret (empty: deliveries go unsigned).
+pub fn signing_secret(channel: &Channel) -> String {
+    channel
+        .opts
+        .callback
+        .as_ref()
+        .map(|c| c.signing_secret.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,39 @@
+//! The cron sweeper: re-queues pending deliveries whose queue message was
+//! lost (a local runtime keeps queue messages in memory only).
+
+use super::enqueue;
+use crate::clock::now_ms;
+use crate::ctx::Ctx;
+use crate::http::internal;
+use serde_json::json;
+use syncbridge_core::error::RestError;
+
+/// Most overdue deliveries one sweep re-enqueues.
+const SWEEP_BATCH: u64 = 100;
+
+/// The cron sweeper: re-enqueues pending deliveries overdue by more than
+/// `CALLBACK_SWEEP_GRACE_S`, each under a new generation.
+pub async fn sweep(ctx: &Ctx) -> std::result::Result<usize, RestError> {
+    let settings = &ctx.settings;
+    let store = ctx.store()?;
+    let now = now_ms();
+    let overdue = store
+        .overdue_deliveries(
+            now.saturating_sub(settings.callback_sweep_grace_s * 1000),
+            SWEEP_BATCH,
+        )
+        .await?;
+    let mut resumed = 0;
+    for (id, generation) in overdue {
+        if store.bump_generation(&id, generation, now).await? {
+            enqueue(&ctx.env, &id, generation + 1, 0)
+                .await
+                .map_err(internal)?;
+            resumed += 1;
+        }
+    }
+    if resumed > 0 {
+        worker::console_log!("{}", json!({"log": "sweep", "resumed": resumed}));
+    }
+    Ok(resumed)
+}

@@ -1,0 +1,24 @@
+//! Gateway events: a channel's own traffic (webhooks received and answered,
+//! deliveries failed or dead) published on the eventing channel it names in
+//! `opts.eventing_channel`.
+
+use serde_json::{json, Value};
+use syncbridge_core::channel::Channel;
+use worker::Env;
+
+/// Publishes a gateway event for `channel`'s traffic, if it names an
+/// eventing channel; failures are logged, never the caller's problem.
+pub async fn publish(env: &Env, channel: &Channel, kind: &str, data: Value) {
+    let target = &channel.opts.eventing_channel;
+    if target.is_empty() {
+        return;
+    }
+    let mut data = data;
+    data["channel_id"] = json!(channel.id);
+    if let Err(e) = crate::clients::hub::publish(env, target, kind, data).await {
+        worker::console_error!(
+            "{}",
+            json!({"log": "publish_failed", "type": kind, "error": e.to_string()})
+        );
+    }
+}

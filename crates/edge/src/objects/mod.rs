@@ -1,0 +1,4 @@
+//! The Durable Object classes, one file each (bound in `wrangler.toml`).
+
+pub mod hub;
+pub mod rendezvous;

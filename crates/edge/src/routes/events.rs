@@ -1,0 +1,101 @@
+//! Eventing routes over HTTP: publishing on an eventing channel
+//! (`POST …/integration_points/{id}/events`) and its webhook subscriptions
+//! (`/api/token/v1/{token}/subscribe[/{id}]`). The channel hub object keeps
+//! the events and the subscriptions.
+
+use crate::clients::hub;
+use crate::clock::{now_iso, random16};
+use crate::ctx::Ctx;
+use crate::http::{self, header, internal, rest_json, Handled};
+use serde_json::{json, Value};
+use syncbridge_core::channel::{Channel, TYPE_EVENTING};
+use syncbridge_core::error::RestError;
+use syncbridge_core::{admin, eventing, ids, outbound};
+use worker::{Method, Request};
+
+/// `POST /rest/v1/service/integration_points/{id}/events`: the admin token,
+/// or the channel's `opts.callback.process_key`.
+pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
+    let settings = &ctx.settings;
+    let store = ctx.store()?;
+    let auth = header(&req, "authorization");
+    let admin_ok = admin::admin_ok(auth.as_deref(), settings.admin_token.as_deref());
+    let channel = store.channel(channel_id).await?;
+    let key_ok = admin::process_key_ok(auth.as_deref(), channel.as_ref());
+    if !admin_ok && !key_ok {
+        return Err(RestError::unauthorized().into());
+    }
+    let channel =
+        channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
+    if channel.kind != TYPE_EVENTING {
+        return Err(RestError::conflict("Events are published on eventing channels").into());
+    }
+    let v = http::read_json(&mut req, settings.max_body_bytes).await?;
+    let (kind, data) = eventing::parse_publish(&v)?;
+    let event = hub::publish(&ctx.env, &channel.id, &kind, data)
+        .await
+        .map_err(internal)?;
+    Ok(rest_json(
+        202,
+        &serde_json::to_value(event).unwrap_or_default(),
+    )?)
+}
+
+/// `/api/token/v1/{token}/subscribe[/{id}]` on an eventing channel; `rest`
+/// is the path below the channel's URL.
+pub async fn subscriptions(
+    ctx: &Ctx,
+    mut req: Request,
+    channel: &Channel,
+    rest: &[&str],
+) -> Handled {
+    let settings = &ctx.settings;
+    let env = &ctx.env;
+    let answer = match (req.method(), rest) {
+        (Method::Get, ["subscribe"]) => hub::subscriptions(env, &channel.id, Method::Get, None)
+            .await
+            .map_err(internal)?,
+        (Method::Post, ["subscribe"]) => {
+            let v = http::read_json(&mut req, settings.max_body_bytes).await?;
+            let sub = eventing::parse_subscription(&v, ids::uuid_v4(random16()), &now_iso())?;
+            outbound::check_destination(&sub.url, &settings.callback_allowed_hosts)
+                .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+            let mut resp = hub::subscriptions(
+                env,
+                &channel.id,
+                Method::Post,
+                Some(serde_json::to_string(&sub).unwrap_or_default()),
+            )
+            .await
+            .map_err(internal)?;
+            let created: Value = resp.json().await.map_err(internal)?;
+            rest_json(201, &created)?
+        }
+        (Method::Delete, ["subscribe", id]) => {
+            let resp = hub::subscriptions(
+                env,
+                &channel.id,
+                Method::Delete,
+                Some(json!({"id": id}).to_string()),
+            )
+            .await
+            .map_err(internal)?;
+            if resp.status_code() == 404 {
+                return Err(RestError::not_found(format!("No subscription with id {id}")).into());
+            }
+            http::empty(204).map_err(internal)?
+        }
+        (_, ["subscribe"]) => {
+            return Err(RestError::new(405, "Method not allowed; use GET or POST").into())
+        }
+        (_, ["subscribe", _]) => {
+            return Err(RestError::new(405, "Method not allowed; use DELETE").into())
+        }
+        _ => {
+            return Err(
+                RestError::new(403, "This is an eventing channel; it takes no webhooks").into(),
+            )
+        }
+    };
+    Ok(answer)
+}

@@ -1,0 +1,102 @@
+//! WebSockets on a channel's token URL: `/ws/token/v1/{token}/subscribe`
+//! (a subscriber to an eventing channel) and `/ws/token/v1/{token}` (an
+//! inbound connection to a public channel's process), and the process's
+//! replies to an inbound connection,
+//! `POST /api/1/plugins/ws/{channel_id}/{connection_id}`.
+
+use crate::clients::hub::{self, Upgrade};
+use crate::clock::{now_ms, random16};
+use crate::ctx::Ctx;
+use crate::http::{self, header, internal, query_pairs, rest_json, Handled};
+use serde_json::json;
+use syncbridge_core::channel::{TYPE_EVENTING, TYPE_PUBLIC};
+use syncbridge_core::error::RestError;
+use syncbridge_core::{eventing, request_id, Settings};
+use worker::Request;
+
+/// How long a connection's reply URL stays valid.
+const REPLY_URL_TTL_S: u64 = 7 * 24 * 3600;
+
+/// A WebSocket upgrade on a channel's token URL.
+pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> Handled {
+    let settings = &ctx.settings;
+    let upgrade = header(&req, "upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(RestError::new(426, "Expected a WebSocket upgrade").into());
+    }
+    let store = ctx.store()?;
+    let channel = store
+        .channel_by_token(token)
+        .await?
+        .ok_or_else(|| RestError::not_found("No channel at this URL"))?;
+    let url = req.url().map_err(internal)?;
+    let query = query_pairs(&url);
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let answer = if subscribe {
+        if channel.kind != TYPE_EVENTING {
+            return Err(RestError::not_found("Subscriptions are on eventing channels").into());
+        }
+        let patterns = eventing::patterns_from_query(get("events"))?;
+        let up = Upgrade::Subscriber {
+            patterns: &patterns,
+            last_event_id: get("last_event_id"),
+        };
+        hub::upgrade(&ctx.env, &channel.id, &req, up).await
+    } else {
+        if channel.kind != TYPE_PUBLIC || channel.recv_svcscriptcode_ws.is_empty() {
+            return Err(RestError::not_found(
+                "This channel takes no WebSocket connections (recv_svcscriptcode_ws is empty)",
+            )
+            .into());
+        }
+        let connection_id = new_connection_id(settings, &channel.id);
+        let reply_base = match &settings.public_url {
+            Some(u) => u.clone(),
+            None => url.origin().ascii_serialization(),
+        };
+        let up = Upgrade::Inbound {
+            connection_id: &connection_id,
+            reply_base: &reply_base,
+        };
+        hub::upgrade(&ctx.env, &channel.id, &req, up).await
+    };
+    Ok(answer.map_err(internal)?)
+}
+
+/// `POST /api/1/plugins/ws/{channel_id}/{connection_id}`: the body is sent
+/// on the connection as a text message.
+pub async fn reply(ctx: &Ctx, mut req: Request, channel_id: &str, connection_id: &str) -> Handled {
+    let settings = &ctx.settings;
+    if !connection_id_ok(settings, channel_id, connection_id) {
+        return Err(RestError::not_found("Unknown connection").into());
+    }
+    let body = http::read_body(&mut req, settings.ws_max_message_bytes)
+        .await
+        .map_err(RestError::from)?;
+    let text = String::from_utf8(body)
+        .map_err(|_| RestError::bad_request("the message must be UTF-8 text"))?;
+    let resp = hub::send_to_connection(&ctx.env, channel_id, connection_id, &text)
+        .await
+        .map_err(internal)?;
+    if resp.status_code() == 410 {
+        return Err(RestError::new(410, "The connection is closed").into());
+    }
+    Ok(rest_json(200, &json!({"proc": "ok"}))?)
+}
+
+/// A new inbound connection's id: a MAC'd token that the reply route checks
+/// before it reaches the hub, so connection ids cannot be guessed.
+fn new_connection_id(settings: &Settings, channel_id: &str) -> String {
+    request_id::issue(
+        &settings.callback_secret,
+        random16(),
+        now_ms() / 1000 + REPLY_URL_TTL_S,
+        &format!("ws:{channel_id}"),
+    )
+}
+
+/// Checks a reply route's connection id for `channel_id`.
+fn connection_id_ok(settings: &Settings, channel_id: &str, connection_id: &str) -> bool {
+    request_id::verify(&settings.callback_secret, connection_id, now_ms() / 1000, 0)
+        .is_ok_and(|v| v.owned_by(&settings.callback_secret, &format!("ws:{channel_id}")))
+}
