@@ -1,6 +1,7 @@
 //! HTTP at the worker's edge: the one result type every handler returns,
 //! its conversion to a response, JSON answers and body reading.
 
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use worker::{Request, Response};
@@ -104,18 +105,26 @@ pub fn rest_error(e: &RestError) -> worker::Result<Response> {
 }
 
 /// Reads the whole body, refusing more than `max` bytes. A declared
-/// `Content-Length` over the limit is refused before anything is read.
+/// `Content-Length` over the limit is refused before anything is read; a
+/// body without one (chunked) is read as a stream and refused as soon as it
+/// passes the limit, so no more than `max` bytes are ever held.
 pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
     let declared = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::too_large(max));
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::format("request body could not be read"))?;
-    if body.len() > max {
-        return Err(ApiError::too_large(max));
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = |_| ApiError::format("request body could not be read");
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if body.len() + chunk.len() > max {
+            return Err(ApiError::too_large(max));
+        }
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
