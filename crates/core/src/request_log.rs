@@ -110,26 +110,3 @@ pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError>
     }
     Ok((offset, limit))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn offsets_past_what_d1_can_bind_are_refused() {
-        assert_eq!(
-            parse_paging(&pairs(&[("offset", "9007199254740991")])).map(|p| p.0),
-            Ok(MAX_OFFSET)
-        );
-        for big in ["9007199254740992", "18446744073709551615"] {
-            let e = parse_paging(&pairs(&[("offset", big)])).unwrap_err();
-            assert_eq!(e.status, 400, "{big}");
-        }
-    }
-}

@@ -1,0 +1,50 @@
+//! Settings (`config`): defaults, bounds and errors.
+
+use crate::{settings, settings_with};
+use syncbridge_core::config;
+
+#[test]
+fn settings_defaults_and_errors() {
+    let s = settings();
+    assert_eq!(
+        s.sync_default_timeout_s,
+        config::DEFAULT_SYNC_DEFAULT_TIMEOUT_S
+    );
+    assert_eq!(s.sync_max_timeout_s, config::DEFAULT_SYNC_MAX_TIMEOUT_S);
+    assert_eq!(s.signature_max_skew_s, 300);
+    assert_eq!(s.result_ttl_s, 600);
+    assert_eq!(s.max_body_bytes, 1 << 20);
+    assert_eq!(s.max_ops, config::DEFAULT_MAX_OPS);
+    assert_eq!(s.corezoid_api_url, None);
+    assert_eq!(s.api_keys["login"], "s3cret");
+
+    let with = settings_with(&[
+        ("COREZOID_API_URL", "https://api.example/"),
+        ("MAX_OPS", " 7 "),
+    ])
+    .unwrap();
+    assert_eq!(
+        with.corezoid_api_url.as_deref(),
+        Some("https://api.example")
+    );
+    assert_eq!(with.max_ops, 7);
+
+    for (k, v) in [
+        ("API_KEYS", "not json"),
+        ("API_KEYS", r#"{"a": 1}"#),
+        ("CALLBACK_SECRET", "short"),
+        ("CALLBACK_SECRET", "  "),
+        ("MAX_OPS", "0"),
+        ("MAX_OPS", "many"),
+        ("SYNC_MAX_TIMEOUT_S", "-1"),
+        ("COREZOID_API_URL", "ftp://x"),
+        ("PUBLIC_URL", "gw.example"),
+    ] {
+        let e = settings_with(&[(k, v)]).unwrap_err();
+        assert!(e.0.contains(k), "{k}={v}: {e}");
+        assert!(
+            !e.0.contains(v.trim()) || v.trim().is_empty() || v == "0",
+            "{e} leaks the value"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The delivery record and `Delivery::record`.
+
+use super::*;
+
+#[test]
+fn delivery_records_serialize() {
+    let d = Delivery {
+        id: "d1".into(),
+        channel_id: "c1".into(),
+        state: PENDING.into(),
+        created_at: "2024-01-01T00:00:00.000Z".into(),
+        idempotency_key: None,
+        request: Rendered {
+            method: "POST".into(),
+            url: URL.into(),
+            headers: vec![("Content-Type".into(), "text/xml".into())],
+            body: "<x/>".into(),
+        },
+        retry: RetryPolicy::default(),
+        attempts: vec![Attempt {
+            n: 1,
+            at: "2024-01-01T00:00:01.000Z".into(),
+            status: None,
+            latency_ms: 30_000,
+            response_excerpt: String::new(),
+            error: Some("timeout".into()),
+        }],
+        attempt_base: 0,
+        next_attempt_at_ms: Some(1_704_067_501_000),
+        error: None,
+    };
+    let v = serde_json::to_value(&d).unwrap();
+    assert!(v.get("idempotency_key").is_none());
+    assert!(v.get("error").is_none());
+    assert_eq!(
+        v["request"]["headers"],
+        json!([["Content-Type", "text/xml"]])
+    );
+    let back: Delivery = serde_json::from_value(v).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(
+        [PENDING, DELIVERED, FAILED, DEAD],
+        ["pending", "delivered", "failed", "dead"]
+    );
+}
+
+// ---- Delivery::record -----------------------------------------------------
+
+fn pending_delivery() -> syncbridge_core::outbound::Delivery {
+    syncbridge_core::outbound::Delivery {
+        id: "d1".into(),
+        channel_id: "c1".into(),
+        state: "pending".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        idempotency_key: None,
+        request: syncbridge_core::outbound::Rendered {
+            method: "POST".into(),
+            url: "https://x.example/".into(),
+            headers: vec![],
+            body: String::new(),
+        },
+        retry: Default::default(),
+        attempts: vec![],
+        attempt_base: 0,
+        next_attempt_at_ms: Some(0),
+        error: None,
+    }
+}
+
+fn attempt_with(status: Option<u16>, error: Option<&str>) -> syncbridge_core::outbound::Attempt {
+    syncbridge_core::outbound::Attempt {
+        n: 0,
+        at: "2026-01-01T00:00:01.000Z".into(),
+        status,
+        latency_ms: 5,
+        response_excerpt: String::new(),
+        error: error.map(str::to_string),
+    }
+}
+
+#[test]
+fn recording_attempts_moves_the_delivery_through_its_states() {
+    use syncbridge_core::outbound::Verdict;
+    let mut d = pending_delivery();
+    assert_eq!(
+        d.record(
+            attempt_with(Some(503), None),
+            &Verdict::Retry { delay_s: 30 },
+            1_000
+        ),
+        Some(30)
+    );
+    assert_eq!(d.state, "pending");
+    assert_eq!(d.next_attempt_at_ms, Some(31_000));
+    assert_eq!(d.attempts[0].n, 1);
+    assert_eq!(
+        d.record(attempt_with(Some(200), None), &Verdict::Delivered, 2_000),
+        None
+    );
+    assert_eq!(
+        (d.state.as_str(), d.next_attempt_at_ms, d.attempts[1].n),
+        ("delivered", None, 2)
+    );
+
+    let mut d = pending_delivery();
+    d.record(attempt_with(Some(410), None), &Verdict::Stop, 0);
+    assert_eq!(d.state, "failed");
+    assert!(d.error.as_deref().unwrap().contains("410"));
+    let mut d = pending_delivery();
+    d.record(
+        attempt_with(None, Some("not sent: off the list")),
+        &Verdict::Stop,
+        0,
+    );
+    assert_eq!(d.error.as_deref(), Some("not sent: off the list"));
+
+    // Dead counts only the attempts since the latest resend.
+    let mut d = pending_delivery();
+    for _ in 0..3 {
+        d.record(
+            attempt_with(Some(503), None),
+            &Verdict::Retry { delay_s: 1 },
+            0,
+        );
+    }
+    d.attempt_base = 3;
+    d.record(
+        attempt_with(Some(503), None),
+        &Verdict::Retry { delay_s: 1 },
+        0,
+    );
+    assert_eq!(d.policy_attempts(), 1);
+    d.record(attempt_with(Some(503), None), &Verdict::Dead, 0);
+    assert_eq!(d.state, "dead");
+    assert_eq!(d.error.as_deref(), Some("gave up after 2 attempts"));
+    assert_eq!(d.attempts.len(), 5);
+}
