@@ -7,9 +7,40 @@ use crate::error::RestError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Channel types.
-pub const TYPE_PUBLIC: &str = "public";
-pub const TYPE_EVENTING: &str = "eventing";
+/// A channel's `type`. JSON: `"public"` or `"eventing"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Takes inbound webhooks and WebSocket connections for its process,
+    /// and sends outbound callbacks (the default).
+    #[default]
+    Public,
+    /// Carries events to subscribers (webhooks and WebSockets); takes no webhooks.
+    Eventing,
+}
+
+impl ChannelKind {
+    /// The type's name, as in JSON (and in the list filter on `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Public => "public",
+            ChannelKind::Eventing => "eventing",
+        }
+    }
+
+    /// The type named `name` exactly (case-sensitive); None for any other.
+    pub fn parse(name: &str) -> Option<ChannelKind> {
+        [ChannelKind::Public, ChannelKind::Eventing]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Default and largest `limit` of a list.
 pub const DEFAULT_LIST_LIMIT: u64 = 100;
@@ -26,7 +57,7 @@ pub struct Channel {
     pub code: String,
     /// `public` or `eventing`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ChannelKind,
     /// 32 lowercase hex characters from a CSPRNG, generated; never changes.
     pub token_local: String,
     pub token_remote: String,
@@ -138,7 +169,7 @@ pub fn create(
     let mut channel = Channel {
         id,
         code: String::new(),
-        kind: TYPE_PUBLIC.to_owned(),
+        kind: ChannelKind::Public,
         token_local,
         token_remote: String::new(),
         token_remote2: String::new(),
@@ -196,13 +227,13 @@ fn apply(channel: &mut Channel, input: &Value, mode: Mode) -> Result<(), RestErr
                 channel.code = code.to_owned();
             }
             "type" => {
-                let kind = string(key, value)?;
-                if kind != TYPE_PUBLIC && kind != TYPE_EVENTING {
-                    return Err(bad(format!(
-                        "`type` must be \"{TYPE_PUBLIC}\" or \"{TYPE_EVENTING}\""
-                    )));
-                }
-                channel.kind = kind.to_owned();
+                channel.kind = ChannelKind::parse(string(key, value)?).ok_or_else(|| {
+                    bad(format!(
+                        "`type` must be \"{}\" or \"{}\"",
+                        ChannelKind::Public,
+                        ChannelKind::Eventing
+                    ))
+                })?;
             }
             "url" => {
                 let url = string(key, value)?;

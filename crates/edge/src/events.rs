@@ -6,7 +6,7 @@ use crate::http::{self, now_iso, now_ms, random16, rest_error};
 use crate::hub;
 use crate::store::Store;
 use serde_json::{json, Value};
-use syncbridge_core::channel::{Channel, TYPE_EVENTING, TYPE_PUBLIC};
+use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::error::RestError;
 use syncbridge_core::{admin, eventing, ids, outbound};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
@@ -30,7 +30,7 @@ pub async fn publish(mut req: Request, env: &Env, channel_id: &str) -> Result<Re
         }
         let channel = channel
             .ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
-        if channel.kind != TYPE_EVENTING {
+        if channel.kind != ChannelKind::Eventing {
             return Err(RestError::conflict(
                 "Events are published on eventing channels",
             ));
@@ -140,7 +140,7 @@ pub async fn websocket(req: Request, env: &Env, token: &str, subscribe: bool) ->
             channel.id
         );
         if subscribe {
-            if channel.kind != TYPE_EVENTING {
+            if channel.kind != ChannelKind::Eventing {
                 return Err(RestError::not_found(
                     "Subscriptions are on eventing channels",
                 ));
@@ -154,7 +154,7 @@ pub async fn websocket(req: Request, env: &Env, token: &str, subscribe: bool) ->
                 target.push_str(&format!("&last_event_id={}", enc(last)));
             }
         } else {
-            if channel.kind != TYPE_PUBLIC || channel.recv_svcscriptcode_ws.is_empty() {
+            if channel.kind != ChannelKind::Public || channel.recv_svcscriptcode_ws.is_empty() {
                 return Err(RestError::not_found(
                     "This channel takes no WebSocket connections (recv_svcscriptcode_ws is empty)",
                 ));

@@ -18,7 +18,7 @@ use syncbridge_core::eventing::{
     self, Buffer, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY_VIOLATION,
     CLOSE_TRY_AGAIN_LATER,
 };
-use syncbridge_core::outbound::{self, Delivery, Rendered};
+use syncbridge_core::outbound::{Delivery, DeliveryState, HttpMethod, Rendered};
 use syncbridge_core::{ids, request_id, Settings};
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
@@ -312,11 +312,11 @@ impl ChannelHub {
         let d = Delivery {
             id: ids::uuid_v4(random16()),
             channel_id: channel_id.to_string(),
-            state: outbound::PENDING.into(),
+            state: DeliveryState::Pending,
             created_at: now_iso(),
             idempotency_key: None,
             request: Rendered {
-                method: "POST".into(),
+                method: HttpMethod::Post,
                 url: sub.url.clone(),
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: body.to_string(),

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 use std::time::Duration;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Attempt, Delivery, Rendered, Verdict};
+use syncbridge_core::outbound::{
+    self, Attempt, Delivery, DeliveryState, HttpMethod, Rendered, Verdict,
+};
 use syncbridge_core::{admin, ids, request_log, webhook, Settings};
 use worker::{
     Delay, Env, Fetch, Headers, MessageBatch, MessageBuilder, MessageExt, Method,
@@ -95,7 +97,7 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
             let d = Delivery {
                 id: ids::uuid_v4(random16()),
                 channel_id: channel.id.clone(),
-                state: outbound::PENDING.into(),
+                state: DeliveryState::Pending,
                 created_at: now_iso(),
                 idempotency_key: key,
                 request: rendered,
@@ -170,13 +172,13 @@ async fn run(req: &mut Request, env: &Env, op: Op<'_>) -> std::result::Result<Re
                 .ok_or_else(|| {
                     RestError::not_found(format!("No delivery with id {delivery_id}"))
                 })?;
-            if d.state != outbound::DEAD && d.state != outbound::FAILED {
+            if d.state != DeliveryState::Dead && d.state != DeliveryState::Failed {
                 return Err(RestError::conflict(format!(
                     "Only a dead or failed delivery can be resent; this one is {}",
                     d.state
                 )));
             }
-            d.state = outbound::PENDING.into();
+            d.state = DeliveryState::Pending;
             d.error = None;
             d.attempt_base = d.attempts.len() as u32;
             d.next_attempt_at_ms = Some(now);
@@ -311,10 +313,10 @@ async fn attempt(r: &Rendered, secret: &str, msg_id: &str, timeout_s: u64) -> At
             )?;
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::from(r.method.clone()))
+        init.with_method(Method::from(r.method.to_string()))
             .with_headers(headers)
             .with_redirect(RequestRedirect::Manual);
-        if r.method != "GET" {
+        if r.method != HttpMethod::Get {
             init.with_body(Some(r.body.as_str().into()));
         }
         let mut resp = Fetch::Request(Request::new_with_init(&r.url, &init)?)
@@ -418,7 +420,7 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
     let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? else {
         return Ok(Next::Done); // deleted with its channel
     };
-    if d.state != outbound::PENDING || generation != msg.generation {
+    if d.state != DeliveryState::Pending || generation != msg.generation {
         return Ok(Next::Done); // finished, or superseded by a newer message
     }
     let Some(channel) = store.channel(&d.channel_id).await? else {
@@ -482,9 +484,9 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
     {
         return Ok(Next::Done);
     }
-    let event = match d.state.as_str() {
-        outbound::DEAD => Some(syncbridge_core::eventing::DELIVERY_DEAD),
-        outbound::FAILED => Some(syncbridge_core::eventing::DELIVERY_FAILED),
+    let event = match d.state {
+        DeliveryState::Dead => Some(syncbridge_core::eventing::DELIVERY_DEAD),
+        DeliveryState::Failed => Some(syncbridge_core::eventing::DELIVERY_FAILED),
         _ => None,
     };
     if let Some(kind) = event {
@@ -498,8 +500,8 @@ async fn process(env: &Env, msg: &QueueMsg) -> std::result::Result<Next, RestErr
 async fn bury(env: &Env, msg: &QueueMsg) -> std::result::Result<(), RestError> {
     let store = Store::new(env)?;
     if let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? {
-        if d.state == outbound::PENDING && generation == msg.generation {
-            d.state = outbound::DEAD.into();
+        if d.state == DeliveryState::Pending && generation == msg.generation {
+            d.state = DeliveryState::Dead;
             d.next_attempt_at_ms = None;
             d.error = Some("dead-lettered: the queue gave up on it".into());
             store.update_delivery(&d, generation, generation, 0).await?;

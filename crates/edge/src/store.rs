@@ -247,7 +247,7 @@ impl Store {
             .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
-                &[s(&d.id), s(&d.channel_id), key, s(&d.state), n(now_ms), s(&to_json(d)?)],
+                &[s(&d.id), s(&d.channel_id), key, s(d.state.as_str()), n(now_ms), s(&to_json(d)?)],
             )
             .await?;
         if inserted > 0 {
@@ -306,7 +306,7 @@ impl Store {
                 &[
                     s(&d.id),
                     n(generation),
-                    s(&d.state),
+                    s(d.state.as_str()),
                     n(new_generation),
                     n(next_attempt_at_ms),
                     s(&to_json(d)?),

@@ -8,7 +8,7 @@ use crate::http::{self, now_iso, now_ms, random16, rest_error};
 use crate::rendezvous::{self, RunRequest};
 use crate::store::Store;
 use serde_json::{json, Value};
-use syncbridge_core::channel::{Channel, TYPE_EVENTING};
+use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::engine::{self, EngineReply};
 use syncbridge_core::error::RestError;
 use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
@@ -41,7 +41,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
         Ok(None) => return rest_error(&RestError::not_found("No channel at this URL")),
         Err(e) => return rest_error(&e),
     };
-    if channel.kind == TYPE_EVENTING {
+    if channel.kind == ChannelKind::Eventing {
         // Below an eventing channel's URL: its subscriptions.
         let path = req.path();
         let rest: Vec<&str> = path

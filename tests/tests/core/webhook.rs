@@ -17,7 +17,7 @@ fn chan(issync: bool) -> Channel {
     Channel {
         id: "5f0c3b0e-9f5e-4b8e-8d5c-2f1f6a2b9c11".into(),
         code: "shop-orders".into(),
-        kind: channel::TYPE_PUBLIC.into(),
+        kind: channel::ChannelKind::Public,
         token_local: "0123456789abcdef0123456789abcdef".into(),
         token_remote: "remote-secret".into(),
         token_remote2: "remote-secret-2".into(),

@@ -1,7 +1,7 @@
 //! `opts.callback`: the configuration of a channel's outbound callbacks,
 //! its validation, and the header lines it holds.
 
-use super::retry::{RetryPolicy, MAX_ATTEMPTS_LIMIT, MAX_DELAY_S};
+use super::retry::{RetryPolicy, Schedule, Success, MAX_ATTEMPTS_LIMIT, MAX_DELAY_S};
 use super::template::{is_ident, line_col, parse_template, pieces_at, Piece};
 use crate::error::RestError;
 use base64::alphabet;
@@ -21,8 +21,8 @@ pub const BUILTINS: [&str; 3] = ["CallbackId", "EventType", "EventDescription"];
 #[serde(deny_unknown_fields)]
 pub struct CallbackConfig {
     /// `GET`, `POST`, `PUT` or `PATCH` (default `POST`).
-    #[serde(default = "default_method")]
-    pub method: String,
+    #[serde(default)]
+    pub method: HttpMethod,
     /// Header lines, `Name: value`, one per line (Corteos's form); values may hold placeholders.
     #[serde(default)]
     pub headers: String,
@@ -44,8 +44,62 @@ pub struct CallbackConfig {
     pub process_key: String,
 }
 
-fn default_method() -> String {
-    "POST".into()
+/// The HTTP method of an outbound callback. JSON: the upper-case name
+/// (`"GET"`, `"POST"`, `"PUT"`, `"PATCH"`); read back in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// `GET`: the rendered template is the URL's query; no body.
+    Get,
+    /// `POST` (the default).
+    #[default]
+    Post,
+    /// `PUT`.
+    Put,
+    /// `PATCH`.
+    Patch,
+}
+
+impl HttpMethod {
+    /// Every method a callback may use, in the order error messages list them.
+    pub const ALL: [HttpMethod; 4] = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+    ];
+
+    /// The method's name, upper case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+        }
+    }
+
+    /// The method named `name` in any letter case; None for any other.
+    pub fn parse(name: &str) -> Option<HttpMethod> {
+        HttpMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        HttpMethod::parse(&name).ok_or_else(|| {
+            serde::de::Error::unknown_variant(&name, &["GET", "POST", "PUT", "PATCH"])
+        })
+    }
 }
 
 /// Reads and validates `opts.callback`: method, header lines, template size,
@@ -86,7 +140,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
         _ => return Err(bad("`opts.callback` must be an object")),
     };
     let mut config = CallbackConfig {
-        method: default_method(),
+        method: HttpMethod::Post,
         headers: String::new(),
         body: String::new(),
         variables: Vec::new(),
@@ -98,11 +152,8 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
         let name = format!("opts.callback.{key}");
         match key.as_str() {
             "method" => {
-                let method = string(&name, value)?.to_ascii_uppercase();
-                if !METHODS.contains(&method.as_str()) {
-                    return Err(bad(format!("`{name}` must be GET, POST, PUT or PATCH")));
-                }
-                config.method = method;
+                config.method = HttpMethod::parse(string(&name, value)?)
+                    .ok_or_else(|| bad(format!("`{name}` must be GET, POST, PUT or PATCH")))?;
             }
             "headers" => {
                 let headers = string(&name, value)?;
@@ -178,7 +229,6 @@ const RETRY_FIELDS: [&str; 5] = [
     "jitter",
     "success",
 ];
-const METHODS: [&str; 4] = ["GET", "POST", "PUT", "PATCH"];
 /// Headers the gateway (the Workers runtime) sets itself.
 const RESERVED_HEADERS: [&str; 4] = ["Host", "Content-Length", "Transfer-Encoding", "Connection"];
 /// An `exponential` schedule's jitter when `retry.jitter` is not given.
@@ -240,13 +290,15 @@ fn parse_retry(value: &Value) -> Result<RetryPolicy, RestError> {
         let name = format!("opts.callback.retry.{key}");
         match key.as_str() {
             "schedule" => {
-                let schedule = string(&name, value)?;
-                if schedule != "interval" && schedule != "exponential" {
-                    return Err(bad(format!(
-                        "`{name}` must be \"interval\" or \"exponential\""
-                    )));
-                }
-                policy.schedule = schedule.to_owned();
+                policy.schedule = match string(&name, value)? {
+                    "interval" => Schedule::Interval,
+                    "exponential" => Schedule::Exponential,
+                    _ => {
+                        return Err(bad(format!(
+                            "`{name}` must be \"interval\" or \"exponential\""
+                        )))
+                    }
+                };
             }
             "interval_s" => {
                 policy.interval_s = match value.as_u64() {
@@ -281,9 +333,9 @@ fn parse_retry(value: &Value) -> Result<RetryPolicy, RestError> {
             }
             "success" => {
                 policy.success = match value {
-                    Value::String(s) if s == "200" => "200".to_owned(),
-                    Value::String(s) if s.eq_ignore_ascii_case("2xx") => "2xx".to_owned(),
-                    Value::Number(n) if n.as_u64() == Some(200) => "200".to_owned(),
+                    Value::String(s) if s == "200" => Success::Only200,
+                    Value::String(s) if s.eq_ignore_ascii_case("2xx") => Success::Any2xx,
+                    Value::Number(n) if n.as_u64() == Some(200) => Success::Only200,
                     _ => {
                         return Err(bad(format!(
                             "`{name}` must be \"200\" (only HTTP 200 is success) or \"2xx\" \
@@ -300,7 +352,7 @@ fn parse_retry(value: &Value) -> Result<RetryPolicy, RestError> {
             }
         }
     }
-    if policy.schedule == "exponential" && !jitter_given {
+    if policy.schedule == Schedule::Exponential && !jitter_given {
         policy.jitter = EXPONENTIAL_JITTER;
     }
     Ok(policy)

@@ -8,21 +8,51 @@ pub mod destination;
 pub mod retry;
 pub mod template;
 
-pub use config::{parse_config, CallbackConfig, BUILTINS, MAX_TEMPLATE_BYTES};
+pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
 pub use destination::check_destination;
 pub use retry::{
-    decide, RetryPolicy, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT,
-    MAX_DELAY_S,
+    decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
+    MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,
 };
 pub use template::{callback_id, render, Rendered};
 
 use serde::{Deserialize, Serialize};
 
-/// Delivery states.
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const FAILED: &str = "failed";
-pub const DEAD: &str = "dead";
+/// Where a delivery stands. Its JSON form is the lowercase name
+/// (`"pending"`, `"delivered"`, `"failed"`, `"dead"`), as stored in D1's
+/// `deliveries.state` column and shown by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Attempts remain: a queue message (or the sweeper) will make the next one.
+    Pending,
+    /// The receiver accepted an attempt.
+    Delivered,
+    /// Stopped without using up its attempts (410 Gone, or a destination
+    /// that left the allow-list); a resend restarts it.
+    Failed,
+    /// Its attempts were used up, or the queue gave up on its message; a
+    /// resend restarts it.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The state's name, as in JSON and in the `deliveries.state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dead => "dead",
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One attempt, as the delivery log shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +73,7 @@ pub struct Attempt {
 pub struct Delivery {
     pub id: String,
     pub channel_id: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -76,17 +106,17 @@ impl Delivery {
         self.next_attempt_at_ms = None;
         match verdict {
             Verdict::Delivered => {
-                self.state = DELIVERED.into();
+                self.state = DeliveryState::Delivered;
                 self.error = None;
                 None
             }
             Verdict::Dead => {
-                self.state = DEAD.into();
+                self.state = DeliveryState::Dead;
                 self.error = Some(format!("gave up after {} attempts", self.policy_attempts()));
                 None
             }
             Verdict::Stop => {
-                self.state = FAILED.into();
+                self.state = DeliveryState::Failed;
                 self.error = Some(match status {
                     Some(410) => "the receiver answered 410 Gone".into(),
                     _ => error.unwrap_or_else(|| "stopped".into()),

@@ -12,27 +12,91 @@ pub const MAX_DELAY_S: u64 = 12 * 3600;
 /// Largest attempt count accepted.
 pub const MAX_ATTEMPTS_LIMIT: u32 = 100;
 
+/// How the delay between attempts grows. JSON: `"interval"` or `"exponential"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Every `interval_s`.
+    #[default]
+    Interval,
+    /// `interval_s` × 2^(n−1) before attempt n + 1, capped at [`MAX_DELAY_S`].
+    Exponential,
+}
+
+impl Schedule {
+    /// The schedule's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Schedule::Interval => "interval",
+            Schedule::Exponential => "exponential",
+        }
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which answers count as accepted. JSON: `"200"` or `"2xx"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Success {
+    /// Only HTTP 200 (Corteos's rule).
+    #[default]
+    #[serde(rename = "200")]
+    Only200,
+    /// Any 2xx.
+    #[serde(rename = "2xx")]
+    Any2xx,
+}
+
+impl Success {
+    /// The rule's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Success::Only200 => "200",
+            Success::Any2xx => "2xx",
+        }
+    }
+
+    /// True when an answer with `status` is accepted.
+    pub fn accepts(self, status: u16) -> bool {
+        match self {
+            Success::Only200 => status == 200,
+            Success::Any2xx => (200..=299).contains(&status),
+        }
+    }
+}
+
+impl std::fmt::Display for Success {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A channel's retry policy (`opts.callback.retry`), copied into each delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
-    /// `interval` (every `interval_s`) or `exponential` (`interval_s` × 2^(n−1), capped).
-    pub schedule: String,
+    /// How the delay grows between attempts.
+    pub schedule: Schedule,
     pub interval_s: u64,
     pub max_attempts: u32,
     /// Random extra delay of up to this fraction of each delay (0 = none; exponential default 0.2).
     pub jitter: f64,
-    /// `200` (only HTTP 200 is success, Corteos) or `2xx` (any 2xx).
-    pub success: String,
+    /// Which answers count as accepted.
+    pub success: Success,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            schedule: "interval".into(),
+            schedule: Schedule::Interval,
             interval_s: DEFAULT_INTERVAL_S,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             jitter: 0.0,
-            success: "200".into(),
+            success: Success::Only200,
         }
     }
 }
@@ -62,7 +126,7 @@ pub enum Verdict {
 /// ⌊delay × jitter × random⌋. A `Retry-After` of delta-seconds or an
 /// IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`) replaces the delay when it
 /// is longer; any other form is ignored. The result is capped at
-/// [`MAX_DELAY_S`]. `success` other than `2xx` means `200`.
+/// [`MAX_DELAY_S`].
 pub fn decide(
     policy: &RetryPolicy,
     attempt: u32,
@@ -72,12 +136,7 @@ pub fn decide(
     random: f64,
 ) -> Verdict {
     if let Some(status) = status {
-        let ok = if policy.success.eq_ignore_ascii_case("2xx") {
-            (200..=299).contains(&status)
-        } else {
-            status == 200
-        };
-        if ok {
+        if policy.success.accepts(status) {
             return Verdict::Delivered;
         }
         if status == 410 {
@@ -88,13 +147,14 @@ pub fn decide(
         return Verdict::Dead;
     }
     let base = policy.interval_s.min(MAX_DELAY_S);
-    let delay = if policy.schedule == "exponential" {
-        let factor = 1u64
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u64::MAX);
-        base.saturating_mul(factor).min(MAX_DELAY_S)
-    } else {
-        base
+    let delay = match policy.schedule {
+        Schedule::Exponential => {
+            let factor = 1u64
+                .checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u64::MAX);
+            base.saturating_mul(factor).min(MAX_DELAY_S)
+        }
+        Schedule::Interval => base,
     };
     let fraction = clamp_unit(policy.jitter) * clamp_unit(random).min(1.0 - f64::EPSILON);
     let delay = delay + (delay as f64 * fraction).floor() as u64;

@@ -1,7 +1,7 @@
 //! Templates: the `@Name` placeholder syntax, rendering with the escaping
 //! of the body's content type, and Corteos's `@CallbackId`.
 
-use super::config::{header_lines, CallbackConfig};
+use super::config::{header_lines, CallbackConfig, HttpMethod};
 use crate::error::RestError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 /// A request ready to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendered {
-    pub method: String,
+    pub method: HttpMethod,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -131,8 +131,8 @@ pub fn render(
         headers.push((line.name.to_owned(), out));
     }
 
-    let method = config.method.to_ascii_uppercase();
-    let get = method == "GET";
+    let method = config.method;
+    let get = method == HttpMethod::Get;
     let escape = if get {
         Escape::Form
     } else {

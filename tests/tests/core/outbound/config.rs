@@ -8,18 +8,18 @@ use super::*;
 #[test]
 fn empty_object_gives_the_defaults() {
     let c = parse(json!({}));
-    assert_eq!(c.method, "POST");
+    assert_eq!(c.method, HttpMethod::Post);
     assert_eq!(c.headers, "");
     assert_eq!(c.body, "");
     assert!(c.variables.is_empty());
     assert_eq!(c.retry, RetryPolicy::default());
-    assert_eq!(c.retry.schedule, "interval");
+    assert_eq!(c.retry.schedule, Schedule::Interval);
     assert_eq!(c.retry.interval_s, DEFAULT_INTERVAL_S);
     assert_eq!(c.retry.interval_s, 300);
     assert_eq!(c.retry.max_attempts, DEFAULT_MAX_ATTEMPTS);
     assert_eq!(c.retry.max_attempts, 10);
     assert_eq!(c.retry.jitter, 0.0);
-    assert_eq!(c.retry.success, "200");
+    assert_eq!(c.retry.success, Success::Only200);
     assert_eq!(c.signing_secret, "");
     assert_eq!(c.process_key, "");
 }
@@ -78,12 +78,16 @@ fn nulls_and_wrong_types_are_refused() {
 #[test]
 fn method_is_normalised_to_upper_case() {
     for (given, want) in [
-        ("get", "GET"),
-        ("Post", "POST"),
-        ("PUT", "PUT"),
-        ("patch", "PATCH"),
+        ("get", HttpMethod::Get),
+        ("Post", HttpMethod::Post),
+        ("PUT", HttpMethod::Put),
+        ("patch", HttpMethod::Patch),
     ] {
         assert_eq!(parse(json!({ "method": given })).method, want);
+        assert_eq!(
+            serde_json::to_value(parse(json!({ "method": given }))).unwrap()["method"],
+            given.to_uppercase()
+        );
     }
     for bad in ["DELETE", "HEAD", "", " POST", "OPTIONS"] {
         assert_400(
@@ -231,7 +235,7 @@ fn retry_defaults_and_bounds() {
 
     let r = parse(json!({"retry": {"interval_s": 60, "max_attempts": 3}})).retry;
     assert_eq!((r.interval_s, r.max_attempts), (60, 3));
-    assert_eq!(r.schedule, "interval");
+    assert_eq!(r.schedule, Schedule::Interval);
     assert_eq!(r.jitter, 0.0, "interval keeps no jitter by default");
 
     let ok = [
@@ -290,12 +294,16 @@ fn retry_defaults_and_bounds() {
 fn retry_success_is_normalised() {
     assert_eq!(
         parse(json!({"retry": {"success": "2XX"}})).retry.success,
-        "2xx"
+        Success::Any2xx
     );
     assert_eq!(
         parse(json!({"retry": {"success": 200}})).retry.success,
-        "200"
+        Success::Only200
     );
+    for (success, json) in [(Success::Any2xx, "2xx"), (Success::Only200, "200")] {
+        assert_eq!(serde_json::to_value(success).unwrap(), json);
+        assert_eq!(success.to_string(), json);
+    }
 }
 
 #[test]
@@ -324,7 +332,11 @@ fn a_parsed_config_parses_again_to_itself() {
     let again = parse(serde_json::to_value(&c).unwrap());
     assert_eq!(again, c);
     assert_eq!(again.retry.jitter, 0.2);
-    assert_eq!(again.method, "PUT");
+    assert_eq!(again.method, HttpMethod::Put);
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(v["method"], "PUT");
+    assert_eq!(v["retry"]["schedule"], "exponential");
+    assert_eq!(v["retry"]["success"], "2xx");
 }
 
 #[test]

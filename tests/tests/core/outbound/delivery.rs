@@ -7,11 +7,11 @@ fn delivery_records_serialize() {
     let d = Delivery {
         id: "d1".into(),
         channel_id: "c1".into(),
-        state: PENDING.into(),
+        state: DeliveryState::Pending,
         created_at: "2024-01-01T00:00:00.000Z".into(),
         idempotency_key: None,
         request: Rendered {
-            method: "POST".into(),
+            method: HttpMethod::Post,
             url: URL.into(),
             headers: vec![("Content-Type".into(), "text/xml".into())],
             body: "<x/>".into(),
@@ -36,10 +36,18 @@ fn delivery_records_serialize() {
         v["request"]["headers"],
         json!([["Content-Type", "text/xml"]])
     );
+    assert_eq!(v["state"], "pending");
+    assert_eq!(v["request"]["method"], "POST");
     let back: Delivery = serde_json::from_value(v).unwrap();
     assert_eq!(back, d);
     assert_eq!(
-        [PENDING, DELIVERED, FAILED, DEAD],
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+            DeliveryState::Dead
+        ]
+        .map(|s| serde_json::to_value(s).unwrap()),
         ["pending", "delivered", "failed", "dead"]
     );
 }
@@ -50,11 +58,11 @@ fn pending_delivery() -> syncbridge_core::outbound::Delivery {
     syncbridge_core::outbound::Delivery {
         id: "d1".into(),
         channel_id: "c1".into(),
-        state: "pending".into(),
+        state: DeliveryState::Pending,
         created_at: "2026-01-01T00:00:00.000Z".into(),
         idempotency_key: None,
         request: syncbridge_core::outbound::Rendered {
-            method: "POST".into(),
+            method: HttpMethod::Post,
             url: "https://x.example/".into(),
             headers: vec![],
             body: String::new(),
@@ -90,7 +98,7 @@ fn recording_attempts_moves_the_delivery_through_its_states() {
         ),
         Some(30)
     );
-    assert_eq!(d.state, "pending");
+    assert_eq!(d.state, DeliveryState::Pending);
     assert_eq!(d.next_attempt_at_ms, Some(31_000));
     assert_eq!(d.attempts[0].n, 1);
     assert_eq!(
@@ -104,7 +112,7 @@ fn recording_attempts_moves_the_delivery_through_its_states() {
 
     let mut d = pending_delivery();
     d.record(attempt_with(Some(410), None), &Verdict::Stop, 0);
-    assert_eq!(d.state, "failed");
+    assert_eq!(d.state, DeliveryState::Failed);
     assert!(d.error.as_deref().unwrap().contains("410"));
     let mut d = pending_delivery();
     d.record(
@@ -131,7 +139,7 @@ fn recording_attempts_moves_the_delivery_through_its_states() {
     );
     assert_eq!(d.policy_attempts(), 1);
     d.record(attempt_with(Some(503), None), &Verdict::Dead, 0);
-    assert_eq!(d.state, "dead");
+    assert_eq!(d.state, DeliveryState::Dead);
     assert_eq!(d.error.as_deref(), Some("gave up after 2 attempts"));
     assert_eq!(d.attempts.len(), 5);
 }

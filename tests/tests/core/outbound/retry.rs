@@ -5,13 +5,13 @@ use super::*;
 // ---------------------------------------------------------------------------
 // decide
 
-fn policy(schedule: &str, interval_s: u64, max_attempts: u32, jitter: f64) -> RetryPolicy {
+fn policy(schedule: Schedule, interval_s: u64, max_attempts: u32, jitter: f64) -> RetryPolicy {
     RetryPolicy {
-        schedule: schedule.into(),
+        schedule,
         interval_s,
         max_attempts,
         jitter,
-        success: "200".into(),
+        success: Success::Only200,
     }
 }
 
@@ -60,7 +60,7 @@ fn gone_stops_at_once() {
         );
     }
     let mut any = p.clone();
-    any.success = "2xx".into();
+    any.success = Success::Any2xx;
     assert_eq!(decide(&any, 1, Some(410), None, NOW, 0.0), Verdict::Stop);
 }
 
@@ -68,7 +68,7 @@ fn gone_stops_at_once() {
 fn success_200_versus_2xx() {
     let only = RetryPolicy::default();
     let any = RetryPolicy {
-        success: "2xx".into(),
+        success: Success::Any2xx,
         ..RetryPolicy::default()
     };
     for (status, only_ok, any_ok) in [
@@ -99,7 +99,7 @@ fn success_200_versus_2xx() {
 
 #[test]
 fn interval_schedule_is_flat() {
-    let p = policy("interval", 45, 100, 0.0);
+    let p = policy(Schedule::Interval, 45, 100, 0.0);
     for attempt in 1..100 {
         assert_eq!(decide(&p, attempt, Some(500), None, NOW, 0.9), retry(45));
     }
@@ -108,7 +108,7 @@ fn interval_schedule_is_flat() {
 
 #[test]
 fn exponential_schedule_doubles_up_to_the_cap() {
-    let p = policy("exponential", 60, 100, 0.0);
+    let p = policy(Schedule::Exponential, 60, 100, 0.0);
     let table = [
         (1, 60),
         (2, 120),
@@ -134,7 +134,7 @@ fn exponential_schedule_doubles_up_to_the_cap() {
             "attempt {attempt}"
         );
     }
-    let p = policy("exponential", MAX_DELAY_S, 5, 0.0);
+    let p = policy(Schedule::Exponential, MAX_DELAY_S, 5, 0.0);
     assert_eq!(decide(&p, 1, None, None, NOW, 0.0), retry(MAX_DELAY_S));
     assert_eq!(decide(&p, 4, None, None, NOW, 0.0), retry(MAX_DELAY_S));
     assert_eq!(decide(&p, 5, None, None, NOW, 0.0), Verdict::Dead);
@@ -142,11 +142,11 @@ fn exponential_schedule_doubles_up_to_the_cap() {
 
 #[test]
 fn jitter_adds_up_to_its_fraction() {
-    let p = policy("interval", 300, 10, 0.2);
+    let p = policy(Schedule::Interval, 300, 10, 0.2);
     assert_eq!(decide(&p, 1, None, None, NOW, 0.0), retry(300));
     assert_eq!(decide(&p, 1, None, None, NOW, 0.5), retry(330));
     assert_eq!(decide(&p, 1, None, None, NOW, 0.999), retry(359));
-    let p = policy("exponential", 100, 10, 0.2);
+    let p = policy(Schedule::Exponential, 100, 10, 0.2);
     assert_eq!(decide(&p, 3, None, None, NOW, 0.0), retry(400));
     assert_eq!(decide(&p, 3, None, None, NOW, 0.999), retry(479));
     for i in 0..1000 {
@@ -165,9 +165,9 @@ fn jitter_adds_up_to_its_fraction() {
         }
     }
     // Full jitter, still capped.
-    let p = policy("interval", MAX_DELAY_S, 10, 1.0);
+    let p = policy(Schedule::Interval, MAX_DELAY_S, 10, 1.0);
     assert_eq!(decide(&p, 1, None, None, NOW, 0.999), retry(MAX_DELAY_S));
-    let p = policy("interval", 100, 10, 1.0);
+    let p = policy(Schedule::Interval, 100, 10, 1.0);
     assert_eq!(decide(&p, 1, None, None, NOW, 0.999), retry(199));
     // Out-of-range randomness is clamped, never panics or overflows.
     for random in [-1.0, 1.0, 2.0, f64::NAN, f64::INFINITY] {
@@ -213,7 +213,7 @@ fn retry_after_in_seconds_wins_when_longer() {
         Verdict::Dead
     );
     // The comparison is with the jittered delay.
-    let p = policy("interval", 300, 10, 0.2);
+    let p = policy(Schedule::Interval, 300, 10, 0.2);
     assert_eq!(decide(&p, 1, None, Some("320"), NOW, 0.5), retry(330));
     assert_eq!(decide(&p, 1, None, Some("340"), NOW, 0.5), retry(340));
 }

@@ -45,7 +45,7 @@ fn corteos_soap_callback_renders() {
         &callback_id(1_700_000_000_000),
     )
     .unwrap();
-    assert_eq!(r.method, "POST");
+    assert_eq!(r.method, HttpMethod::Post);
     assert_eq!(r.url, URL);
     assert_eq!(r.headers.len(), 4);
     assert_eq!(r.headers[3].0, "Authorization");
@@ -346,7 +346,7 @@ fn get_appends_the_query_to_the_url() {
         ),
     ] {
         let r = render(&c, url, &v, CB_ID).unwrap();
-        assert_eq!(r.method, "GET");
+        assert_eq!(r.method, HttpMethod::Get);
         assert_eq!(r.url, want);
         assert_eq!(r.body, "");
         assert_eq!(
@@ -480,15 +480,12 @@ fn missing_variables_are_a_422_naming_them() {
 
 #[test]
 fn an_unvalidated_config_with_an_undeclared_placeholder_is_a_422() {
-    let c = CallbackConfig {
-        method: "post".into(),
-        headers: String::new(),
-        body: "@ghost".into(),
-        variables: vec![],
-        retry: RetryPolicy::default(),
-        signing_secret: String::new(),
-        process_key: String::new(),
-    };
+    // As read back from storage, without `parse_config`: a lower-case
+    // method is still read as the method.
+    let c: CallbackConfig =
+        serde_json::from_value(json!({"method": "post", "body": "@ghost"})).unwrap();
+    assert_eq!(c.method, HttpMethod::Post);
+    assert_eq!((c.variables.len(), &c.retry), (0, &RetryPolicy::default()));
     assert_err(render(&c, URL, &Map::new(), CB_ID), 422, &["ghost"]);
     let r = render(&c, URL, &vars(json!({"ghost": "boo"})), CB_ID).unwrap();
     assert_eq!((r.method.as_str(), r.body.as_str()), ("POST", "boo"));
