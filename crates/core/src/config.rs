@@ -4,6 +4,7 @@
 //! bound and error message, so configuration behaves the same natively and
 //! at the edge.
 
+use crate::outbound::AllowList;
 use std::collections::HashMap;
 
 /// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
@@ -58,7 +59,7 @@ pub struct Settings {
     pub webhook_max_wait_s: u64,
     pub request_log_ttl_s: u64,
     /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
-    pub callback_allowed_hosts: String,
+    pub callback_allowed_hosts: AllowList,
     pub callback_timeout_s: u64,
     pub callback_sweep_grace_s: u64,
     /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
@@ -103,6 +104,25 @@ fn non_empty(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String
     get(name)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// `CALLBACK_ALLOWED_HOSTS`, parsed. An entry of no accepted form is an
+/// error, which names the entries' positions but not their text.
+fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, ConfigError> {
+    AllowList::parse(&non_empty(get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default()).map_err(|e| {
+        let positions: Vec<String> = e.invalid.iter().map(|i| i.position.to_string()).collect();
+        let label = if positions.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        };
+        ConfigError(format!(
+            "setting CALLBACK_ALLOWED_HOSTS holds {label} {} of no accepted form: each entry \
+             is host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
+             no allow-all)",
+            positions.join(", ")
+        ))
+    })
 }
 
 impl Settings {
@@ -169,7 +189,7 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
-            callback_allowed_hosts: non_empty(&get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default(),
+            callback_allowed_hosts: allow_list(&get)?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             ws_max_message_bytes: number(
                 &get,

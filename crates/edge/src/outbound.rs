@@ -253,7 +253,7 @@ fn prepare(
         return Err(RestError::conflict("This channel has no destination url"));
     }
     outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-        .map_err(|e| RestError::new(422, e))?;
+        .map_err(|e| RestError::new(422, e.to_string()))?;
     outbound::render(cfg, &channel.url, vars, &outbound::callback_id(now))
 }
 

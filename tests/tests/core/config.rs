@@ -48,3 +48,35 @@ fn settings_defaults_and_errors() {
         );
     }
 }
+
+#[test]
+fn the_allow_list_is_parsed_with_the_settings() {
+    let s = settings_with(&[(
+        "CALLBACK_ALLOWED_HOSTS",
+        "api.example.com, http://*.example.org:8443",
+    )])
+    .unwrap();
+    assert!(!s.callback_allowed_hosts.is_empty());
+    assert!(settings().callback_allowed_hosts.is_empty());
+    assert!(settings_with(&[("CALLBACK_ALLOWED_HOSTS", " , ")])
+        .unwrap()
+        .callback_allowed_hosts
+        .is_empty());
+    // An entry of no accepted form stops the gateway at start, naming the
+    // setting and the entry's position but never its text.
+    let e = settings_with(&[(
+        "CALLBACK_ALLOWED_HOSTS",
+        "api.example.com ftp://files.example.com,user@x.com",
+    )])
+    .unwrap_err();
+    assert!(
+        e.0.starts_with("setting CALLBACK_ALLOWED_HOSTS holds entries 2, 3 of no accepted form"),
+        "{e}"
+    );
+    assert!(
+        !e.0.contains("files.example.com") && !e.0.contains("user@x"),
+        "{e} leaks the value"
+    );
+    let e = settings_with(&[("CALLBACK_ALLOWED_HOSTS", "*")]).unwrap_err();
+    assert!(e.0.contains("holds entry 1 of"), "{e}");
+}

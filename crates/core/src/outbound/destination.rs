@@ -1,90 +1,306 @@
 //! Destinations: the `CALLBACK_ALLOWED_HOSTS` allow-list, its entries and
 //! host patterns, and the check of a callback URL against it.
 
+use std::fmt;
 use std::net::Ipv6Addr;
 
-/// Checks `url` against the allow-list (`CALLBACK_ALLOWED_HOSTS`: comma- or
-/// whitespace-separated entries, each `host`, `*.domain`, `http://host` or
-/// `http://*.domain`; a port in the URL is allowed by its host's entry).
-/// `https://` is required unless the matching entry starts with `http://`.
-/// The error says why, for a 400 at save time or a failed delivery at send time.
+/// `CALLBACK_ALLOWED_HOSTS`, parsed once (when the settings are read): the
+/// destinations outbound callbacks and webhook subscriptions may reach.
 ///
-/// Rules: an empty list refuses everything. Hosts compare case-insensitively
-/// (one trailing dot ignored). `host` matches that host only; `*.domain`
-/// matches every subdomain at any depth but not `domain` itself, and never
-/// an IP address. IPv6 is written in brackets (`[2001:db8::1]`, compared as
-/// addresses). An entry may name a port (`http://localhost:8787`) to allow
-/// only that one; without one it allows every port. An `http://` entry
-/// allows both schemes. `*` alone is not an entry: there is no "allow all".
-/// Entries of another form are ignored (and listed when a URL is refused).
-/// The URL must be absolute `http(s)://`, without user info, whitespace,
-/// control characters or backslashes; its host must be ASCII (punycode for
-/// IDNs), and an IPv4 address must be in dotted-quad form.
-pub fn check_destination(url: &str, allowed_hosts: &str) -> Result<(), String> {
-    let mut entries = Vec::new();
-    let mut ignored = Vec::new();
-    for raw in allowed_hosts
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|e| !e.is_empty())
-    {
-        match parse_entry(raw) {
-            Some(entry) => entries.push(entry),
-            None => ignored.push(format!("`{raw}`")),
+/// The setting is comma- or whitespace-separated entries, each `host`,
+/// `*.domain`, `http://host` or `http://*.domain`, optionally with a port
+/// (`http://localhost:8787`); an `https://` prefix and trailing slashes are
+/// allowed and mean nothing. Hosts compare case-insensitively (one trailing
+/// dot ignored). `*.domain` never names an IP address, and `*` alone is not
+/// an entry: there is no "allow all". IPv6 is written in brackets
+/// (`[2001:db8::1]`) or bare (`2001:db8::1`, no port then). An empty
+/// setting is an empty list, which refuses every destination.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AllowList {
+    entries: Vec<Entry>,
+}
+
+impl AllowList {
+    /// Reads the setting's value. Every entry must be of one of the forms
+    /// above; the error lists those that are not (they used to be ignored
+    /// at each check).
+    pub fn parse(raw: &str) -> Result<AllowList, AllowListError> {
+        let mut entries = Vec::new();
+        let mut invalid = Vec::new();
+        for (i, text) in raw
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
+            match parse_entry(text) {
+                Some(entry) => entries.push(entry),
+                None => invalid.push(InvalidEntry {
+                    position: i + 1,
+                    text: text.to_owned(),
+                }),
+            }
+        }
+        if invalid.is_empty() {
+            Ok(AllowList { entries })
+        } else {
+            Err(AllowListError { invalid })
         }
     }
-    let note = if ignored.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (ignored CALLBACK_ALLOWED_HOSTS entries, which are not host, *.domain, \
-             http://host or http://*.domain: {})",
-            ignored.join(", ")
-        )
-    };
-    if entries.is_empty() {
-        return Err(format!(
-            "no destination is allowed: set CALLBACK_ALLOWED_HOSTS{note}"
-        ));
+
+    /// True when the list allows no destination at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// `CALLBACK_ALLOWED_HOSTS` holds entries of no accepted form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowListError {
+    /// The entries refused, in the setting's order.
+    pub invalid: Vec<InvalidEntry>,
+}
+
+/// One entry of `CALLBACK_ALLOWED_HOSTS` that is not `host`, `*.domain`,
+/// `http://host` or `http://*.domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidEntry {
+    /// 1-based position among the setting's entries.
+    pub position: usize,
+    /// The entry as written.
+    pub text: String,
+}
+
+impl fmt::Display for AllowListError {
+    /// Names each refused entry: for the operator, who wrote them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "CALLBACK_ALLOWED_HOSTS entries must be host, *.domain, http://host or \
+             http://*.domain; these are not:",
+        )?;
+        for (i, e) in self.invalid.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}`{}` (entry {})", e.text, e.position)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a callback destination is refused. The `Display` text is what a
+/// caller sees (in a 400 at save time, a 422 at send time, or a failed
+/// delivery's error), and says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationError {
+    /// The allow-list is empty: nothing may be reached.
+    NoneAllowed,
+    /// The URL holds whitespace or a control character.
+    SpaceOrControl,
+    /// The URL holds a backslash (which URL parsers read differently).
+    Backslash,
+    /// The URL has no `scheme://`.
+    NotAbsolute {
+        /// The URL as given.
+        url: String,
+    },
+    /// The scheme is neither `https` nor `http`.
+    Scheme {
+        /// The URL as given.
+        url: String,
+    },
+    /// The authority holds user info (`user@host`).
+    UserInfo,
+    /// Nothing between `://` and the path.
+    NoHost {
+        /// The URL as given.
+        url: String,
+    },
+    /// The host or port cannot be read.
+    BadHost {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: HostError,
+    },
+    /// No entry names the host.
+    HostNotAllowed {
+        /// The host as compared (lowercase; IPv6 in brackets).
+        host: String,
+        /// The URL is plain http (so is the entry to add).
+        http: bool,
+        /// The parent domain, for a `*.parent` suggestion, when it has a dot.
+        parent: Option<String>,
+    },
+    /// Entries name the host, but none allows the URL's port.
+    PortNotAllowed {
+        /// The host as compared (lowercase; IPv6 in brackets).
+        host: String,
+        /// The URL's port (explicit, or the scheme's default).
+        port: u16,
+        /// The URL is plain http (so is the entry to add).
+        http: bool,
+    },
+    /// The URL is plain http and no matching entry allows http.
+    PlainHttp {
+        /// The URL as given.
+        url: String,
+        /// The host as compared (lowercase; IPv6 in brackets).
+        host: String,
+    },
+}
+
+impl fmt::Display for DestinationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = |http: bool| if http { "http://" } else { "" };
+        match self {
+            DestinationError::NoneAllowed => {
+                f.write_str("no destination is allowed: set CALLBACK_ALLOWED_HOSTS")
+            }
+            DestinationError::SpaceOrControl => {
+                f.write_str("the callback URL must not contain spaces or control characters")
+            }
+            DestinationError::Backslash => {
+                f.write_str("the callback URL must not contain a backslash")
+            }
+            DestinationError::NotAbsolute { url } => write!(
+                f,
+                "callback destination `{url}` is not an absolute URL (https://host/path)"
+            ),
+            DestinationError::Scheme { url } => write!(
+                f,
+                "callback destination `{url}` must be an https:// URL (http:// only for hosts \
+                 allow-listed for http)"
+            ),
+            DestinationError::UserInfo => f.write_str(
+                "the callback URL must not hold a user name or password (user@host): send \
+                 credentials in a header such as Authorization",
+            ),
+            DestinationError::NoHost { url } => {
+                write!(f, "callback destination `{url}` has no host")
+            }
+            DestinationError::BadHost { url, why } => write!(
+                f,
+                "callback destination `{url}` has an invalid host or port: {why}"
+            ),
+            DestinationError::HostNotAllowed { host, http, parent } => {
+                let p = prefix(*http);
+                write!(
+                    f,
+                    "callback destination host `{host}` is not allowed: add `{p}{host}`"
+                )?;
+                if let Some(parent) = parent {
+                    write!(f, " or `{p}*.{parent}`")?;
+                }
+                f.write_str(" to CALLBACK_ALLOWED_HOSTS")
+            }
+            DestinationError::PortNotAllowed { host, port, http } => {
+                let p = prefix(*http);
+                write!(
+                    f,
+                    "port {port} of callback destination host `{host}` is not allowed: add \
+                     `{p}{host}:{port}` (or `{p}{host}` for every port) to \
+                     CALLBACK_ALLOWED_HOSTS"
+                )
+            }
+            DestinationError::PlainHttp { url, host } => write!(
+                f,
+                "callback destination `{url}` uses plain http, which is refused: use https://, \
+                 or add `http://{host}` to CALLBACK_ALLOWED_HOSTS to allow http for this host"
+            ),
+        }
+    }
+}
+
+/// Why the host or port of a URL (or an allow-list entry) cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostError {
+    /// `[` without its `]`.
+    UnclosedBracket,
+    /// What the brackets hold is not an IPv6 address.
+    NotIpv6,
+    /// Something other than `:port` after `]`.
+    JunkAfterBracket,
+    /// A non-ASCII host name (IDNs must be in punycode).
+    NotPunycode,
+    /// Not dot-separated labels of letters, digits, `-` and `_`.
+    NotHostName,
+    /// A number-like host that is not a dotted quad.
+    NotDottedQuad,
+    /// The port is not a number from 1 to 65535.
+    BadPort,
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HostError::UnclosedBracket => "`[` without `]`",
+            HostError::NotIpv6 => "not an IPv6 address in brackets",
+            HostError::JunkAfterBracket => "junk after `]`",
+            HostError::NotPunycode => {
+                "write an internationalized host name in its punycode (xn--) form"
+            }
+            HostError::NotHostName => {
+                "a host name is dot-separated labels of letters, digits, - and _"
+            }
+            HostError::NotDottedQuad => "write an IPv4 address as four decimal numbers (a.b.c.d)",
+            HostError::BadPort => "a port is a number from 1 to 65535",
+        })
+    }
+}
+
+/// Checks `url` against the allow-list. `https://` is required unless the
+/// matching entry starts with `http://`. The error says why, for a 400 at
+/// save time or a failed delivery at send time.
+///
+/// Rules: an empty list refuses everything (whatever the URL). `host`
+/// matches that host only; `*.domain` matches every subdomain at any depth
+/// but not `domain` itself, and never an IP address. IPv6 addresses compare
+/// as addresses. An entry with a port allows only that one; without one it
+/// allows every port (a URL without a port has its scheme's default). An
+/// `http://` entry allows both schemes. The URL must be absolute
+/// `http(s)://`, without user info, whitespace, control characters or
+/// backslashes; its host must be ASCII (punycode for IDNs), and an IPv4
+/// address must be in dotted-quad form.
+pub fn check_destination(url: &str, allowed: &AllowList) -> Result<(), DestinationError> {
+    if allowed.is_empty() {
+        return Err(DestinationError::NoneAllowed);
     }
     let dest = parse_destination(url)?;
-    let host_entries: Vec<&Entry> = entries
+    let host_entries: Vec<&Entry> = allowed
+        .entries
         .iter()
         .filter(|e| e.host.matches(&dest.host))
         .collect();
     let shown = dest.host.shown();
     if host_entries.is_empty() {
-        let prefix = if dest.http { "http://" } else { "" };
-        let mut add = format!("`{prefix}{shown}`");
-        if let Host::Name(name) = &dest.host {
-            if let Some((_, parent)) = name.split_once('.') {
-                if parent.contains('.') {
-                    add.push_str(&format!(" or `{prefix}*.{parent}`"));
-                }
-            }
-        }
-        return Err(format!(
-            "callback destination host `{shown}` is not allowed: add {add} to \
-             CALLBACK_ALLOWED_HOSTS{note}"
-        ));
+        let parent = match &dest.host {
+            Host::Name(name) => name
+                .split_once('.')
+                .map(|(_, parent)| parent)
+                .filter(|parent| parent.contains('.'))
+                .map(str::to_owned),
+            Host::V6(_) => None,
+        };
+        return Err(DestinationError::HostNotAllowed {
+            host: shown,
+            http: dest.http,
+            parent,
+        });
     }
     let matching: Vec<&&Entry> = host_entries
         .iter()
         .filter(|e| e.port.is_none_or(|p| p == dest.port))
         .collect();
     if matching.is_empty() {
-        let prefix = if dest.http { "http://" } else { "" };
-        return Err(format!(
-            "port {port} of callback destination host `{shown}` is not allowed: add \
-             `{prefix}{shown}:{port}` (or `{prefix}{shown}` for every port) to \
-             CALLBACK_ALLOWED_HOSTS{note}",
-            port = dest.port
-        ));
+        return Err(DestinationError::PortNotAllowed {
+            host: shown,
+            port: dest.port,
+            http: dest.http,
+        });
     }
     if dest.http && !matching.iter().any(|e| e.http) {
-        return Err(format!(
-            "callback destination `{url}` uses plain http, which is refused: use https://, or \
-             add `http://{shown}` to CALLBACK_ALLOWED_HOSTS to allow http for this host"
-        ));
+        return Err(DestinationError::PlainHttp {
+            url: url.to_owned(),
+            host: shown,
+        });
     }
     Ok(())
 }
@@ -179,41 +395,41 @@ struct Destination {
     port: u16,
 }
 
-fn parse_destination(url: &str) -> Result<Destination, String> {
+fn parse_destination(url: &str) -> Result<Destination, DestinationError> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("the callback URL must not contain spaces or control characters".into());
+        return Err(DestinationError::SpaceOrControl);
     }
     if url.contains('\\') {
-        return Err("the callback URL must not contain a backslash".into());
+        return Err(DestinationError::Backslash);
     }
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!(
-            "callback destination `{url}` is not an absolute URL (https://host/path)"
-        ));
+        return Err(DestinationError::NotAbsolute {
+            url: url.to_owned(),
+        });
     };
     let http = if scheme.eq_ignore_ascii_case("https") {
         false
     } else if scheme.eq_ignore_ascii_case("http") {
         true
     } else {
-        return Err(format!(
-            "callback destination `{url}` must be an https:// URL (http:// only for hosts \
-             allow-listed for http)"
-        ));
+        return Err(DestinationError::Scheme {
+            url: url.to_owned(),
+        });
     };
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     if authority.contains('@') {
-        return Err(
-            "the callback URL must not hold a user name or password (user@host): send \
-             credentials in a header such as Authorization"
-                .into(),
-        );
+        return Err(DestinationError::UserInfo);
     }
     if authority.is_empty() {
-        return Err(format!("callback destination `{url}` has no host"));
+        return Err(DestinationError::NoHost {
+            url: url.to_owned(),
+        });
     }
     let (host, port) = parse_host_port(&authority.to_ascii_lowercase()).map_err(|why| {
-        format!("callback destination `{url}` has an invalid host or port: {why}")
+        DestinationError::BadHost {
+            url: url.to_owned(),
+            why,
+        }
     })?;
     Ok(Destination {
         http,
@@ -223,16 +439,14 @@ fn parse_destination(url: &str) -> Result<Destination, String> {
 }
 
 /// `host[:port]` or `[v6][:port]`, lowercase.
-fn parse_host_port(s: &str) -> Result<(Host, Option<u16>), &'static str> {
+fn parse_host_port(s: &str) -> Result<(Host, Option<u16>), HostError> {
     if let Some(inner) = s.strip_prefix('[') {
-        let (addr, after) = inner.split_once(']').ok_or("`[` without `]`")?;
-        let addr: Ipv6Addr = addr
-            .parse()
-            .map_err(|_| "not an IPv6 address in brackets")?;
+        let (addr, after) = inner.split_once(']').ok_or(HostError::UnclosedBracket)?;
+        let addr: Ipv6Addr = addr.parse().map_err(|_| HostError::NotIpv6)?;
         let port = match after {
             "" => None,
             _ => Some(parse_port(
-                after.strip_prefix(':').ok_or("junk after `]`")?,
+                after.strip_prefix(':').ok_or(HostError::JunkAfterBracket)?,
             )?),
         };
         return Ok((Host::V6(addr), port));
@@ -240,31 +454,31 @@ fn parse_host_port(s: &str) -> Result<(Host, Option<u16>), &'static str> {
     let (name, port) = split_port(s)?;
     let name = name.strip_suffix('.').unwrap_or(name);
     if !name.is_ascii() {
-        return Err("write an internationalized host name in its punycode (xn--) form");
+        return Err(HostError::NotPunycode);
     }
     if !is_host_name(name) {
-        return Err("a host name is dot-separated labels of letters, digits, - and _");
+        return Err(HostError::NotHostName);
     }
     if is_ipv4_form(name) && !is_dotted_quad(name) {
-        return Err("write an IPv4 address as four decimal numbers (a.b.c.d)");
+        return Err(HostError::NotDottedQuad);
     }
     Ok((Host::Name(name.to_owned()), port))
 }
 
-fn split_port(s: &str) -> Result<(&str, Option<u16>), &'static str> {
+fn split_port(s: &str) -> Result<(&str, Option<u16>), HostError> {
     match s.split_once(':') {
         None => Ok((s, None)),
         Some((host, port)) => Ok((host, Some(parse_port(port)?))),
     }
 }
 
-fn parse_port(s: &str) -> Result<u16, &'static str> {
+fn parse_port(s: &str) -> Result<u16, HostError> {
     if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("a port is a number from 1 to 65535");
+        return Err(HostError::BadPort);
     }
     match s.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
-        _ => Err("a port is a number from 1 to 65535"),
+        _ => Err(HostError::BadPort),
     }
 }
 

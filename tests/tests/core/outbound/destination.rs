@@ -6,17 +6,36 @@ use super::*;
 // check_destination
 
 #[track_caller]
+fn allow_list(list: &str) -> AllowList {
+    AllowList::parse(list).unwrap_or_else(|e| panic!("{list:?} should parse: {e}"))
+}
+
+#[track_caller]
 fn allowed(url: &str, list: &str) {
-    if let Err(e) = check_destination(url, list) {
+    if let Err(e) = check_destination(url, &allow_list(list)) {
         panic!("{url} should be allowed by {list:?}: {e}");
     }
 }
 
 #[track_caller]
 fn refused(url: &str, list: &str, needles: &[&str]) -> String {
-    let e = check_destination(url, list)
+    let e = check_destination(url, &allow_list(list))
         .err()
-        .unwrap_or_else(|| panic!("{url} should be refused by {list:?}"));
+        .unwrap_or_else(|| panic!("{url} should be refused by {list:?}"))
+        .to_string();
+    for needle in needles {
+        assert!(e.contains(needle), "{e:?} should contain {needle:?}");
+    }
+    e
+}
+
+/// The allow-list `list` does not parse; its error names each of `needles`.
+#[track_caller]
+fn invalid_list(list: &str, needles: &[&str]) -> String {
+    let e = AllowList::parse(list)
+        .err()
+        .unwrap_or_else(|| panic!("{list:?} should not parse"))
+        .to_string();
     for needle in needles {
         assert!(e.contains(needle), "{e:?} should contain {needle:?}");
     }
@@ -164,8 +183,10 @@ fn ipv6_literals() {
     refused("https://[::1/", "[::1]", &["invalid host"]);
     refused("https://[not:an:addr]/", "[::1]", &["invalid host"]);
     refused("https://[fe80::1%25eth0]/", "[fe80::1]", &["invalid host"]);
-    // A wildcard never matches an address.
-    refused("https://[::1]/", "*.1", &["ignored"]);
+    // A wildcard never matches an address: `*.1` is not an entry (it used
+    // to be ignored; now the list is refused when the settings are read).
+    invalid_list("*.1", &["`*.1`", "entry 1"]);
+    refused("https://[::1]/", "*.example.com", &["not allowed"]);
 }
 
 #[test]
@@ -180,10 +201,11 @@ fn ipv4_addresses_only_in_dotted_quad_form() {
         "https://0177.0.0.1/",
         "https://127.0.0.256/",
     ] {
-        refused(url, "127.0.0.1, *.0.1", &["IPv4"]);
+        refused(url, "127.0.0.1", &["IPv4"]);
     }
-    // `*.0.0.1` is not an entry: wildcards are for names.
-    refused("https://127.0.0.1/", "*.0.0.1", &["ignored", "*.0.0.1"]);
+    // `*.0.1` and `*.0.0.1` are not entries: wildcards are for names.
+    invalid_list("127.0.0.1, *.0.1", &["`*.0.1` (entry 2)"]);
+    invalid_list("*.0.0.1", &["*.0.0.1"]);
 }
 
 #[test]
@@ -247,28 +269,33 @@ fn list_separators_and_ignored_entries() {
     allowed("http://d.example.net/", list);
     refused("http://a.example.com/", list, &["plain http"]);
 
+    // Entries of another form used to be ignored (and listed when a URL was
+    // refused); now they make the whole list an error, which lists them.
     let list = "*, ftp://files.example.com, api.example.com/path, user@x.com, api.example.com";
-    allowed("https://api.example.com/", list);
-    let e = refused(
-        "https://other.example.com/",
+    let e = invalid_list(
         list,
         &[
-            "ignored",
             "`*`",
             "`ftp://files.example.com`",
+            "`api.example.com/path`",
             "`user@x.com`",
         ],
     );
     assert!(
+        !e.contains("`api.example.com` "),
+        "a valid entry is not listed: {e}"
+    );
+    allowed("https://api.example.com/", "api.example.com");
+    let e = refused("https://other.example.com/", "api.example.com", &[]);
+    assert!(
         e.contains("add `other.example.com` or `*.example.com`"),
         "{e}"
     );
-    let e = refused("https://any.example.com/", "*", &[]);
+    let e = invalid_list("*", &["`*`"]);
     assert!(
-        e.starts_with("no destination is allowed: set CALLBACK_ALLOWED_HOSTS"),
+        e.starts_with("CALLBACK_ALLOWED_HOSTS entries must be"),
         "{e}"
     );
-    assert!(e.contains("`*`"), "{e}");
 }
 
 #[test]
@@ -282,4 +309,118 @@ fn refusals_say_what_to_add() {
     assert!(e.contains("add `http://hooks.partner.io`"), "{e}");
     let e = refused("https://partner.io/cb", "api.example.com", &[]);
     assert!(e.contains("add `partner.io` to"), "no *.io suggestion: {e}");
+}
+
+#[test]
+fn refusal_messages_are_exactly_as_before() {
+    // Written by the string-returning implementation this one replaced.
+    for (url, list, want) in [
+        (
+            "https://api.example.com/",
+            "",
+            "no destination is allowed: set CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "https://a b/",
+            "api.example.com",
+            "the callback URL must not contain spaces or control characters",
+        ),
+        (
+            "https://a\\b/",
+            "api.example.com",
+            "the callback URL must not contain a backslash",
+        ),
+        (
+            "api.example.com",
+            "api.example.com",
+            "callback destination `api.example.com` is not an absolute URL (https://host/path)",
+        ),
+        (
+            "ftp://x/",
+            "api.example.com",
+            "callback destination `ftp://x/` must be an https:// URL (http:// only for hosts allow-listed for http)",
+        ),
+        (
+            "https://u@api.example.com/",
+            "api.example.com",
+            "the callback URL must not hold a user name or password (user@host): send credentials in a header such as Authorization",
+        ),
+        (
+            "https:///x",
+            "api.example.com",
+            "callback destination `https:///x` has no host",
+        ),
+        (
+            "https://api.example.com:0/",
+            "api.example.com",
+            "callback destination `https://api.example.com:0/` has an invalid host or port: a port is a number from 1 to 65535",
+        ),
+        (
+            "https://[::1/",
+            "api.example.com",
+            "callback destination `https://[::1/` has an invalid host or port: `[` without `]`",
+        ),
+        (
+            "https://[::g]/",
+            "api.example.com",
+            "callback destination `https://[::g]/` has an invalid host or port: not an IPv6 address in brackets",
+        ),
+        (
+            "https://[::1]x/",
+            "api.example.com",
+            "callback destination `https://[::1]x/` has an invalid host or port: junk after `]`",
+        ),
+        (
+            "https://exämple.com/",
+            "api.example.com",
+            "callback destination `https://exämple.com/` has an invalid host or port: write an internationalized host name in its punycode (xn--) form",
+        ),
+        (
+            "https://a..b/",
+            "api.example.com",
+            "callback destination `https://a..b/` has an invalid host or port: a host name is dot-separated labels of letters, digits, - and _",
+        ),
+        (
+            "https://127.1/",
+            "api.example.com",
+            "callback destination `https://127.1/` has an invalid host or port: write an IPv4 address as four decimal numbers (a.b.c.d)",
+        ),
+        (
+            "https://hooks.partner.io/cb",
+            "api.example.com",
+            "callback destination host `hooks.partner.io` is not allowed: add `hooks.partner.io` or `*.partner.io` to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "http://hooks.partner.io/cb",
+            "api.example.com",
+            "callback destination host `hooks.partner.io` is not allowed: add `http://hooks.partner.io` or `http://*.partner.io` to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "https://partner.io/cb",
+            "api.example.com",
+            "callback destination host `partner.io` is not allowed: add `partner.io` to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "https://[::2]/",
+            "[::1]",
+            "callback destination host `[::2]` is not allowed: add `[::2]` to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "http://localhost:9000/",
+            "http://localhost:8787",
+            "port 9000 of callback destination host `localhost` is not allowed: add `http://localhost:9000` (or `http://localhost` for every port) to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "https://[2001:db8::1]:9/",
+            "[2001:db8::1]:8443",
+            "port 9 of callback destination host `[2001:db8::1]` is not allowed: add `[2001:db8::1]:9` (or `[2001:db8::1]` for every port) to CALLBACK_ALLOWED_HOSTS",
+        ),
+        (
+            "http://api.example.com/",
+            "api.example.com",
+            "callback destination `http://api.example.com/` uses plain http, which is refused: use https://, or add `http://api.example.com` to CALLBACK_ALLOWED_HOSTS to allow http for this host",
+        ),
+    ] {
+        assert_eq!(refused(url, list, &[]), want, "{url} against {list:?}");
+    }
 }
