@@ -66,7 +66,11 @@ pub fn authenticate<'s>(
     }
 }
 
-fn conv_id(v: Option<&Value>) -> Result<u64, String> {
+/// The description of a create op whose `conv_id` is not a process id.
+const BAD_CONV_ID: &str = "conv_id must be a positive integer or a string of digits";
+
+/// A create op's `conv_id`: a positive integer, or a string of its digits.
+fn conv_id(v: Option<&Value>) -> Option<u64> {
     let parsed = match v {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
@@ -74,9 +78,7 @@ fn conv_id(v: Option<&Value>) -> Result<u64, String> {
         }
         _ => None,
     };
-    parsed
-        .filter(|&n| n > 0)
-        .ok_or_else(|| "conv_id must be a positive integer or a string of digits".to_string())
+    parsed.filter(|&n| n > 0)
 }
 
 fn parse_op(v: &Value) -> Op {
@@ -90,9 +92,8 @@ fn parse_op(v: &Value) -> Op {
     let obj = o.get("obj").and_then(Value::as_str);
     match (typ, obj) {
         (Some("create"), Some("task")) => {
-            let conv_id = match conv_id(o.get("conv_id")) {
-                Ok(c) => c,
-                Err(e) => return Op::Invalid { description: e },
+            let Some(conv_id) = conv_id(o.get("conv_id")) else {
+                return invalid(BAD_CONV_ID);
             };
             let data = match o.get("data") {
                 Some(Value::Object(m)) => m.clone(),

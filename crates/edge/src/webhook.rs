@@ -156,7 +156,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
                 },
                 Err(e) => {
                     entry.outcome = Outcome::NoProcess;
-                    entry.error = Some(e);
+                    entry.error = Some(e.to_string());
                 }
             }
             entry.duration_ms = now_ms().saturating_sub(received_ms);
@@ -172,7 +172,7 @@ pub async fn handle(mut req: Request, env: Env, ctx: Context, key: Key) -> Resul
     let (resp, response_record) = match forward {
         Err(e) => {
             entry.outcome = Outcome::NoProcess;
-            (error_reply(502, &e, &mut entry)?, None)
+            (error_reply(502, &e.to_string(), &mut entry)?, None)
         }
         Ok(f) => {
             let run = RunRequest {

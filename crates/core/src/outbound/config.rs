@@ -444,8 +444,44 @@ pub(super) struct HeaderLine<'a> {
     pub(super) value: &'a str,
 }
 
-/// The `Name: value` lines of `headers`; an error starts with `line N`.
-pub(super) fn header_lines(headers: &str) -> Result<Vec<HeaderLine<'_>>, String> {
+/// Why a line of `headers` is refused; its `Display` starts with `line N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum HeaderLineError {
+    /// No colon.
+    NotNameValue { no: usize },
+    /// The name is not an HTTP token.
+    BadName { no: usize },
+    /// A header the gateway sets itself (its canonical name).
+    Reserved { no: usize, name: &'static str },
+    /// The value holds a control character other than tab.
+    ControlCharacter { no: usize, name: String },
+}
+
+impl std::fmt::Display for HeaderLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderLineError::NotNameValue { no } => write!(f, "line {no} is not `Name: value`"),
+            HeaderLineError::BadName { no } => write!(
+                f,
+                "line {no}: the header name must be letters, digits or !#$%&'*+-.^_`|~ right \
+                 before the colon (`Name: value`)"
+            ),
+            HeaderLineError::Reserved { no, name } => {
+                write!(
+                    f,
+                    "line {no}: {name} is set by the gateway; remove the line"
+                )
+            }
+            HeaderLineError::ControlCharacter { no, name } => write!(
+                f,
+                "line {no}: the value of header `{name}` holds a control character"
+            ),
+        }
+    }
+}
+
+/// The `Name: value` lines of `headers`.
+pub(super) fn header_lines(headers: &str) -> Result<Vec<HeaderLine<'_>>, HeaderLineError> {
     let mut out = Vec::new();
     for (i, raw) in headers.split('\n').enumerate() {
         let no = i + 1;
@@ -457,27 +493,23 @@ pub(super) fn header_lines(headers: &str) -> Result<Vec<HeaderLine<'_>>, String>
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(format!("line {no} is not `Name: value`"));
+            return Err(HeaderLineError::NotNameValue { no });
         };
         if !is_token(name) {
-            return Err(format!(
-                "line {no}: the header name must be letters, digits or !#$%&'*+-.^_`|~ \
-                 right before the colon (`Name: value`)"
-            ));
+            return Err(HeaderLineError::BadName { no });
         }
         if let Some(reserved) = RESERVED_HEADERS
             .iter()
             .find(|r| r.eq_ignore_ascii_case(name))
         {
-            return Err(format!(
-                "line {no}: {reserved} is set by the gateway; remove the line"
-            ));
+            return Err(HeaderLineError::Reserved { no, name: reserved });
         }
         let value = value.trim_matches([' ', '\t']);
         if value.chars().any(|c| c != '\t' && c.is_ascii_control()) {
-            return Err(format!(
-                "line {no}: the value of header `{name}` holds a control character"
-            ));
+            return Err(HeaderLineError::ControlCharacter {
+                no,
+                name: name.to_owned(),
+            });
         }
         out.push(HeaderLine { no, name, value });
     }

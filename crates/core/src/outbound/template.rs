@@ -207,7 +207,7 @@ pub(super) enum Piece<'a> {
 pub(super) struct SyntaxError {
     /// Byte offset of the `@`.
     pub(super) at: usize,
-    pub(super) message: String,
+    pub(super) message: &'static str,
 }
 
 /// Splits a template into text and placeholders (syntax in [`render`]).
@@ -221,10 +221,7 @@ pub(super) fn parse_template(t: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
         if at > text_start {
             out.push(Piece::Text(&t[text_start..at]));
         }
-        let fail = |message: &str| SyntaxError {
-            at,
-            message: message.to_owned(),
-        };
+        let fail = |message: &'static str| SyntaxError { at, message };
         let mut j = at + 1;
         if b.get(j) == Some(&b'@') {
             out.push(Piece::Text("@"));
