@@ -21,11 +21,11 @@ pub enum Route<'a> {
     /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
     OpenApi,
     /// `/rest/v1/service/integration_points`
-    Channels(CollectionOp),
+    Channels(ChannelCollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
     Channel {
         id: &'a str,
-        op: ItemOp,
+        op: ChannelItemOp,
     },
     /// `GET /rest/v1/service/integration_points/{id}/requests`
     ChannelRequests {
@@ -85,14 +85,14 @@ pub enum Route<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectionOp {
+pub enum ChannelCollectionOp {
     List,
     Create,
     Lookup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemOp {
+pub enum ChannelItemOp {
     Get,
     Patch,
     Delete,
@@ -227,9 +227,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
             method,
             "GET, POST, LOOKUP",
             &[
-                ("GET", Route::Channels(CollectionOp::List)),
-                ("POST", Route::Channels(CollectionOp::Create)),
-                ("LOOKUP", Route::Channels(CollectionOp::Lookup)),
+                ("GET", Route::Channels(ChannelCollectionOp::List)),
+                ("POST", Route::Channels(ChannelCollectionOp::Create)),
+                ("LOOKUP", Route::Channels(ChannelCollectionOp::Lookup)),
             ],
         ),
         ["rest", "v1", "service", "integration_points", id] => pick(
@@ -240,21 +240,21 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
                     "GET",
                     Route::Channel {
                         id,
-                        op: ItemOp::Get,
+                        op: ChannelItemOp::Get,
                     },
                 ),
                 (
                     "PATCH",
                     Route::Channel {
                         id,
-                        op: ItemOp::Patch,
+                        op: ChannelItemOp::Patch,
                     },
                 ),
                 (
                     "DELETE",
                     Route::Channel {
                         id,
-                        op: ItemOp::Delete,
+                        op: ChannelItemOp::Delete,
                     },
                 ),
             ],

@@ -12,7 +12,7 @@ pub const TIMEOUT_DESCRIPTION: &str = "Timeout for create task";
 
 /// One operation of a Sync API request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Op {
+pub enum SyncOp {
     /// `{"type":"create","obj":"task","conv_id":…,"data":{…}}`: start a task and wait for its callback.
     Create(CreateOp),
     /// `{"type":"show","obj":"result","request_id":"…"}`: fetch a result that arrived late.
@@ -35,7 +35,7 @@ pub struct CreateOp {
 pub struct SyncRequest {
     /// `timeout` in seconds as given; `None` when the request has none.
     pub timeout_s: Option<f64>,
-    pub ops: Vec<Op>,
+    pub ops: Vec<SyncOp>,
 }
 
 /// Checks login, time window and signature of a Sync API call and returns
@@ -81,8 +81,8 @@ fn conv_id(v: Option<&Value>) -> Option<u64> {
     parsed.filter(|&n| n > 0)
 }
 
-fn parse_op(v: &Value) -> Op {
-    let invalid = |d: &str| Op::Invalid {
+fn parse_op(v: &Value) -> SyncOp {
+    let invalid = |d: &str| SyncOp::Invalid {
         description: d.to_string(),
     };
     let Some(o) = v.as_object() else {
@@ -100,7 +100,7 @@ fn parse_op(v: &Value) -> Op {
                 None => Map::new(),
                 Some(_) => return invalid("data must be a JSON object"),
             };
-            Op::Create(CreateOp {
+            SyncOp::Create(CreateOp {
                 conv_id,
                 data,
                 reference: o.get("ref").cloned(),
@@ -108,14 +108,14 @@ fn parse_op(v: &Value) -> Op {
             })
         }
         (Some("show"), Some("result")) => match o.get("request_id").and_then(Value::as_str) {
-            Some(id) => Op::ShowResult {
+            Some(id) => SyncOp::ShowResult {
                 request_id: id.to_string(),
             },
             None => invalid("request_id must be a string"),
         },
         (Some("create"), _) => invalid("obj must be \"task\" for type \"create\""),
         (Some("show"), _) => invalid("obj must be \"result\" for type \"show\""),
-        (Some(t), _) => Op::Invalid {
+        (Some(t), _) => SyncOp::Invalid {
             description: format!("unknown op type \"{t}\"; use \"create\" or \"show\""),
         },
         (None, _) => invalid("op type is missing"),
@@ -138,7 +138,7 @@ fn parse_timeout(v: Option<&Value>) -> Result<Option<f64>, ApiError> {
 }
 
 /// Parses a request body. Request-level problems are errors; a bad op is
-/// kept as [`Op::Invalid`] and answered on its own.
+/// kept as [`SyncOp::Invalid`] and answered on its own.
 pub fn parse(body: &[u8], max_ops: usize) -> Result<SyncRequest, ApiError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::format(format!("Bad JSON: {e}")))?;

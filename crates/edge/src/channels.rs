@@ -6,7 +6,7 @@ use crate::store::Store;
 use serde_json::Value;
 use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::error::RestError;
-use syncbridge_core::route::{CollectionOp, ItemOp};
+use syncbridge_core::route::{ChannelCollectionOp as CollectionOp, ChannelItemOp as ItemOp};
 use syncbridge_core::{admin, ids, request_log};
 use worker::{Env, Request, Response, Result};
 

@@ -5,7 +5,7 @@ use crate::rendezvous::{self, RunRequest};
 use futures_util::future::join_all;
 use serde_json::Value;
 use syncbridge_core::error::{ApiError, Surface};
-use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op};
+use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, SyncOp as Op};
 use syncbridge_core::{engine, request_id, Settings};
 use worker::{Env, Request, Response, Result};
 

@@ -5,7 +5,7 @@ use crate::{settings, settings_with};
 use serde_json::{json, Value};
 use syncbridge_core::error::ApiError;
 use syncbridge_core::signature;
-use syncbridge_core::sync_api::{self, Answer, Deadline, Op, OpOutcome};
+use syncbridge_core::sync_api::{self, Answer, Deadline, OpOutcome, SyncOp};
 
 #[test]
 fn authenticate_checks_time_then_login_and_signature_alike() {
@@ -93,7 +93,7 @@ fn op_shapes() {
     .unwrap()
     .ops;
     match &ops[0] {
-        Op::Create(c) => {
+        SyncOp::Create(c) => {
             assert_eq!(c.conv_id, 7);
             assert_eq!(c.data["a"], 1);
             assert_eq!(c.reference, Some(json!("r1")));
@@ -102,7 +102,7 @@ fn op_shapes() {
         other => panic!("{other:?}"),
     }
     match &ops[1] {
-        Op::Create(c) => {
+        SyncOp::Create(c) => {
             assert_eq!(c.conv_id, 42);
             assert!(c.data.is_empty());
             assert_eq!(c.reference, None);
@@ -111,7 +111,7 @@ fn op_shapes() {
     }
     assert_eq!(
         ops[2],
-        Op::ShowResult {
+        SyncOp::ShowResult {
             request_id: "abc".into()
         }
     );
@@ -138,7 +138,7 @@ fn bad_ops_are_errors_of_their_own() {
     for op in bad {
         let parsed = sync_api::parse(json!({"ops": [op]}).to_string().as_bytes(), 3).unwrap();
         assert!(
-            matches!(parsed.ops[0], Op::Invalid { .. }),
+            matches!(parsed.ops[0], SyncOp::Invalid { .. }),
             "{op} gave {:?}",
             parsed.ops[0]
         );
