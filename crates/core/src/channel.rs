@@ -4,6 +4,7 @@
 //! `migrations/0001_channels.sql`, and rendering with mask and flat.
 
 use crate::error::RestError;
+use crate::request_log::MAX_OFFSET;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -139,9 +140,6 @@ const OPTS_FIELDS: [&str; 8] = [
     "callback",
 ];
 const EXT_FIELDS: [&str; 2] = ["ct", "lwt"];
-
-/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
-const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 fn bad(message: impl Into<String>) -> RestError {
     RestError::bad_request(message)

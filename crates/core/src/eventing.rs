@@ -11,8 +11,6 @@ use std::collections::VecDeque;
 pub const MAX_TYPE_LEN: usize = 128;
 /// Most patterns in one subscription.
 pub const MAX_PATTERNS: usize = 32;
-/// Events kept for replay (`last_event_id`), per channel.
-pub const DEFAULT_BUFFER: usize = 1000;
 
 /// WebSocket close codes (RFC 6455 §7.4.1).
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;

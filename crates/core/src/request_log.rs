@@ -9,7 +9,8 @@ pub const DEFAULT_PAGE: u64 = 50;
 pub const MAX_PAGE: u64 = 500;
 /// Longest excerpt of a response body kept in a record, in bytes.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
-/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
+/// Largest `offset` of every listing (requests, deliveries, channels):
+/// JavaScript's `Number.MAX_SAFE_INTEGER`, since D1 binds it as a number.
 pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 /// How the caller was answered.
