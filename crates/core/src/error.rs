@@ -109,6 +109,10 @@ impl RestError {
     pub fn unauthorized() -> Self {
         Self::new(401, "Missing or wrong Authorization: Bearer token")
     }
+    /// 500: an admin-only route while `ADMIN_TOKEN` is unset.
+    pub fn admin_token_unset() -> Self {
+        Self::internal("setting ADMIN_TOKEN is not set, so the channel API is closed")
+    }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, message)
     }
