@@ -126,6 +126,18 @@ fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, Config
 }
 
 impl Settings {
+    /// The origin the gateway's own URLs start with (`__callback_url` of a
+    /// Sync API task or a webhook event, and an inbound WebSocket's reply
+    /// URL): `PUBLIC_URL` when set (without its trailing `/`), else
+    /// `request_origin`, the origin the caller's request came to
+    /// (`https://gw.example`), as is.
+    pub fn public_base(&self, request_origin: &str) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => request_origin.to_owned(),
+        }
+    }
+
     /// Reads every setting through `get` (name → value), applying defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let api_keys = match non_empty(&get, "API_KEYS") {

@@ -3,6 +3,10 @@
 //! and Standard Webhooks signatures on what the gateway sends a process.
 
 use crate::channel::Channel;
+use crate::engine::EngineReply;
+use crate::error::RestError;
+use crate::request_log::Outcome;
+use crate::sync_api::OpOutcome;
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -598,5 +602,118 @@ pub fn forward_to_process(
                 callback_url,
             ))
         }
+    }
+}
+
+/// The gateway's own answer to a webhook whose process could not answer it:
+/// a REST error (`{"error_code": 1000 + status, "error_message": message}`)
+/// and what the request log records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookFailure {
+    /// 502 (no process, a refusal, a failure, an invalid answer) or 504 (no answer in time).
+    pub status: u16,
+    /// The request log's outcome.
+    pub outcome: Outcome,
+    /// The caller's `error_message`, also the request log's `error`.
+    pub message: String,
+}
+
+impl WebhookFailure {
+    /// There is nothing to send the event to: 502, [`Outcome::NoProcess`].
+    pub fn no_process(e: &ForwardError) -> WebhookFailure {
+        WebhookFailure {
+            status: 502,
+            outcome: Outcome::NoProcess,
+            message: e.to_string(),
+        }
+    }
+
+    /// The answer as the REST error the caller gets.
+    pub fn to_rest(&self) -> RestError {
+        RestError::new(self.status, self.message.clone())
+    }
+}
+
+/// What the caller of a sync webhook gets once its wait is over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncAnswer {
+    /// The process's answer, to send as it is: [`Outcome::Answered`], and
+    /// the caller's status is the reply's.
+    Reply(Reply),
+    /// The gateway's error answer.
+    Failure(WebhookFailure),
+}
+
+/// The answer to a sync webhook from what became of its event:
+///
+/// | outcome | status | log outcome | message |
+/// | --- | --- | --- | --- |
+/// | `Data`, a valid answer ([`reply`]) | the answer's | `answered` | — |
+/// | `Data`, an invalid answer | 502 | `failed` | `The process's answer is invalid: {reason}` |
+/// | `Refused` | 502 | `failed` | [`refusal`] |
+/// | `Failed` | 502 | `failed` | the description |
+/// | `Timeout` | 504 | `timed_out` | `The process did not answer within {max_wait_s} s` |
+///
+/// `max_wait_s` is `WEBHOOK_MAX_WAIT_S`.
+pub fn sync_answer(outcome: OpOutcome, max_wait_s: u64) -> SyncAnswer {
+    let failure = |status, outcome, message| {
+        SyncAnswer::Failure(WebhookFailure {
+            status,
+            outcome,
+            message,
+        })
+    };
+    match outcome {
+        OpOutcome::Data { data } => match reply(&data) {
+            Ok(r) => SyncAnswer::Reply(r),
+            Err(e) => failure(
+                502,
+                Outcome::Failed,
+                format!("The process's answer is invalid: {e}"),
+            ),
+        },
+        OpOutcome::Refused { op } => failure(502, Outcome::Failed, refusal(&op)),
+        OpOutcome::Failed { description } => failure(502, Outcome::Failed, description),
+        OpOutcome::Timeout => failure(
+            504,
+            Outcome::TimedOut,
+            format!("The process did not answer within {max_wait_s} s"),
+        ),
+    }
+}
+
+/// What the request log records of an async webhook once its event was
+/// handed over: the outcome and the error. Taken ([`EngineReply::Accepted`])
+/// is [`Outcome::Accepted`] without an error; a refusal or a failure is
+/// [`Outcome::Failed`] with [`refusal`]'s message or the failure's
+/// description.
+pub fn handover_outcome(reply: &EngineReply) -> (Outcome, Option<String>) {
+    match reply {
+        EngineReply::Accepted => (Outcome::Accepted, None),
+        EngineReply::Refused(op) => (Outcome::Failed, Some(refusal(op))),
+        EngineReply::Failed(description) => (Outcome::Failed, Some(description.clone())),
+    }
+}
+
+/// The message of a process's refusal of an event: `The process refused
+/// the event: ` and the refusal's `description` when it is a string, else
+/// the refusal's whole JSON.
+pub fn refusal(op: &Value) -> String {
+    match op.get("description").and_then(Value::as_str) {
+        Some(d) => format!("The process refused the event: {d}"),
+        None => format!("The process refused the event: {op}"),
+    }
+}
+
+impl Reply {
+    /// The answer as the request log's `response` records it: `{status,
+    /// headers: [[name, value], …], body}` with the body cut by
+    /// [`crate::request_log::excerpt`].
+    pub fn record(&self) -> Value {
+        serde_json::json!({
+            "status": self.status,
+            "headers": self.headers.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
+            "body": crate::request_log::excerpt(&self.body),
+        })
     }
 }

@@ -80,3 +80,17 @@ fn the_allow_list_is_parsed_with_the_settings() {
     let e = settings_with(&[("CALLBACK_ALLOWED_HOSTS", "*")]).unwrap_err();
     assert!(e.0.contains("holds entry 1 of"), "{e}");
 }
+
+#[test]
+fn public_base_is_public_url_or_the_request_origin() {
+    assert_eq!(
+        settings().public_base("http://127.0.0.1:8787"),
+        "http://127.0.0.1:8787"
+    );
+    let s = settings_with(&[("PUBLIC_URL", "https://gw.example/")]).unwrap();
+    assert_eq!(s.public_base("http://127.0.0.1:8787"), "https://gw.example");
+    let s = settings_with(&[("PUBLIC_URL", "https://gw.example/base//")]).unwrap();
+    assert_eq!(s.public_base("http://x"), "https://gw.example/base");
+    let s = settings_with(&[("PUBLIC_URL", "  ")]).unwrap();
+    assert_eq!(s.public_base("http://x"), "http://x");
+}

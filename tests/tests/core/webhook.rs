@@ -1200,3 +1200,119 @@ fn nothing_to_send_messages_are_exactly_as_before() {
     let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
     assert_eq!(e.to_string(), "setting COREZOID_API_URL is not set");
 }
+
+// ---- the answer to a sync webhook, and the log of an async one -------------
+
+#[test]
+fn sync_answers_map_outcomes_to_statuses_log_outcomes_and_messages() {
+    use syncbridge_core::request_log::Outcome;
+    use syncbridge_core::sync_api::OpOutcome;
+    use syncbridge_core::webhook::{sync_answer, SyncAnswer, WebhookFailure};
+    let failure = |o: OpOutcome| match sync_answer(o, 25) {
+        SyncAnswer::Failure(f) => f,
+        SyncAnswer::Reply(r) => panic!("expected a failure, got {r:?}"),
+    };
+    let data =
+        json!({"response_code": 201, "response_content": "made", "response_headers": {"x-a": "1"}});
+    match sync_answer(OpOutcome::Data { data: data.clone() }, 25) {
+        SyncAnswer::Reply(r) => {
+            assert_eq!(r, reply(&data).unwrap());
+            assert_eq!(
+                r.record(),
+                json!({"status": 201, "headers": [["content-type", "application/octet-stream"], ["x-a", "1"]], "body": "made"})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let f = failure(OpOutcome::Data {
+        data: json!({"response_code": 99}),
+    });
+    assert_eq!(
+        f,
+        WebhookFailure {
+            status: 502,
+            outcome: Outcome::Failed,
+            message: "The process's answer is invalid: the process's response_code must be an \
+                      integer from 200 to 599, got 99"
+                .into(),
+        }
+    );
+    let f = failure(OpOutcome::Refused {
+        op: json!({"proc": "error", "description": "no such account"}),
+    });
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            502,
+            Outcome::Failed,
+            "The process refused the event: no such account"
+        )
+    );
+    let f = failure(OpOutcome::Refused {
+        op: json!({"proc": "busy"}),
+    });
+    assert_eq!(
+        f.message,
+        r#"The process refused the event: {"proc":"busy"}"#
+    );
+    let f = failure(OpOutcome::Failed {
+        description: "Engine answered HTTP 503".into(),
+    });
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (502, Outcome::Failed, "Engine answered HTTP 503")
+    );
+    let f = failure(OpOutcome::Timeout);
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            504,
+            Outcome::TimedOut,
+            "The process did not answer within 25 s"
+        )
+    );
+    let rest = f.to_rest();
+    assert_eq!(
+        rest.to_json(),
+        json!({"error_code": 1504, "error_message": "The process did not answer within 25 s"})
+    );
+}
+
+#[test]
+fn no_process_and_handover_outcomes() {
+    use syncbridge_core::engine::EngineReply;
+    use syncbridge_core::request_log::Outcome;
+    use syncbridge_core::webhook::{handover_outcome, refusal, ForwardError, WebhookFailure};
+    let f = WebhookFailure::no_process(&ForwardError::NoEngineUrl);
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            502,
+            Outcome::NoProcess,
+            "setting COREZOID_API_URL is not set"
+        )
+    );
+    assert_eq!(
+        handover_outcome(&EngineReply::Accepted),
+        (Outcome::Accepted, None)
+    );
+    let op = json!({"description": "closed"});
+    assert_eq!(
+        handover_outcome(&EngineReply::Refused(op.clone())),
+        (Outcome::Failed, Some(refusal(&op)))
+    );
+    assert_eq!(refusal(&op), "The process refused the event: closed");
+    assert_eq!(
+        refusal(&json!({"description": 5})),
+        r#"The process refused the event: {"description":5}"#
+    );
+    assert_eq!(
+        handover_outcome(&EngineReply::Failed(
+            "Process answered HTTP 500: \"\"".into()
+        )),
+        (
+            Outcome::Failed,
+            Some("Process answered HTTP 500: \"\"".to_string())
+        )
+    );
+}
