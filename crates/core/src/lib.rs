@@ -19,6 +19,7 @@ pub mod route;
 pub mod signature;
 pub mod sync_api;
 pub mod webhook;
+pub mod websocket;
 
 pub use config::Settings;
 pub use error::ApiError;

@@ -15,6 +15,7 @@ mod route;
 mod signature;
 mod sync_api;
 mod webhook;
+mod websocket;
 
 use std::collections::HashMap;
 use syncbridge_core::config::{ConfigError, Settings};
