@@ -433,3 +433,24 @@ pub fn webhook_event_type(outcome: crate::request_log::Outcome) -> &'static str 
         Outcome::Failed | Outcome::NoProcess => WEBHOOK_FAILED,
     }
 }
+
+/// The gateway event that reports a delivery's end, once an attempt is
+/// recorded: [`DELIVERY_DEAD`] or [`DELIVERY_FAILED`] with `{delivery_id,
+/// attempts, error}` (`attempts` counts every attempt in the log); None
+/// while it is pending or once delivered. The publisher adds `channel_id`.
+pub fn delivery_event(delivery: &crate::outbound::Delivery) -> Option<(&'static str, Value)> {
+    use crate::outbound::DeliveryState;
+    let kind = match delivery.state {
+        DeliveryState::Dead => DELIVERY_DEAD,
+        DeliveryState::Failed => DELIVERY_FAILED,
+        DeliveryState::Pending | DeliveryState::Delivered => return None,
+    };
+    Some((
+        kind,
+        serde_json::json!({
+            "delivery_id": delivery.id,
+            "attempts": delivery.attempts.len(),
+            "error": delivery.error,
+        }),
+    ))
+}

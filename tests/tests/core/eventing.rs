@@ -1170,3 +1170,38 @@ fn webhook_outcomes_map_to_gateway_event_types() {
     assert_eq!(webhook_event_type(Outcome::Failed), WEBHOOK_FAILED);
     assert_eq!(webhook_event_type(Outcome::NoProcess), WEBHOOK_FAILED);
 }
+
+#[test]
+fn finished_deliveries_map_to_gateway_events() {
+    use syncbridge_core::outbound::{Delivery, DeliveryState, Rendered, RetryPolicy};
+    let mut d = Delivery::new(
+        "d1".into(),
+        "c1".into(),
+        Rendered::json_post("https://x.example/", "{}"),
+        RetryPolicy::default(),
+        None,
+        "t".into(),
+        0,
+    );
+    assert_eq!(delivery_event(&d), None);
+    d.state = DeliveryState::Delivered;
+    assert_eq!(delivery_event(&d), None);
+    d.state = DeliveryState::Dead;
+    d.error = Some("gave up after 10 attempts".into());
+    assert_eq!(
+        delivery_event(&d),
+        Some((
+            "gateway.delivery.dead",
+            json!({"delivery_id": "d1", "attempts": 0, "error": "gave up after 10 attempts"})
+        ))
+    );
+    d.state = DeliveryState::Failed;
+    d.error = None;
+    assert_eq!(
+        delivery_event(&d),
+        Some((
+            DELIVERY_FAILED,
+            json!({"delivery_id": "d1", "attempts": 0, "error": null})
+        ))
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod destination;
+pub mod lease;
 pub mod retry;
 pub mod template;
 
@@ -16,6 +17,7 @@ pub use retry::{
 };
 pub use template::{callback_id, render, Rendered};
 
+use crate::error::RestError;
 use serde::{Deserialize, Serialize};
 
 /// Where a delivery stands. Its JSON form is the lowercase name
@@ -91,6 +93,36 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// A new delivery, pending and due at once (`now_ms`), with no attempt
+    /// yet: a send of the channel's template (`request` rendered by
+    /// [`render`], `retry` the channel's policy, see
+    /// [`RetryPolicy::for_channel`]) or an event for a webhook subscriber
+    /// (`request` from [`Rendered::json_post`], no idempotency key).
+    /// `created_at` is ISO-8601 UTC; `id` a fresh UUID.
+    pub fn new(
+        id: String,
+        channel_id: String,
+        request: Rendered,
+        retry: RetryPolicy,
+        idempotency_key: Option<String>,
+        created_at: String,
+        now_ms: u64,
+    ) -> Delivery {
+        Delivery {
+            id,
+            channel_id,
+            state: DeliveryState::Pending,
+            created_at,
+            idempotency_key,
+            request,
+            retry,
+            attempts: Vec::new(),
+            attempt_base: 0,
+            next_attempt_at_ms: Some(now_ms),
+            error: None,
+        }
+    }
+
     /// Attempts counted by the retry policy: those since the latest resend.
     pub fn policy_attempts(&self) -> u32 {
         (self.attempts.len() as u32).saturating_sub(self.attempt_base)
@@ -128,5 +160,30 @@ impl Delivery {
                 Some(*delay_s)
             }
         }
+    }
+
+    /// Restarts a dead or failed delivery (`POST …/resend`): pending again,
+    /// due at `now_ms`, its error cleared, and the attempts made so far no
+    /// longer counted by the retry policy (the log keeps them). The store
+    /// writes it under a new generation, so that no older message acts on it.
+    /// Any other state is a 409 that names it.
+    pub fn resend(&mut self, now_ms: u64) -> Result<(), RestError> {
+        if self.state != DeliveryState::Dead && self.state != DeliveryState::Failed {
+            return Err(RestError::conflict(format!(
+                "Only a dead or failed delivery can be resent; this one is {}",
+                self.state
+            )));
+        }
+        self.state = DeliveryState::Pending;
+        self.error = None;
+        self.attempt_base = self.attempts.len() as u32;
+        self.next_attempt_at_ms = Some(now_ms);
+        Ok(())
+    }
+
+    /// The `next_attempt_at_ms` column of the delivery's row: its next
+    /// attempt while it has one, else 0.
+    pub fn next_attempt_column(&self) -> u64 {
+        self.next_attempt_at_ms.unwrap_or(0)
     }
 }

@@ -89,6 +89,17 @@ pub struct RetryPolicy {
     pub success: Success,
 }
 
+impl RetryPolicy {
+    /// The policy of `channel`'s deliveries: its `opts.callback.retry`, or
+    /// the default when it has no callback configuration (or is gone).
+    pub fn for_channel(channel: Option<&crate::channel::Channel>) -> RetryPolicy {
+        channel
+            .and_then(|c| c.opts.callback.as_ref())
+            .map(|c| c.retry.clone())
+            .unwrap_or_default()
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {

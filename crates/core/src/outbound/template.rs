@@ -15,6 +15,20 @@ pub struct Rendered {
     pub body: String,
 }
 
+impl Rendered {
+    /// A `POST` of the JSON `body` to `url` with `Content-Type:
+    /// application/json` and nothing else: how an event goes to a webhook
+    /// subscriber (`body` is the event as subscribers receive it).
+    pub fn json_post(url: &str, body: &str) -> Rendered {
+        Rendered {
+            method: HttpMethod::Post,
+            url: url.to_owned(),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_owned(),
+        }
+    }
+}
+
 /// Renders the configuration for one send. `vars` are the send's
 /// variables (every declared one must be present: missing ones are a 422
 /// naming them); `callback_id` fills `@CallbackId`; `@EventType` and

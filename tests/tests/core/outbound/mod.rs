@@ -7,6 +7,7 @@
 mod config;
 mod delivery;
 mod destination;
+mod lease;
 mod retry;
 mod template;
 
