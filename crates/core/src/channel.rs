@@ -43,8 +43,9 @@ impl std::fmt::Display for ChannelKind {
     }
 }
 
-/// Default and largest `limit` of a list.
+/// Default `limit` of a list.
 pub const DEFAULT_LIST_LIMIT: u64 = 100;
+/// Largest `limit` of a list; a larger one is capped to it.
 pub const MAX_LIST_LIMIT: u64 = 1000;
 /// Longest `code`, in characters.
 pub const MAX_CODE_LEN: usize = 128;
@@ -61,24 +62,35 @@ pub struct Channel {
     pub kind: ChannelKind,
     /// 32 lowercase hex characters from a CSPRNG, generated; never changes.
     pub token_local: String,
+    /// The secret of Standard Webhooks signatures on events sent to an http process.
     pub token_remote: String,
+    /// A second token, kept for the operator (never used by the gateway).
     pub token_remote2: String,
     /// Empty, or an `http://`, `https://`, `ftp://` or `ftps://` URL.
     pub url: String,
     /// The process of inbound webhooks: empty, an `http(s)://` URL, or `corezoid:{conv_id}`.
     pub recv_svcscriptcode: String,
+    /// The process of inbound WebSocket messages: empty, or an `http(s)://` URL.
     pub recv_svcscriptcode_ws: String,
+    /// Kept for the operator (outbound sends use `opts.callback`).
     pub send_svcscriptcode: String,
+    /// Kept for the operator.
     pub send_svcscriptcode_ws: String,
+    /// Options.
     pub opts: Opts,
+    /// Times of creation and last write.
     pub ext: Ext,
 }
 
+/// A channel's `opts`: display fields and the behaviour of its webhooks and callbacks.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Opts {
+    /// Display name.
     pub title: String,
+    /// Free text for the operator.
     pub comment: String,
+    /// Kept for Oktell Studio compatibility (the gateway has no files API).
     pub allow_files_api: bool,
     /// Inbound webhooks wait for the process's answer (unless `?async=true`).
     pub issync: bool,
@@ -94,6 +106,7 @@ pub struct Opts {
     pub callback: Option<crate::outbound::CallbackConfig>,
 }
 
+/// A channel's `ext`: times set by the server.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Ext {
     /// Creation time, ISO-8601 UTC with milliseconds (`2019-08-28T13:34:16.420Z`).
@@ -110,7 +123,10 @@ pub enum Process {
     /// POST the event to this URL.
     Http(String),
     /// Create a Corezoid task in this process.
-    Corezoid { conv_id: u64 },
+    Corezoid {
+        /// The process id.
+        conv_id: u64,
+    },
 }
 
 /// Top-level fields, in entity order.
@@ -474,11 +490,15 @@ pub fn public_view(channel: &Channel) -> Value {
 pub struct ListQuery {
     /// Field (dotted for `opts.*`, `ext.*`) → value it must equal.
     pub filter: Vec<(String, Value)>,
+    /// Fields to keep (`mask`), when given.
     pub mask: Option<Vec<String>>,
     /// Field → descending?
     pub order: Vec<(String, bool)>,
+    /// Rows to skip.
     pub offset: u64,
+    /// Most rows to return.
     pub limit: u64,
+    /// `opts` and `ext` flattened to `opts.title`-style keys.
     pub flat: bool,
 }
 

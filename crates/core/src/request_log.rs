@@ -4,8 +4,9 @@ use crate::error::RestError;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Default and largest page of `GET …/{id}/requests`.
+/// Default page of `GET …/{id}/requests` (and of `…/deliveries`).
 pub const DEFAULT_PAGE: u64 = 50;
+/// Largest page of `GET …/{id}/requests`; a larger `limit` is capped to it.
 pub const MAX_PAGE: u64 = 500;
 /// Longest excerpt of a response body kept in a record, in bytes.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
@@ -17,7 +18,9 @@ pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// The caller waited for the process's answer.
     Sync,
+    /// The caller was answered at once.
     Async,
 }
 
@@ -37,22 +40,30 @@ pub enum Outcome {
     NoProcess,
 }
 
+/// The record of one inbound webhook request, as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The event id (a UUID), also the `webhook-id` sent to the process.
     pub id: String,
+    /// The channel called.
     pub channel_id: String,
     /// ISO-8601 UTC.
     pub received_at: String,
+    /// The HTTP method.
     pub method: String,
     /// Path and query, as requested.
     pub url: String,
+    /// The caller's address (`CF-Connecting-IP`), when known.
     pub ip: Option<String>,
+    /// Sync or async.
     pub mode: Mode,
     /// The HTTP status the caller got.
     pub status: u16,
     /// From arrival to the answer, in milliseconds (async: to the process's acceptance).
     pub duration_ms: u64,
+    /// What became of it.
     pub outcome: Outcome,
+    /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Sync answers: `{status, headers, body}` with the body cut to [`BODY_EXCERPT_BYTES`].

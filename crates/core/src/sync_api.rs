@@ -16,14 +16,23 @@ pub enum SyncOp {
     /// `{"type":"create","obj":"task","conv_id":…,"data":{…}}`: start a task and wait for its callback.
     Create(CreateOp),
     /// `{"type":"show","obj":"result","request_id":"…"}`: fetch a result that arrived late.
-    ShowResult { request_id: String },
+    ShowResult {
+        /// The id of the request whose result is wanted.
+        request_id: String,
+    },
     /// An op this gateway cannot run; it is answered with this error, the others still run.
-    Invalid { description: String },
+    Invalid {
+        /// Why it cannot run.
+        description: String,
+    },
 }
 
+/// A `create task` op.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateOp {
+    /// The process to create the task in.
     pub conv_id: u64,
+    /// The task's data (`__callback_url` is added when it is forwarded).
     pub data: Map<String, Value>,
     /// The caller's `ref`, forwarded unchanged.
     pub reference: Option<Value>,
@@ -31,10 +40,12 @@ pub struct CreateOp {
     pub id: Option<Value>,
 }
 
+/// A parsed Sync API request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncRequest {
     /// `timeout` in seconds as given; `None` when the request has none.
     pub timeout_s: Option<f64>,
+    /// The ops, in request order.
     pub ops: Vec<SyncOp>,
 }
 
@@ -164,6 +175,7 @@ pub fn parse(body: &[u8], max_ops: usize) -> Result<SyncRequest, ApiError> {
 /// How long a request may wait, and whether the caller chose it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
+    /// How long to wait, in ms (at least 1, at most `SYNC_MAX_TIMEOUT_S`).
     pub timeout_ms: u64,
     /// True when the request gave `timeout`: a timeout is then an op error
     /// (HTTP 200); otherwise the whole answer is 504.
@@ -171,6 +183,8 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// The deadline of a request that gave `timeout_s` (or none), under the settings' default and
+    /// cap.
     pub fn new(timeout_s: Option<f64>, settings: &Settings) -> Deadline {
         let cap_ms = settings.sync_max_timeout_s.saturating_mul(1000);
         match timeout_s {
@@ -202,11 +216,20 @@ impl Deadline {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum OpOutcome {
     /// The process called back with this object.
-    Data { data: Value },
+    Data {
+        /// The callback's body.
+        data: Value,
+    },
     /// The engine refused the task; its op answer, passed on as it came.
-    Refused { op: Value },
+    Refused {
+        /// The engine's op answer.
+        op: Value,
+    },
     /// The engine could not be used (unreachable, 5xx, not JSON, …).
-    Failed { description: String },
+    Failed {
+        /// What went wrong.
+        description: String,
+    },
     /// The deadline ran out first.
     Timeout,
 }
@@ -216,7 +239,9 @@ pub enum OpOutcome {
 pub enum Answer {
     /// A create op's outcome, with the request id it was parked under.
     Outcome {
+        /// The id it was parked under.
         request_id: String,
+        /// What became of it.
         outcome: OpOutcome,
     },
     /// An op answered without waiting (invalid ops, result look-ups).
@@ -224,6 +249,7 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// The answer to an op that cannot run: `{"proc": "error", "description": …}`.
     pub fn invalid(description: &str) -> Answer {
         Answer::Immediate(json!({"proc": "error", "description": description}))
     }

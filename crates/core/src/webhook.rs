@@ -41,11 +41,13 @@ const HOP_BY_HOP: &[&str] = &[
 /// An inbound request as the worker saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound<'a> {
+    /// The HTTP method, as sent.
     pub method: &'a str,
     /// The full URL, with query.
     pub url: &'a str,
     /// Header names lowercased, in arrival order.
     pub headers: &'a [(String, String)],
+    /// The raw body.
     pub body: &'a [u8],
     /// The caller's address (`CF-Connecting-IP`), when known.
     pub ip: Option<&'a str>,
@@ -192,9 +194,11 @@ pub fn query(url: &str) -> Map<String, Value> {
 /// What the caller of a sync webhook gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The HTTP status (200..=599).
     pub status: u16,
     /// Names as the process gave them; `content-type` always present.
     pub headers: Vec<(String, String)>,
+    /// The body (empty for 204, 205 and 304).
     pub body: Vec<u8>,
 }
 

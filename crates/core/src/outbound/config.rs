@@ -33,6 +33,7 @@ pub struct CallbackConfig {
     /// declared here nor built in is refused when the channel is saved.
     #[serde(default)]
     pub variables: Vec<String>,
+    /// The retry policy of its deliveries.
     #[serde(default)]
     pub retry: RetryPolicy,
     /// Optional `whsec_…` secret: deliveries then carry Standard Webhooks headers.
@@ -118,7 +119,7 @@ impl<'de> Deserialize<'de> for HttpMethod {
 /// - `variables`: unique names `[A-Za-z_][A-Za-z0-9_]*`; `CallbackId` is
 ///   built in and cannot be declared (`EventType` and `EventDescription`
 ///   may be, which makes them required).
-/// - Placeholders in `body` and header values follow [`render`]'s syntax;
+/// - Placeholders in `body` and header values follow [`render`](super::render)'s syntax;
 ///   every `@` starts one, so a literal `@` is written `@@` (`a@@b.com`).
 ///   A malformed one (`@{` unclosed, `@{}`, `@!` without a name, `@`
 ///   before a character that cannot start a name) is refused with its line

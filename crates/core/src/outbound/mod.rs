@@ -59,13 +59,17 @@ impl std::fmt::Display for DeliveryState {
 /// One attempt, as the delivery log shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// 1-based number in the delivery's log.
     pub n: u32,
     /// ISO-8601 UTC.
     pub at: String,
+    /// The receiver's HTTP status; None when no answer came (transport error, timeout, not sent).
     pub status: Option<u16>,
+    /// From sending to the answer, in ms.
     pub latency_ms: u64,
     /// First 1 KB of the response body.
     pub response_excerpt: String,
+    /// What went wrong, when something did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -73,14 +77,22 @@ pub struct Attempt {
 /// A delivery, as stored and as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
+    /// UUID, generated.
     pub id: String,
+    /// The channel it belongs to.
     pub channel_id: String,
+    /// Where it stands.
     pub state: DeliveryState,
+    /// Creation time, ISO-8601 UTC.
     pub created_at: String,
+    /// The `Idempotency-Key` of the send that made it, unique per channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The request each attempt sends.
     pub request: Rendered,
+    /// The policy its attempts follow (copied from the channel when created).
     pub retry: RetryPolicy,
+    /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
     /// Attempts made before the latest resend; the retry policy counts the rest.
     #[serde(default)]
@@ -88,6 +100,7 @@ pub struct Delivery {
     /// Unix ms of the next attempt while pending.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt_at_ms: Option<u64>,
+    /// Why it failed or died.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -81,7 +81,9 @@ impl std::fmt::Display for Success {
 pub struct RetryPolicy {
     /// How the delay grows between attempts.
     pub schedule: Schedule,
+    /// The first delay, in seconds (1..=[`MAX_DELAY_S`]).
     pub interval_s: u64,
+    /// Most attempts (1..=[`MAX_ATTEMPTS_LIMIT`]).
     pub max_attempts: u32,
     /// Random extra delay of up to this fraction of each delay (0 = none; exponential default 0.2).
     pub jitter: f64,
@@ -117,8 +119,11 @@ impl Default for RetryPolicy {
 pub enum Verdict {
     /// Accepted: the delivery is done.
     Delivered,
-    /// Try again after this many seconds.
-    Retry { delay_s: u64 },
+    /// Try again later.
+    Retry {
+        /// Seconds to wait.
+        delay_s: u64,
+    },
     /// Attempts used up: the delivery is dead.
     Dead,
     /// Stop now without more attempts (410 Gone): the delivery failed.

@@ -9,9 +9,13 @@ use serde_json::{Map, Value};
 /// A request ready to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendered {
+    /// The method.
     pub method: HttpMethod,
+    /// The channel's URL (for `GET`, with the rendered query).
     pub url: String,
+    /// Header lines rendered, in configuration order.
     pub headers: Vec<(String, String)>,
+    /// The rendered body (empty for `GET`).
     pub body: String,
 }
 
