@@ -19,7 +19,9 @@ pub fn parse(body: &[u8], max_bytes: usize) -> Result<Map<String, Value>, ApiErr
 /// A result as the rendezvous object stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredResult {
+    /// The process's callback body.
     pub data: Value,
+    /// Unix ms of its arrival.
     pub received_at_ms: u64,
 }
 
@@ -29,7 +31,9 @@ pub enum Decision {
     /// First result: store it, wake the waiter, and delete it after
     /// `delete_in_ms` (relative, as Durable Object alarms take it).
     Store {
+        /// What to store.
         result: StoredResult,
+        /// When to delete it, from now, in ms.
         delete_in_ms: u64,
     },
     /// A result is already stored; leave it as it is.

@@ -4,15 +4,48 @@
 //! `migrations/0001_channels.sql`, and rendering with mask and flat.
 
 use crate::error::RestError;
+use crate::request_log::MAX_OFFSET;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Channel types.
-pub const TYPE_PUBLIC: &str = "public";
-pub const TYPE_EVENTING: &str = "eventing";
+/// A channel's `type`. JSON: `"public"` or `"eventing"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Takes inbound webhooks and WebSocket connections for its process,
+    /// and sends outbound callbacks (the default).
+    #[default]
+    Public,
+    /// Carries events to subscribers (webhooks and WebSockets); takes no webhooks.
+    Eventing,
+}
 
-/// Default and largest `limit` of a list.
+impl ChannelKind {
+    /// The type's name, as in JSON (and in the list filter on `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Public => "public",
+            ChannelKind::Eventing => "eventing",
+        }
+    }
+
+    /// The type named `name` exactly (case-sensitive); None for any other.
+    pub fn parse(name: &str) -> Option<ChannelKind> {
+        [ChannelKind::Public, ChannelKind::Eventing]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Default `limit` of a list.
 pub const DEFAULT_LIST_LIMIT: u64 = 100;
+/// Largest `limit` of a list; a larger one is capped to it.
 pub const MAX_LIST_LIMIT: u64 = 1000;
 /// Longest `code`, in characters.
 pub const MAX_CODE_LEN: usize = 128;
@@ -26,27 +59,38 @@ pub struct Channel {
     pub code: String,
     /// `public` or `eventing`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ChannelKind,
     /// 32 lowercase hex characters from a CSPRNG, generated; never changes.
     pub token_local: String,
+    /// The secret of Standard Webhooks signatures on events sent to an http process.
     pub token_remote: String,
+    /// A second token, kept for the operator (never used by the gateway).
     pub token_remote2: String,
     /// Empty, or an `http://`, `https://`, `ftp://` or `ftps://` URL.
     pub url: String,
     /// The process of inbound webhooks: empty, an `http(s)://` URL, or `corezoid:{conv_id}`.
     pub recv_svcscriptcode: String,
+    /// The process of inbound WebSocket messages: empty, or an `http(s)://` URL.
     pub recv_svcscriptcode_ws: String,
+    /// Kept for the operator (outbound sends use `opts.callback`).
     pub send_svcscriptcode: String,
+    /// Kept for the operator.
     pub send_svcscriptcode_ws: String,
+    /// Options.
     pub opts: Opts,
+    /// Times of creation and last write.
     pub ext: Ext,
 }
 
+/// A channel's `opts`: display fields and the behaviour of its webhooks and callbacks.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Opts {
+    /// Display name.
     pub title: String,
+    /// Free text for the operator.
     pub comment: String,
+    /// Kept for Oktell Studio compatibility (the gateway has no files API).
     pub allow_files_api: bool,
     /// Inbound webhooks wait for the process's answer (unless `?async=true`).
     pub issync: bool,
@@ -62,6 +106,7 @@ pub struct Opts {
     pub callback: Option<crate::outbound::CallbackConfig>,
 }
 
+/// A channel's `ext`: times set by the server.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Ext {
     /// Creation time, ISO-8601 UTC with milliseconds (`2019-08-28T13:34:16.420Z`).
@@ -78,7 +123,10 @@ pub enum Process {
     /// POST the event to this URL.
     Http(String),
     /// Create a Corezoid task in this process.
-    Corezoid { conv_id: u64 },
+    Corezoid {
+        /// The process id.
+        conv_id: u64,
+    },
 }
 
 /// Top-level fields, in entity order.
@@ -109,9 +157,6 @@ const OPTS_FIELDS: [&str; 8] = [
 ];
 const EXT_FIELDS: [&str; 2] = ["ct", "lwt"];
 
-/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
-const MAX_OFFSET: u64 = (1 << 53) - 1;
-
 fn bad(message: impl Into<String>) -> RestError {
     RestError::bad_request(message)
 }
@@ -138,7 +183,7 @@ pub fn create(
     let mut channel = Channel {
         id,
         code: String::new(),
-        kind: TYPE_PUBLIC.to_owned(),
+        kind: ChannelKind::Public,
         token_local,
         token_remote: String::new(),
         token_remote2: String::new(),
@@ -196,13 +241,13 @@ fn apply(channel: &mut Channel, input: &Value, mode: Mode) -> Result<(), RestErr
                 channel.code = code.to_owned();
             }
             "type" => {
-                let kind = string(key, value)?;
-                if kind != TYPE_PUBLIC && kind != TYPE_EVENTING {
-                    return Err(bad(format!(
-                        "`type` must be \"{TYPE_PUBLIC}\" or \"{TYPE_EVENTING}\""
-                    )));
-                }
-                channel.kind = kind.to_owned();
+                channel.kind = ChannelKind::parse(string(key, value)?).ok_or_else(|| {
+                    bad(format!(
+                        "`type` must be \"{}\" or \"{}\"",
+                        ChannelKind::Public,
+                        ChannelKind::Eventing
+                    ))
+                })?;
             }
             "url" => {
                 let url = string(key, value)?;
@@ -445,11 +490,15 @@ pub fn public_view(channel: &Channel) -> Value {
 pub struct ListQuery {
     /// Field (dotted for `opts.*`, `ext.*`) → value it must equal.
     pub filter: Vec<(String, Value)>,
+    /// Fields to keep (`mask`), when given.
     pub mask: Option<Vec<String>>,
     /// Field → descending?
     pub order: Vec<(String, bool)>,
+    /// Rows to skip.
     pub offset: u64,
+    /// Most rows to return.
     pub limit: u64,
+    /// `opts` and `ext` flattened to `opts.title`-style keys.
     pub flat: bool,
 }
 

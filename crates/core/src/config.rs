@@ -4,6 +4,7 @@
 //! bound and error message, so configuration behaves the same natively and
 //! at the edge.
 
+use crate::outbound::AllowList;
 use std::collections::HashMap;
 
 /// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
@@ -27,16 +28,20 @@ pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
 /// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
 /// delivery waits before the sweeper presumes its queue message lost.
 pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
-/// Defaults of the WebSocket limits and the replay buffer.
+/// Default of `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message.
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Default of `WS_MAX_MESSAGES_PER_S`: messages per second per inbound connection.
 pub const DEFAULT_WS_MAX_MESSAGES_PER_S: u32 = 20;
+/// Default of `WS_MAX_CONNECTIONS`: inbound connections per channel.
 pub const DEFAULT_WS_MAX_CONNECTIONS: usize = 1000;
+/// Default of `EVENT_BUFFER`: events kept per channel for `last_event_id` replay.
 pub const DEFAULT_EVENT_BUFFER: usize = 1000;
 /// Shortest `ADMIN_TOKEN` accepted, in bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Shortest `CALLBACK_SECRET` accepted, in bytes.
 pub const MIN_CALLBACK_SECRET_BYTES: usize = 16;
 
+/// Every setting of the gateway, read once by [`Settings::from_lookup`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// `COREZOID_API_URL`: base URL of the engine's API, without a trailing slash.
@@ -47,19 +52,30 @@ pub struct Settings {
     pub callback_secret: Vec<u8>,
     /// `PUBLIC_URL`: origin used in `__callback_url`; the request's own when absent.
     pub public_url: Option<String>,
+    /// `SYNC_DEFAULT_TIMEOUT_S`: the wait of a request that gives no `timeout` (at most the cap).
     pub sync_default_timeout_s: u64,
+    /// `SYNC_MAX_TIMEOUT_S`: the largest wait honoured.
     pub sync_max_timeout_s: u64,
+    /// `SIGNATURE_MAX_SKEW_S`: allowed distance of a request's `unixtime` from now.
     pub signature_max_skew_s: u64,
+    /// `RESULT_TTL_S`: how long a callback's result is kept after its id expires.
     pub result_ttl_s: u64,
+    /// `MAX_BODY_BYTES`: largest request or callback body.
     pub max_body_bytes: usize,
+    /// `MAX_OPS`: most operations in one Sync API request.
     pub max_ops: usize,
     /// `ADMIN_TOKEN`: bearer token of the channel API; the API is closed without it.
     pub admin_token: Option<String>,
+    /// `WEBHOOK_MAX_WAIT_S`: longest wait of a sync webhook for its process's answer.
     pub webhook_max_wait_s: u64,
+    /// `REQUEST_LOG_TTL_S`: how long inbound requests stay listed.
     pub request_log_ttl_s: u64,
     /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
-    pub callback_allowed_hosts: String,
+    pub callback_allowed_hosts: AllowList,
+    /// `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
     pub callback_timeout_s: u64,
+    /// `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending delivery waits before the
+    /// sweeper presumes its queue message lost.
     pub callback_sweep_grace_s: u64,
     /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
     pub ws_max_message_bytes: usize,
@@ -105,7 +121,38 @@ fn non_empty(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String
         .filter(|s| !s.is_empty())
 }
 
+/// `CALLBACK_ALLOWED_HOSTS`, parsed. An entry of no accepted form is an
+/// error, which names the entries' positions but not their text.
+fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, ConfigError> {
+    AllowList::parse(&non_empty(get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default()).map_err(|e| {
+        let positions: Vec<String> = e.invalid.iter().map(|i| i.position.to_string()).collect();
+        let label = if positions.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        };
+        ConfigError(format!(
+            "setting CALLBACK_ALLOWED_HOSTS holds {label} {} of no accepted form: each entry \
+             is host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
+             no allow-all)",
+            positions.join(", ")
+        ))
+    })
+}
+
 impl Settings {
+    /// The origin the gateway's own URLs start with (`__callback_url` of a
+    /// Sync API task or a webhook event, and an inbound WebSocket's reply
+    /// URL): `PUBLIC_URL` when set (without its trailing `/`), else
+    /// `request_origin`, the origin the caller's request came to
+    /// (`https://gw.example`), as is.
+    pub fn public_base(&self, request_origin: &str) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => request_origin.to_owned(),
+        }
+    }
+
     /// Reads every setting through `get` (name → value), applying defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let api_keys = match non_empty(&get, "API_KEYS") {
@@ -169,7 +216,7 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
-            callback_allowed_hosts: non_empty(&get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default(),
+            callback_allowed_hosts: allow_list(&get)?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             ws_max_message_bytes: number(
                 &get,

@@ -22,11 +22,14 @@ pub fn callback_url(base: &str, request_id: &str) -> String {
 /// rendezvous object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Forward {
+    /// Where to POST.
     pub url: String,
+    /// The JSON body.
     pub body: String,
     /// Extra headers (signatures); `content-type: application/json` is always sent.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// How to read the reply.
     pub protocol: Protocol,
 }
 

@@ -11,12 +11,13 @@ use std::collections::VecDeque;
 pub const MAX_TYPE_LEN: usize = 128;
 /// Most patterns in one subscription.
 pub const MAX_PATTERNS: usize = 32;
-/// Events kept for replay (`last_event_id`), per channel.
-pub const DEFAULT_BUFFER: usize = 1000;
 
-/// WebSocket close codes (RFC 6455 §7.4.1).
+/// WebSocket close codes (RFC 6455 §7.4.1). Close code of a connection
+/// whose message is over `WS_MAX_MESSAGE_BYTES`.
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code of a connection that sends messages too fast.
 pub const CLOSE_POLICY_VIOLATION: u16 = 1008;
+/// Close code of a connection beyond the channel's connection limit.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// An event as subscribers receive it.
@@ -24,10 +25,12 @@ pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 pub struct Event {
     /// Decimal sequence number, increasing per channel from 1.
     pub id: String,
+    /// Its type (`order.paid`), `type` in JSON.
     #[serde(rename = "type")]
     pub kind: String,
     /// ISO-8601 UTC.
     pub ts: String,
+    /// Its data, a JSON object.
     pub data: Value,
 }
 
@@ -221,9 +224,13 @@ fn pattern_matches(pattern: &str, kind: &str) -> bool {
 /// A webhook subscription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
+    /// UUID, generated.
     pub id: String,
+    /// Where events are POSTed.
     pub url: String,
+    /// Patterns of the events wanted ([`parse_patterns`]); empty means all.
     pub events: Vec<String>,
+    /// Creation time, ISO-8601 UTC.
     pub created_at: String,
 }
 
@@ -314,6 +321,7 @@ fn check_url(url: &str) -> Result<(), RestError> {
 /// The bounded replay buffer of a channel's last events, oldest first.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Buffer {
+    /// The events, oldest first.
     pub events: VecDeque<Event>,
 }
 
@@ -373,12 +381,18 @@ fn parse_id(id: &str) -> Option<u64> {
     id.parse().ok()
 }
 
-/// Types of the events the gateway publishes for a channel's traffic.
+/// Types of the events the gateway publishes for a channel's traffic (to
+/// its `opts.eventing_channel`). A webhook request arrived.
 pub const WEBHOOK_RECEIVED: &str = "gateway.webhook.received";
+/// A sync or async webhook was answered, or its event taken.
 pub const WEBHOOK_ANSWERED: &str = "gateway.webhook.answered";
+/// A sync webhook's process did not answer in time.
 pub const WEBHOOK_TIMED_OUT: &str = "gateway.webhook.timed_out";
+/// A webhook's event could not be handed over, or its answer was unusable.
 pub const WEBHOOK_FAILED: &str = "gateway.webhook.failed";
+/// A delivery stopped without using up its attempts (410 Gone, destination refused).
 pub const DELIVERY_FAILED: &str = "gateway.delivery.failed";
+/// A delivery used up its attempts (or the queue gave up on it).
 pub const DELIVERY_DEAD: &str = "gateway.delivery.dead";
 
 /// A per-connection message rate limiter: a token bucket holding at most
@@ -387,7 +401,9 @@ pub const DELIVERY_DEAD: &str = "gateway.delivery.dead";
 /// at once, then sustain `per_second` a second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateLimiter {
+    /// Tokens left; may be fractional.
     pub tokens: f64,
+    /// Unix ms of the latest refill.
     pub last_ms: u64,
 }
 
@@ -434,4 +450,25 @@ pub fn webhook_event_type(outcome: crate::request_log::Outcome) -> &'static str 
         Outcome::TimedOut => WEBHOOK_TIMED_OUT,
         Outcome::Failed | Outcome::NoProcess => WEBHOOK_FAILED,
     }
+}
+
+/// The gateway event that reports a delivery's end, once an attempt is
+/// recorded: [`DELIVERY_DEAD`] or [`DELIVERY_FAILED`] with `{delivery_id,
+/// attempts, error}` (`attempts` counts every attempt in the log); None
+/// while it is pending or once delivered. The publisher adds `channel_id`.
+pub fn delivery_event(delivery: &crate::outbound::Delivery) -> Option<(&'static str, Value)> {
+    use crate::outbound::DeliveryState;
+    let kind = match delivery.state {
+        DeliveryState::Dead => DELIVERY_DEAD,
+        DeliveryState::Failed => DELIVERY_FAILED,
+        DeliveryState::Pending | DeliveryState::Delivered => return None,
+    };
+    Some((
+        kind,
+        serde_json::json!({
+            "delivery_id": delivery.id,
+            "attempts": delivery.attempts.len(),
+            "error": delivery.error,
+        }),
+    ))
 }

@@ -3,6 +3,27 @@
 //! Nothing here performs I/O, reads a clock or draws random numbers: time and
 //! randomness are arguments, so each rule is tested natively and the worker
 //! (`crates/edge`) stays a thin shell that turns HTTP into calls to this crate.
+//!
+//! One module per concern:
+//!
+//! | module | rules |
+//! | --- | --- |
+//! | [`route`] | the route table: method and path to a [`route::Route`] |
+//! | [`config`] | every setting, its default and bound ([`Settings`]) |
+//! | [`error`] | the error shapes and codes callers see |
+//! | [`admin`] | who may call the REST routes ([`admin::authorize`]) |
+//! | [`signature`], [`request_id`], [`ids`] | Corezoid signatures, self-authenticating request ids, UUIDs |
+//! | [`sync_api`], [`engine`], [`callback`] | the Sync API: parsing, deadlines, the task sent to the engine, its callback, the answer |
+//! | [`channel`], [`request_log`] | integration channels and their list query; the inbound request log |
+//! | [`webhook`] | inbound webhooks: the event, the process's answer, CORS |
+//! | [`websocket`] | inbound WebSocket connections: connection ids, the `$wsMessage` event |
+//! | [`eventing`] | events, patterns, the replay buffer, subscriptions, rate limits |
+//! | [`outbound`] | outbound callbacks: configuration, templates, the allow-list, retries, deliveries |
+//!
+//! Every public item is documented (`missing_docs`), and errors are typed
+//! enums whose `Display` is the message a caller sees.
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod admin;
 pub mod callback;
@@ -19,6 +40,7 @@ pub mod route;
 pub mod signature;
 pub mod sync_api;
 pub mod webhook;
+pub mod websocket;
 
 pub use config::Settings;
 pub use error::ApiError;

@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Random bytes in a request id (128 bits, from a CSPRNG).
 pub const RANDOM_BYTES: usize = 16;
 const OWNER_BYTES: usize = 8;
 const MAC_BYTES: usize = 16;
@@ -44,6 +45,7 @@ pub enum IdError {
 pub struct VerifiedId {
     /// The canonical (lowercase) form: use it to name the Durable Object.
     pub canonical: String,
+    /// Unix seconds after which the id stops taking callbacks.
     pub expires_at: u64,
     owner: [u8; OWNER_BYTES],
 }

@@ -4,19 +4,23 @@ use crate::error::RestError;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Default and largest page of `GET …/{id}/requests`.
+/// Default page of `GET …/{id}/requests` (and of `…/deliveries`).
 pub const DEFAULT_PAGE: u64 = 50;
+/// Largest page of `GET …/{id}/requests`; a larger `limit` is capped to it.
 pub const MAX_PAGE: u64 = 500;
 /// Longest excerpt of a response body kept in a record, in bytes.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
-/// Largest `offset` (JavaScript's `Number.MAX_SAFE_INTEGER`: D1 gets it as a number).
+/// Largest `offset` of every listing (requests, deliveries, channels):
+/// JavaScript's `Number.MAX_SAFE_INTEGER`, since D1 binds it as a number.
 pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 /// How the caller was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// The caller waited for the process's answer.
     Sync,
+    /// The caller was answered at once.
     Async,
 }
 
@@ -36,22 +40,30 @@ pub enum Outcome {
     NoProcess,
 }
 
+/// The record of one inbound webhook request, as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The event id (a UUID), also the `webhook-id` sent to the process.
     pub id: String,
+    /// The channel called.
     pub channel_id: String,
     /// ISO-8601 UTC.
     pub received_at: String,
+    /// The HTTP method.
     pub method: String,
     /// Path and query, as requested.
     pub url: String,
+    /// The caller's address (`CF-Connecting-IP`), when known.
     pub ip: Option<String>,
+    /// Sync or async.
     pub mode: Mode,
     /// The HTTP status the caller got.
     pub status: u16,
     /// From arrival to the answer, in milliseconds (async: to the process's acceptance).
     pub duration_ms: u64,
+    /// What became of it.
     pub outcome: Outcome,
+    /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Sync answers: `{status, headers, body}` with the body cut to [`BODY_EXCERPT_BYTES`].
@@ -109,27 +121,4 @@ pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError>
         }
     }
     Ok((offset, limit))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn offsets_past_what_d1_can_bind_are_refused() {
-        assert_eq!(
-            parse_paging(&pairs(&[("offset", "9007199254740991")])).map(|p| p.0),
-            Ok(MAX_OFFSET)
-        );
-        for big in ["9007199254740992", "18446744073709551615"] {
-            let e = parse_paging(&pairs(&[("offset", big)])).unwrap_err();
-            assert_eq!(e.status, 400, "{big}");
-        }
-    }
 }

@@ -8,12 +8,16 @@
 pub enum Route<'a> {
     /// `POST /api/1/json/{login}/{unixtime}/{signature}`
     SyncApi {
+        /// The API login.
         login: &'a str,
+        /// The request time, unix seconds as sent.
         unixtime: &'a str,
+        /// The request's signature, hex.
         signature: &'a str,
     },
     /// `POST /api/1/plugins/callback/{request_id}`
     Callback {
+        /// The request id the callback is for.
         request_id: &'a str,
     },
     /// `GET /healthz`: liveness, touches nothing; the benchmark's baseline.
@@ -21,80 +25,107 @@ pub enum Route<'a> {
     /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
     OpenApi,
     /// `/rest/v1/service/integration_points`
-    Channels(CollectionOp),
+    Channels(ChannelCollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
     Channel {
+        /// The channel id.
         id: &'a str,
-        op: ItemOp,
+        /// What to do with it.
+        op: ChannelItemOp,
     },
     /// `GET /rest/v1/service/integration_points/{id}/requests`
     ChannelRequests {
+        /// The channel id.
         id: &'a str,
     },
     /// `POST …/{id}/events`: publish an event on an eventing channel.
     Publish {
+        /// The channel id.
         id: &'a str,
     },
     /// WebSocket upgrade on `/ws/token/v1/{token_local}` (inbound, public
     /// channel) or `…/subscribe` (eventing channel).
     WebSocket {
+        /// The channel's `token_local`.
         token: &'a str,
+        /// `…/subscribe`: an eventing channel's subscriber.
         subscribe: bool,
     },
     /// `POST /api/1/plugins/ws/{channel_id}/{connection_id}`: a process's
     /// message to an inbound WebSocket connection.
     WsReply {
+        /// The channel id.
         channel_id: &'a str,
+        /// The connection id (MAC'd, see [`crate::websocket::connection_id`]).
         connection_id: &'a str,
     },
     /// `POST …/{id}/send`: queue an outbound callback.
     Send {
+        /// The channel id.
         id: &'a str,
     },
     /// `POST …/{id}/send/test`: one attempt now, nothing queued.
     SendTest {
+        /// The channel id.
         id: &'a str,
     },
     /// `GET …/{id}/deliveries`
     Deliveries {
+        /// The channel id.
         id: &'a str,
     },
     /// `GET …/{id}/deliveries/{delivery_id}`
     Delivery {
+        /// The channel id.
         id: &'a str,
+        /// The delivery id.
         delivery_id: &'a str,
     },
     /// `POST …/{id}/deliveries/{delivery_id}/resend`
     Resend {
+        /// The channel id.
         id: &'a str,
+        /// The delivery id.
         delivery_id: &'a str,
     },
     /// Any method on `/api/token/v1/{token_local}` and below it.
     WebhookByToken {
+        /// The channel's `token_local`.
         token: &'a str,
     },
     /// Any method on `/api/webrequest/{code}` and below it (Bpium's form).
     WebhookByCode {
+        /// The channel's `code`, percent-encoded as in the path.
         code: &'a str,
     },
     /// A known path with a method it does not take; carries the allowed ones.
     MethodNotAllowed {
+        /// The methods it takes, comma-separated (the `Allow` header).
         allowed: &'static str,
     },
+    /// No route has this path.
     NotFound,
 }
 
+/// What a request on `/rest/v1/service/integration_points` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectionOp {
+pub enum ChannelCollectionOp {
+    /// `GET`: list channels (filter, mask, order, paging).
     List,
+    /// `POST`: create a channel.
     Create,
+    /// `LOOKUP` (or `POST` with `X-HTTP-Method-Override: LOOKUP`): find ids by id, code or token.
     Lookup,
 }
 
+/// What a request on `/rest/v1/service/integration_points/{id}` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemOp {
+pub enum ChannelItemOp {
+    /// `GET`: the channel (mask, flat).
     Get,
+    /// `PATCH`: change fields.
     Patch,
+    /// `DELETE`: remove it, with its request log and deliveries.
     Delete,
 }
 
@@ -198,6 +229,7 @@ fn pick<'a>(method: &str, allowed: &'static str, table: &[(&str, Route<'a>)]) ->
     Route::MethodNotAllowed { allowed }
 }
 
+/// The route of `method` (after [`effective_method`]) on `path`. `HEAD` is taken wherever `GET` is.
 pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
@@ -227,9 +259,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
             method,
             "GET, POST, LOOKUP",
             &[
-                ("GET", Route::Channels(CollectionOp::List)),
-                ("POST", Route::Channels(CollectionOp::Create)),
-                ("LOOKUP", Route::Channels(CollectionOp::Lookup)),
+                ("GET", Route::Channels(ChannelCollectionOp::List)),
+                ("POST", Route::Channels(ChannelCollectionOp::Create)),
+                ("LOOKUP", Route::Channels(ChannelCollectionOp::Lookup)),
             ],
         ),
         ["rest", "v1", "service", "integration_points", id] => pick(
@@ -240,21 +272,21 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
                     "GET",
                     Route::Channel {
                         id,
-                        op: ItemOp::Get,
+                        op: ChannelItemOp::Get,
                     },
                 ),
                 (
                     "PATCH",
                     Route::Channel {
                         id,
-                        op: ItemOp::Patch,
+                        op: ChannelItemOp::Patch,
                     },
                 ),
                 (
                     "DELETE",
                     Route::Channel {
                         id,
-                        op: ItemOp::Delete,
+                        op: ChannelItemOp::Delete,
                     },
                 ),
             ],

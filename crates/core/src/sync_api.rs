@@ -12,18 +12,27 @@ pub const TIMEOUT_DESCRIPTION: &str = "Timeout for create task";
 
 /// One operation of a Sync API request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Op {
+pub enum SyncOp {
     /// `{"type":"create","obj":"task","conv_id":…,"data":{…}}`: start a task and wait for its callback.
     Create(CreateOp),
     /// `{"type":"show","obj":"result","request_id":"…"}`: fetch a result that arrived late.
-    ShowResult { request_id: String },
+    ShowResult {
+        /// The id of the request whose result is wanted.
+        request_id: String,
+    },
     /// An op this gateway cannot run; it is answered with this error, the others still run.
-    Invalid { description: String },
+    Invalid {
+        /// Why it cannot run.
+        description: String,
+    },
 }
 
+/// A `create task` op.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateOp {
+    /// The process to create the task in.
     pub conv_id: u64,
+    /// The task's data (`__callback_url` is added when it is forwarded).
     pub data: Map<String, Value>,
     /// The caller's `ref`, forwarded unchanged.
     pub reference: Option<Value>,
@@ -31,11 +40,13 @@ pub struct CreateOp {
     pub id: Option<Value>,
 }
 
+/// A parsed Sync API request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncRequest {
     /// `timeout` in seconds as given; `None` when the request has none.
     pub timeout_s: Option<f64>,
-    pub ops: Vec<Op>,
+    /// The ops, in request order.
+    pub ops: Vec<SyncOp>,
 }
 
 /// Checks login, time window and signature of a Sync API call and returns
@@ -66,7 +77,11 @@ pub fn authenticate<'s>(
     }
 }
 
-fn conv_id(v: Option<&Value>) -> Result<u64, String> {
+/// The description of a create op whose `conv_id` is not a process id.
+const BAD_CONV_ID: &str = "conv_id must be a positive integer or a string of digits";
+
+/// A create op's `conv_id`: a positive integer, or a string of its digits.
+fn conv_id(v: Option<&Value>) -> Option<u64> {
     let parsed = match v {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
@@ -74,13 +89,11 @@ fn conv_id(v: Option<&Value>) -> Result<u64, String> {
         }
         _ => None,
     };
-    parsed
-        .filter(|&n| n > 0)
-        .ok_or_else(|| "conv_id must be a positive integer or a string of digits".to_string())
+    parsed.filter(|&n| n > 0)
 }
 
-fn parse_op(v: &Value) -> Op {
-    let invalid = |d: &str| Op::Invalid {
+fn parse_op(v: &Value) -> SyncOp {
+    let invalid = |d: &str| SyncOp::Invalid {
         description: d.to_string(),
     };
     let Some(o) = v.as_object() else {
@@ -90,16 +103,15 @@ fn parse_op(v: &Value) -> Op {
     let obj = o.get("obj").and_then(Value::as_str);
     match (typ, obj) {
         (Some("create"), Some("task")) => {
-            let conv_id = match conv_id(o.get("conv_id")) {
-                Ok(c) => c,
-                Err(e) => return Op::Invalid { description: e },
+            let Some(conv_id) = conv_id(o.get("conv_id")) else {
+                return invalid(BAD_CONV_ID);
             };
             let data = match o.get("data") {
                 Some(Value::Object(m)) => m.clone(),
                 None => Map::new(),
                 Some(_) => return invalid("data must be a JSON object"),
             };
-            Op::Create(CreateOp {
+            SyncOp::Create(CreateOp {
                 conv_id,
                 data,
                 reference: o.get("ref").cloned(),
@@ -107,14 +119,14 @@ fn parse_op(v: &Value) -> Op {
             })
         }
         (Some("show"), Some("result")) => match o.get("request_id").and_then(Value::as_str) {
-            Some(id) => Op::ShowResult {
+            Some(id) => SyncOp::ShowResult {
                 request_id: id.to_string(),
             },
             None => invalid("request_id must be a string"),
         },
         (Some("create"), _) => invalid("obj must be \"task\" for type \"create\""),
         (Some("show"), _) => invalid("obj must be \"result\" for type \"show\""),
-        (Some(t), _) => Op::Invalid {
+        (Some(t), _) => SyncOp::Invalid {
             description: format!("unknown op type \"{t}\"; use \"create\" or \"show\""),
         },
         (None, _) => invalid("op type is missing"),
@@ -137,7 +149,7 @@ fn parse_timeout(v: Option<&Value>) -> Result<Option<f64>, ApiError> {
 }
 
 /// Parses a request body. Request-level problems are errors; a bad op is
-/// kept as [`Op::Invalid`] and answered on its own.
+/// kept as [`SyncOp::Invalid`] and answered on its own.
 pub fn parse(body: &[u8], max_ops: usize) -> Result<SyncRequest, ApiError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::format(format!("Bad JSON: {e}")))?;
@@ -163,6 +175,7 @@ pub fn parse(body: &[u8], max_ops: usize) -> Result<SyncRequest, ApiError> {
 /// How long a request may wait, and whether the caller chose it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
+    /// How long to wait, in ms (at least 1, at most `SYNC_MAX_TIMEOUT_S`).
     pub timeout_ms: u64,
     /// True when the request gave `timeout`: a timeout is then an op error
     /// (HTTP 200); otherwise the whole answer is 504.
@@ -170,6 +183,8 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// The deadline of a request that gave `timeout_s` (or none), under the settings' default and
+    /// cap.
     pub fn new(timeout_s: Option<f64>, settings: &Settings) -> Deadline {
         let cap_ms = settings.sync_max_timeout_s.saturating_mul(1000);
         match timeout_s {
@@ -201,11 +216,20 @@ impl Deadline {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum OpOutcome {
     /// The process called back with this object.
-    Data { data: Value },
+    Data {
+        /// The callback's body.
+        data: Value,
+    },
     /// The engine refused the task; its op answer, passed on as it came.
-    Refused { op: Value },
+    Refused {
+        /// The engine's op answer.
+        op: Value,
+    },
     /// The engine could not be used (unreachable, 5xx, not JSON, …).
-    Failed { description: String },
+    Failed {
+        /// What went wrong.
+        description: String,
+    },
     /// The deadline ran out first.
     Timeout,
 }
@@ -215,7 +239,9 @@ pub enum OpOutcome {
 pub enum Answer {
     /// A create op's outcome, with the request id it was parked under.
     Outcome {
+        /// The id it was parked under.
         request_id: String,
+        /// What became of it.
         outcome: OpOutcome,
     },
     /// An op answered without waiting (invalid ops, result look-ups).
@@ -223,6 +249,7 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// The answer to an op that cannot run: `{"proc": "error", "description": …}`.
     pub fn invalid(description: &str) -> Answer {
         Answer::Immediate(json!({"proc": "error", "description": description}))
     }

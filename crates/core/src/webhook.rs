@@ -3,6 +3,10 @@
 //! and Standard Webhooks signatures on what the gateway sends a process.
 
 use crate::channel::Channel;
+use crate::engine::EngineReply;
+use crate::error::RestError;
+use crate::request_log::Outcome;
+use crate::sync_api::OpOutcome;
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -37,11 +41,13 @@ const HOP_BY_HOP: &[&str] = &[
 /// An inbound request as the worker saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound<'a> {
+    /// The HTTP method, as sent.
     pub method: &'a str,
     /// The full URL, with query.
     pub url: &'a str,
     /// Header names lowercased, in arrival order.
     pub headers: &'a [(String, String)],
+    /// The raw body.
     pub body: &'a [u8],
     /// The caller's address (`CF-Connecting-IP`), when known.
     pub ip: Option<&'a str>,
@@ -188,10 +194,83 @@ pub fn query(url: &str) -> Map<String, Value> {
 /// What the caller of a sync webhook gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The HTTP status (200..=599).
     pub status: u16,
     /// Names as the process gave them; `content-type` always present.
     pub headers: Vec<(String, String)>,
+    /// The body (empty for 204, 205 and 304).
     pub body: Vec<u8>,
+}
+
+/// Why a process's answer to a sync webhook cannot be sent to the caller
+/// (a 502). The `Display` text is the reason the caller and the request log
+/// see, after "The process's answer is invalid: ".
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyError {
+    /// The callback body is not a JSON object.
+    NotAnObject,
+    /// `response_code` is neither an integer nor a string of digits (the value given).
+    CodeNotInteger(Value),
+    /// `response_code` is outside 200..=599 (the value given).
+    CodeOutOfRange(Value),
+    /// A non-empty `response_content` with 204, 205 or 304 (the status).
+    BodyNotAllowed(u16),
+    /// `response_headers` is a string that is not a JSON object.
+    HeadersStringNotObject,
+    /// `response_headers` is neither an object nor a string of one.
+    HeadersNotObject,
+    /// A header name that is not an HTTP token (the name).
+    HeaderName(String),
+    /// A header value that is an object, or an array inside an array (the header's name).
+    HeaderValueType(String),
+    /// A header value with characters a header cannot carry (the header's name).
+    HeaderValue(String),
+    /// `content-type` given more than once.
+    ContentTypeTwice,
+}
+
+impl std::fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyError::NotAnObject => f.write_str("the process's answer is not a JSON object"),
+            ReplyError::CodeNotInteger(got) => write!(
+                f,
+                "the process's response_code must be an integer, got {got}"
+            ),
+            ReplyError::CodeOutOfRange(got) => write!(
+                f,
+                "the process's response_code must be an integer from 200 to 599, got {got}"
+            ),
+            ReplyError::BodyNotAllowed(status) => write!(
+                f,
+                "the process's response_code {status} cannot carry a body, but response_content \
+                 is not empty"
+            ),
+            ReplyError::HeadersStringNotObject => {
+                f.write_str("the process's response_headers is a string but not a JSON object")
+            }
+            ReplyError::HeadersNotObject => {
+                f.write_str("the process's response_headers must be an object")
+            }
+            ReplyError::HeaderName(name) => write!(
+                f,
+                "the process's response_headers has an invalid header name {name:?}"
+            ),
+            ReplyError::HeaderValueType(name) => write!(
+                f,
+                "the process's response_headers value of {name:?} must be a string, number or \
+                 boolean"
+            ),
+            ReplyError::HeaderValue(name) => write!(
+                f,
+                "the process's response_headers value of {name:?} has characters not allowed in \
+                 a header"
+            ),
+            ReplyError::ContentTypeTwice => {
+                f.write_str("the process's response_headers sets content-type more than once")
+            }
+        }
+    }
 }
 
 /// Turns the process's callback `{response_code, response_content,
@@ -200,7 +279,7 @@ pub struct Reply {
 /// with `application/json` when no content type is set), headers an object
 /// (or a JSON string of one) merged over the standard ones,
 /// `content-type` defaulting to [`DEFAULT_CONTENT_TYPE`]. An invalid answer
-/// is an `Err` with a message for a 502.
+/// is a [`ReplyError`], for a 502.
 ///
 /// Details:
 /// - `response_code`: an integer or a string of digits; absent, `null` or
@@ -220,9 +299,9 @@ pub struct Reply {
 ///   and more than one (`Content-Type` and `content-type`, or an array) is an
 ///   `Err`.
 /// - Other keys of the callback are ignored.
-pub fn reply(callback: &Value) -> Result<Reply, String> {
+pub fn reply(callback: &Value) -> Result<Reply, ReplyError> {
     let Value::Object(cb) = callback else {
-        return Err("the process's answer is not a JSON object".into());
+        return Err(ReplyError::NotAnObject);
     };
 
     let status = match cb.get("response_code") {
@@ -232,17 +311,10 @@ pub fn reply(callback: &Value) -> Result<Reply, String> {
         Some(Value::String(s)) if s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse().unwrap_or(0)
         }
-        Some(other) => {
-            return Err(format!(
-                "the process's response_code must be an integer, got {other}"
-            ))
-        }
+        Some(other) => return Err(ReplyError::CodeNotInteger(other.clone())),
     };
     if !(200..=599).contains(&status) {
-        return Err(format!(
-            "the process's response_code must be an integer from 200 to 599, got {}",
-            cb["response_code"]
-        ));
+        return Err(ReplyError::CodeOutOfRange(cb["response_code"].clone()));
     }
     let status = status as u16;
 
@@ -252,9 +324,7 @@ pub fn reply(callback: &Value) -> Result<Reply, String> {
         Some(other) => (other.to_string().into_bytes(), true),
     };
     if matches!(status, 204 | 205 | 304) && !body.is_empty() {
-        return Err(format!(
-            "the process's response_code {status} cannot carry a body, but response_content is not empty"
-        ));
+        return Err(ReplyError::BodyNotAllowed(status));
     }
 
     let given = match cb.get("response_headers") {
@@ -263,22 +333,16 @@ pub fn reply(callback: &Value) -> Result<Reply, String> {
         Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
         Some(Value::String(s)) => match serde_json::from_str(s) {
             Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(
-                    "the process's response_headers is a string but not a JSON object".into(),
-                )
-            }
+            _ => return Err(ReplyError::HeadersStringNotObject),
         },
-        Some(_) => return Err("the process's response_headers must be an object".into()),
+        Some(_) => return Err(ReplyError::HeadersNotObject),
     };
 
     let mut headers = Vec::new();
     let mut content_type = None;
     for (name, value) in &given {
         if !is_token(name) {
-            return Err(format!(
-                "the process's response_headers has an invalid header name {name:?}"
-            ));
+            return Err(ReplyError::HeaderName(name.clone()));
         }
         let lower = name.to_ascii_lowercase();
         if HOP_BY_HOP.contains(&lower.as_str()) {
@@ -293,25 +357,17 @@ pub fn reply(callback: &Value) -> Result<Reply, String> {
                 Value::Null => continue,
                 Value::String(s) => s.trim_matches([' ', '\t']).to_owned(),
                 Value::Number(_) | Value::Bool(_) => v.to_string(),
-                _ => {
-                    return Err(format!(
-                        "the process's response_headers value of {name:?} must be a string, number or boolean"
-                    ))
-                }
+                _ => return Err(ReplyError::HeaderValueType(name.clone())),
             };
             if !v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
-                return Err(format!(
-                    "the process's response_headers value of {name:?} has characters not allowed in a header"
-                ));
+                return Err(ReplyError::HeaderValue(name.clone()));
             }
             if lower == "content-type" {
                 if v.is_empty() {
                     continue;
                 }
                 if content_type.is_some() {
-                    return Err(
-                        "the process's response_headers sets content-type more than once".into(),
-                    );
+                    return Err(ReplyError::ContentTypeTwice);
                 }
                 content_type = Some(headers.len());
             }
@@ -461,12 +517,39 @@ fn normalize_origin(origin: &str) -> String {
     o
 }
 
+/// Why there is nothing to send a channel's process. The `Display` text is
+/// what the caller (502) and the request log see; the request's outcome is
+/// [`crate::request_log::Outcome::NoProcess`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForwardError {
+    /// `recv_svcscriptcode` is empty (or not a valid process).
+    NoProcess,
+    /// A `corezoid:` process whose `opts.corezoid_login` has no key in `API_KEYS` (the login).
+    UnknownLogin(String),
+    /// A `corezoid:` process, and `COREZOID_API_URL` is not set.
+    NoEngineUrl,
+}
+
+impl std::fmt::Display for ForwardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardError::NoProcess => {
+                f.write_str("The channel names no process (recv_svcscriptcode is empty)")
+            }
+            ForwardError::UnknownLogin(login) => {
+                write!(f, "opts.corezoid_login {login:?} names no key in API_KEYS")
+            }
+            ForwardError::NoEngineUrl => f.write_str("setting COREZOID_API_URL is not set"),
+        }
+    }
+}
+
 /// The request that hands `event` to the channel's process: a POST of the
 /// event to an http process, with Standard Webhooks headers (`webhook-id` =
 /// the event id, `webhook-timestamp`, and `webhook-signature` keyed by
 /// `token_remote` when set); or a Corezoid task in `conv_id`, signed with the
-/// key of `opts.corezoid_login`, whose data is the event. `Err` says why
-/// there is nothing to send (no process, no key, no engine URL).
+/// key of `opts.corezoid_login`, whose data is the event. A [`ForwardError`]
+/// says why there is nothing to send (no process, no key, no engine URL).
 pub fn forward_to_process(
     settings: &crate::Settings,
     channel: &Channel,
@@ -474,11 +557,11 @@ pub fn forward_to_process(
     event_id: &str,
     callback_url: &str,
     now_ms: u64,
-) -> Result<crate::engine::Forward, String> {
+) -> Result<crate::engine::Forward, ForwardError> {
     use crate::channel::{self, Process};
     use crate::engine::{self, Forward, Protocol};
     match channel::process(channel) {
-        Process::None => Err("The channel names no process (recv_svcscriptcode is empty)".into()),
+        Process::None => Err(ForwardError::NoProcess),
         Process::Http(url) => {
             let body = event.to_string();
             let ts = now_ms / 1000;
@@ -500,12 +583,10 @@ pub fn forward_to_process(
         Process::Corezoid { conv_id } => {
             let login = channel.opts.corezoid_login.as_str();
             let Some(secret) = settings.api_keys.get(login) else {
-                return Err(format!(
-                    "opts.corezoid_login {login:?} names no key in API_KEYS"
-                ));
+                return Err(ForwardError::UnknownLogin(login.to_owned()));
             };
             let Some(api_url) = settings.corezoid_api_url.as_deref() else {
-                return Err("setting COREZOID_API_URL is not set".into());
+                return Err(ForwardError::NoEngineUrl);
             };
             let mut data = event.as_object().cloned().unwrap_or_default();
             // engine::forward adds the callback URL itself.
@@ -525,5 +606,118 @@ pub fn forward_to_process(
                 callback_url,
             ))
         }
+    }
+}
+
+/// The gateway's own answer to a webhook whose process could not answer it:
+/// a REST error (`{"error_code": 1000 + status, "error_message": message}`)
+/// and what the request log records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookFailure {
+    /// 502 (no process, a refusal, a failure, an invalid answer) or 504 (no answer in time).
+    pub status: u16,
+    /// The request log's outcome.
+    pub outcome: Outcome,
+    /// The caller's `error_message`, also the request log's `error`.
+    pub message: String,
+}
+
+impl WebhookFailure {
+    /// There is nothing to send the event to: 502, [`Outcome::NoProcess`].
+    pub fn no_process(e: &ForwardError) -> WebhookFailure {
+        WebhookFailure {
+            status: 502,
+            outcome: Outcome::NoProcess,
+            message: e.to_string(),
+        }
+    }
+
+    /// The answer as the REST error the caller gets.
+    pub fn to_rest(&self) -> RestError {
+        RestError::new(self.status, self.message.clone())
+    }
+}
+
+/// What the caller of a sync webhook gets once its wait is over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncAnswer {
+    /// The process's answer, to send as it is: [`Outcome::Answered`], and
+    /// the caller's status is the reply's.
+    Reply(Reply),
+    /// The gateway's error answer.
+    Failure(WebhookFailure),
+}
+
+/// The answer to a sync webhook from what became of its event:
+///
+/// | outcome | status | log outcome | message |
+/// | --- | --- | --- | --- |
+/// | `Data`, a valid answer ([`reply`]) | the answer's | `answered` | — |
+/// | `Data`, an invalid answer | 502 | `failed` | `The process's answer is invalid: {reason}` |
+/// | `Refused` | 502 | `failed` | [`refusal`] |
+/// | `Failed` | 502 | `failed` | the description |
+/// | `Timeout` | 504 | `timed_out` | `The process did not answer within {max_wait_s} s` |
+///
+/// `max_wait_s` is `WEBHOOK_MAX_WAIT_S`.
+pub fn sync_answer(outcome: OpOutcome, max_wait_s: u64) -> SyncAnswer {
+    let failure = |status, outcome, message| {
+        SyncAnswer::Failure(WebhookFailure {
+            status,
+            outcome,
+            message,
+        })
+    };
+    match outcome {
+        OpOutcome::Data { data } => match reply(&data) {
+            Ok(r) => SyncAnswer::Reply(r),
+            Err(e) => failure(
+                502,
+                Outcome::Failed,
+                format!("The process's answer is invalid: {e}"),
+            ),
+        },
+        OpOutcome::Refused { op } => failure(502, Outcome::Failed, refusal(&op)),
+        OpOutcome::Failed { description } => failure(502, Outcome::Failed, description),
+        OpOutcome::Timeout => failure(
+            504,
+            Outcome::TimedOut,
+            format!("The process did not answer within {max_wait_s} s"),
+        ),
+    }
+}
+
+/// What the request log records of an async webhook once its event was
+/// handed over: the outcome and the error. Taken ([`EngineReply::Accepted`])
+/// is [`Outcome::Accepted`] without an error; a refusal or a failure is
+/// [`Outcome::Failed`] with [`refusal`]'s message or the failure's
+/// description.
+pub fn handover_outcome(reply: &EngineReply) -> (Outcome, Option<String>) {
+    match reply {
+        EngineReply::Accepted => (Outcome::Accepted, None),
+        EngineReply::Refused(op) => (Outcome::Failed, Some(refusal(op))),
+        EngineReply::Failed(description) => (Outcome::Failed, Some(description.clone())),
+    }
+}
+
+/// The message of a process's refusal of an event: `The process refused
+/// the event: ` and the refusal's `description` when it is a string, else
+/// the refusal's whole JSON.
+pub fn refusal(op: &Value) -> String {
+    match op.get("description").and_then(Value::as_str) {
+        Some(d) => format!("The process refused the event: {d}"),
+        None => format!("The process refused the event: {op}"),
+    }
+}
+
+impl Reply {
+    /// The answer as the request log's `response` records it: `{status,
+    /// headers: [[name, value], …], body}` with the body cut by
+    /// [`crate::request_log::excerpt`].
+    pub fn record(&self) -> Value {
+        serde_json::json!({
+            "status": self.status,
+            "headers": self.headers.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
+            "body": crate::request_log::excerpt(&self.body),
+        })
     }
 }

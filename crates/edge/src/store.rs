@@ -256,7 +256,7 @@ impl Store {
             .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
-                &[text(&d.id), text(&d.channel_id), key, text(&d.state), number(now_ms), text(&to_json(d)?)],
+                &[text(&d.id), text(&d.channel_id), key, text(d.state.as_str()), number(now_ms), text(&to_json(d)?)],
             )
             .await?;
         if inserted > 0 {
@@ -315,7 +315,7 @@ impl Store {
                 &[
                     text(&d.id),
                     number(generation),
-                    text(&d.state),
+                    text(d.state.as_str()),
                     number(new_generation),
                     number(next_attempt_at_ms),
                     text(&to_json(d)?),

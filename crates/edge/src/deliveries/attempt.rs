@@ -3,7 +3,7 @@
 
 use crate::clock::now_ms;
 use std::time::Duration;
-use syncbridge_core::outbound::Rendered;
+use syncbridge_core::outbound::{HttpMethod, Rendered};
 use syncbridge_core::webhook;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
@@ -50,10 +50,10 @@ pub async fn attempt(r: &Rendered, secret: &str, msg_id: &str, timeout_s: u64) -
             )?;
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::from(r.method.clone()))
+        init.with_method(Method::from(r.method.as_str().to_string()))
             .with_headers(headers)
             .with_redirect(RequestRedirect::Manual);
-        if r.method != "GET" {
+        if r.method != HttpMethod::Get {
             init.with_body(Some(r.body.as_str().into()));
         }
         let mut resp = Fetch::Request(Request::new_with_init(&r.url, &init)?)

@@ -8,7 +8,8 @@ use crate::clock::{now_iso, now_ms, random_unit};
 use crate::ctx::Ctx;
 use serde_json::json;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Attempt, Verdict};
+use syncbridge_core::eventing;
+use syncbridge_core::outbound::{self, lease, Attempt, Verdict};
 use syncbridge_core::request_log;
 use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
 
@@ -59,7 +60,7 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? else {
         return Ok(Next::Done); // deleted with its channel
     };
-    if d.state != outbound::PENDING || generation != msg.generation {
+    if !lease::message_acts(&d, generation, msg.generation) {
         return Ok(Next::Done); // finished, or superseded by a newer message
     }
     let Some(channel) = store.channel(&d.channel_id).await? else {
@@ -67,7 +68,7 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     };
     let now = now_ms();
     // Claim the attempt: the sweeper leaves it alone while it runs.
-    let lease_until = now + (settings.callback_timeout_s + settings.callback_sweep_grace_s) * 1000;
+    let lease_until = lease::lease_until_ms(now, settings);
     if !store
         .update_delivery(&d, generation, generation, lease_until)
         .await?
@@ -109,20 +110,14 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
         error: result.error.clone(),
     };
     let retry_in = d.record(attempt, &verdict, now_ms());
-    let next_at = d.next_attempt_at_ms.unwrap_or(0);
+    let next_at = d.next_attempt_column();
     if !store
         .update_delivery(&d, generation, generation, next_at)
         .await?
     {
         return Ok(Next::Done);
     }
-    let event = match d.state.as_str() {
-        outbound::DEAD => Some(syncbridge_core::eventing::DELIVERY_DEAD),
-        outbound::FAILED => Some(syncbridge_core::eventing::DELIVERY_FAILED),
-        _ => None,
-    };
-    if let Some(kind) = event {
-        let data = json!({"delivery_id": d.id, "attempts": d.attempts.len(), "error": d.error});
+    if let Some((kind, data)) = eventing::delivery_event(&d) {
         crate::gateway_events::publish(&ctx.env, &channel, kind, data).await;
     }
     Ok(retry_in.map_or(Next::Done, Next::RetryIn))
@@ -132,10 +127,7 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
 async fn bury(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<(), RestError> {
     let store = ctx.store()?;
     if let Some((mut d, generation)) = store.delivery(&msg.delivery_id, None).await? {
-        if d.state == outbound::PENDING && generation == msg.generation {
-            d.state = outbound::DEAD.into();
-            d.next_attempt_at_ms = None;
-            d.error = Some("dead-lettered: the queue gave up on it".into());
+        if lease::dead_letter(&mut d, generation, msg.generation) {
             store.update_delivery(&d, generation, generation, 0).await?;
         }
     }

@@ -7,6 +7,7 @@ use crate::ctx::Ctx;
 use crate::http::internal;
 use serde_json::json;
 use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::lease;
 
 /// Most overdue deliveries one sweep re-enqueues.
 const SWEEP_BATCH: u64 = 100;
@@ -18,10 +19,7 @@ pub async fn sweep(ctx: &Ctx) -> std::result::Result<usize, RestError> {
     let store = ctx.store()?;
     let now = now_ms();
     let overdue = store
-        .overdue_deliveries(
-            now.saturating_sub(settings.callback_sweep_grace_s * 1000),
-            SWEEP_BATCH,
-        )
+        .overdue_deliveries(lease::sweep_cutoff_ms(now, settings), SWEEP_BATCH)
         .await?;
     let mut resumed = 0;
     for (id, generation) in overdue {

@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use syncbridge_core::channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
     self, Buffer, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY_VIOLATION,
     CLOSE_TRY_AGAIN_LATER,
 };
-use syncbridge_core::outbound::{self, Delivery, Rendered};
+use syncbridge_core::outbound::{Delivery, Rendered, RetryPolicy};
+use syncbridge_core::websocket::{self, Message};
 use syncbridge_core::{ids, Settings};
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
@@ -139,15 +139,14 @@ impl DurableObject for ChannelHub {
                 return Ok(());
             }
         };
-        let (text, binary) = match &message {
-            WebSocketIncomingMessage::String(s) => (Some(s.clone()), None),
-            WebSocketIncomingMessage::Binary(b) => (None, Some(b.clone())),
+        let message = match &message {
+            WebSocketIncomingMessage::String(s) => Message::Text(s),
+            WebSocketIncomingMessage::Binary(b) => Message::Binary(b),
         };
-        let size = text
-            .as_ref()
-            .map(String::len)
-            .or(binary.as_ref().map(Vec::len))
-            .unwrap_or(0);
+        let size = match message {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) => b.len(),
+        };
         if size > settings.ws_max_message_bytes {
             let _ = ws.close(
                 Some(CLOSE_MESSAGE_TOO_BIG),
@@ -176,7 +175,7 @@ impl DurableObject for ChannelHub {
             );
             return Ok(());
         }
-        self.hand_to_process(&state, text, binary).await;
+        self.hand_to_process(&state, message).await;
         Ok(())
     }
 
@@ -248,30 +247,16 @@ impl ChannelHub {
         let ctx = ctx(&self.env)?;
         let store = ctx.store()?;
         let channel = store.channel(channel_id).await?;
-        let retry = channel
-            .as_ref()
-            .and_then(|c| c.opts.callback.as_ref())
-            .map(|c| c.retry.clone())
-            .unwrap_or_default();
         let now = now_ms();
-        let d = Delivery {
-            id: ids::uuid_v4(random16()),
-            channel_id: channel_id.to_string(),
-            state: outbound::PENDING.into(),
-            created_at: now_iso(),
-            idempotency_key: None,
-            request: Rendered {
-                method: "POST".into(),
-                url: sub.url.clone(),
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: body.to_string(),
-            },
-            retry,
-            attempts: Vec::new(),
-            attempt_base: 0,
-            next_attempt_at_ms: Some(now),
-            error: None,
-        };
+        let d = Delivery::new(
+            ids::uuid_v4(random16()),
+            channel_id.to_string(),
+            Rendered::json_post(&sub.url, body),
+            RetryPolicy::for_channel(channel.as_ref()),
+            None,
+            now_iso(),
+            now,
+        );
         crate::deliveries::queue_new(&ctx.env, &store, &d, now).await
     }
 
@@ -364,58 +349,24 @@ impl ChannelHub {
     }
 
     /// Hands an inbound message to the channel's `recv_svcscriptcode_ws` process.
-    async fn hand_to_process(
-        &self,
-        state: &InboundState,
-        text: Option<String>,
-        binary: Option<Vec<u8>>,
-    ) {
+    async fn hand_to_process(&self, state: &InboundState, message: Message<'_>) {
         let outcome = async {
             let store = ctx(&self.env)?.store()?;
             let channel = store
                 .channel(&state.channel_id)
                 .await?
                 .ok_or_else(|| RestError::not_found("channel gone"))?;
-            let url = channel.recv_svcscriptcode_ws.clone();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(RestError::new(
-                    502,
-                    "recv_svcscriptcode_ws names no http process",
-                ));
-            }
-            let reply_url = format!(
-                "{}/api/1/plugins/ws/{}/{}",
-                state.reply_base.trim_end_matches('/'),
-                state.channel_id,
-                state.connection_id
+            let reply_url =
+                websocket::reply_url(&state.reply_base, &state.channel_id, &state.connection_id);
+            let event = websocket::message_event(
+                &channel,
+                &ids::uuid_v4(random16()),
+                &state.connection_id,
+                message,
+                &reply_url,
             );
-            let (message, encoding) = match (text, binary) {
-                (Some(t), _) => (json!(t), None),
-                (None, Some(b)) => {
-                    use base64::Engine as _;
-                    (
-                        json!(base64::engine::general_purpose::STANDARD.encode(b)),
-                        Some("base64"),
-                    )
-                }
-                _ => (Value::Null, None),
-            };
-            let mut event = json!({
-                "event": {"id": ids::uuid_v4(random16()), "type": "$wsMessage"},
-                "channel": channel::public_view(&channel),
-                "connection_id": state.connection_id,
-                "message": message,
-                "__callback_url": reply_url,
-            });
-            if let Some(enc) = encoding {
-                event["message_encoding"] = json!(enc);
-            }
-            let f = syncbridge_core::engine::Forward {
-                url,
-                body: event.to_string(),
-                headers: Vec::new(),
-                protocol: syncbridge_core::engine::Protocol::Webhook,
-            };
+            let f = websocket::forward_message(&channel, &event)
+                .map_err(|e| RestError::new(502, e.to_string()))?;
             match process::send(&f).await {
                 syncbridge_core::engine::EngineReply::Accepted => Ok(()),
                 syncbridge_core::engine::EngineReply::Refused(op) => {

@@ -6,16 +6,17 @@ use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, read_json, rest_json, Handled};
 use crate::store::Store;
 use serde_json::Value;
+use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::error::RestError;
-use syncbridge_core::route::{CollectionOp, ItemOp};
+use syncbridge_core::route::{ChannelCollectionOp, ChannelItemOp};
 use syncbridge_core::{admin, ids, outbound, request_log, Settings};
 use worker::{Request, Response};
 
 /// Which channel route was asked for.
 pub enum ChannelRoute<'a> {
-    Collection(CollectionOp),
-    Item(&'a str, ItemOp),
+    Collection(ChannelCollectionOp),
+    Item(&'a str, ChannelItemOp),
     Requests(&'a str),
 }
 
@@ -25,21 +26,19 @@ pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handle
 
 async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Response, RestError> {
     let settings = &ctx.settings;
-    let Some(token) = settings.admin_token.as_deref() else {
-        return Err(RestError::internal(
-            "setting ADMIN_TOKEN is not set, so the channel API is closed",
-        ));
-    };
-    let auth = req.headers().get("authorization").ok().flatten();
-    if !admin::bearer_ok(auth.as_deref(), token) {
-        return Err(RestError::unauthorized());
-    }
+    let auth = http::header(req, "authorization");
+    admin::authorize(
+        auth.as_deref(),
+        settings.admin_token.as_deref(),
+        None,
+        Policy::AdminOnly,
+    )?;
     let url = req.url().map_err(|_| RestError::bad_request("bad URL"))?;
     let pairs = query_pairs(&url);
     let store = ctx.store()?;
     let ok = rest_json;
     match op {
-        ChannelRoute::Collection(CollectionOp::List) => {
+        ChannelRoute::Collection(ChannelCollectionOp::List) => {
             let q = channel::parse_list_query(&pairs)?;
             let (sql, binds) = channel::list_sql(&q);
             let list: Vec<Value> = store
@@ -50,7 +49,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
                 .collect();
             ok(200, &Value::Array(list))
         }
-        ChannelRoute::Collection(CollectionOp::Create) => {
+        ChannelRoute::Collection(ChannelCollectionOp::Create) => {
             let body = read_json(req, settings.max_body_bytes).await?;
             let ch = channel::create(
                 &body,
@@ -62,7 +61,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             store.insert_channel(&ch).await?;
             ok(200, &full(&ch))
         }
-        ChannelRoute::Collection(CollectionOp::Lookup) => {
+        ChannelRoute::Collection(ChannelCollectionOp::Lookup) => {
             let body = http::read_body(req, settings.max_body_bytes).await?;
             let key = channel::lookup_key(&body)?;
             match store.lookup(&key).await? {
@@ -70,12 +69,12 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
                 ids => ok(200, &serde_json::json!(ids)),
             }
         }
-        ChannelRoute::Item(id, ItemOp::Get) => {
+        ChannelRoute::Item(id, ChannelItemOp::Get) => {
             let (mask, flat) = channel::parse_get_query(&pairs)?;
             let ch = existing(&store, id).await?;
             ok(200, &channel::render(&ch, mask.as_deref(), flat))
         }
-        ChannelRoute::Item(id, ItemOp::Patch) => {
+        ChannelRoute::Item(id, ChannelItemOp::Patch) => {
             let body = read_json(req, settings.max_body_bytes).await?;
             let old = existing(&store, id).await?;
             let ch = channel::patch(&old, &body, &now_iso())?;
@@ -83,7 +82,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             store.update_channel(&ch).await?;
             ok(200, &full(&ch))
         }
-        ChannelRoute::Item(id, ItemOp::Delete) => {
+        ChannelRoute::Item(id, ChannelItemOp::Delete) => {
             if store.delete_channel(id).await? {
                 http::empty(204).map_err(internal)
             } else {

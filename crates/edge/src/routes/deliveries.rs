@@ -8,11 +8,12 @@ use crate::ctx::Ctx;
 use crate::deliveries::{self, attempt::attempt, signing_secret};
 use crate::http::{self, internal, query_pairs, rest_json, Handled};
 use serde_json::{json, Map, Value};
+use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Delivery, Rendered};
+use syncbridge_core::outbound::{self, Delivery, Rendered, RetryPolicy};
 use syncbridge_core::{admin, ids, request_log, Settings};
-use worker::Request;
+use worker::{Request, Response};
 
 /// Longest `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -38,145 +39,155 @@ impl DeliveryRoute<'_> {
     }
 }
 
-pub async fn handle(ctx: &Ctx, mut req: Request, op: DeliveryRoute<'_>) -> Handled {
-    Ok(run(ctx, &mut req, op).await?)
+pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Handled {
+    let channel = authorized_channel(ctx, &req, &route).await?;
+    let now = now_ms();
+    let answer = match route {
+        DeliveryRoute::Send(_) => send(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::SendTest(_) => send_test(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::List(_) => list(ctx, &req, &channel).await?,
+        DeliveryRoute::Get(_, delivery_id) => get(ctx, &channel, delivery_id).await?,
+        DeliveryRoute::Resend(_, delivery_id) => resend(ctx, &channel, delivery_id, now).await?,
+    };
+    Ok(answer)
 }
 
-async fn run(
+/// Who may call the route (`core::admin::authorize`), then the channel it
+/// names. The channel is looked up before the check only on the send
+/// routes, whose process key lives on it, so an anonymous caller cannot
+/// tell existing channel ids from others on the admin-only routes.
+async fn authorized_channel(
+    ctx: &Ctx,
+    req: &Request,
+    route: &DeliveryRoute<'_>,
+) -> Result<Channel, RestError> {
+    let store = ctx.store()?;
+    let channel_id = route.channel_id();
+    let auth = http::header(req, "authorization");
+    let admin_token = ctx.settings.admin_token.as_deref();
+    let channel = match route {
+        DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_) => {
+            let channel = store.channel(channel_id).await?;
+            let policy = Policy::AdminOrProcessKey;
+            admin::authorize(auth.as_deref(), admin_token, channel.as_ref(), policy)?;
+            channel
+        }
+        _ => {
+            admin::authorize(auth.as_deref(), admin_token, None, Policy::AdminOnly)?;
+            store.channel(channel_id).await?
+        }
+    };
+    channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))
+}
+
+/// `POST …/send`: a delivery of the rendered template, queued (202).
+async fn send(
     ctx: &Ctx,
     req: &mut Request,
-    op: DeliveryRoute<'_>,
-) -> Result<worker::Response, RestError> {
-    let settings = &ctx.settings;
-    let env = &ctx.env;
+    channel: &Channel,
+    now: u64,
+) -> Result<Response, RestError> {
+    let key = idempotency_key(req)?;
+    let vars = variables(req, ctx.settings.max_body_bytes).await?;
+    let rendered = prepare(&ctx.settings, channel, &vars, now)?;
+    let d = Delivery::new(
+        ids::uuid_v4(random16()),
+        channel.id.clone(),
+        rendered,
+        RetryPolicy::for_channel(Some(channel)),
+        key,
+        now_iso(),
+        now,
+    );
     let store = ctx.store()?;
-    let channel_id = op.channel_id();
-    let auth = req.headers().get("authorization").ok().flatten();
-    let admin_ok = admin::admin_ok(auth.as_deref(), settings.admin_token.as_deref());
-    if !admin_ok
-        && settings.admin_token.is_none()
-        && !matches!(op, DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_))
+    if let Some(earlier) = store.insert_delivery(&d, now).await? {
+        return rest_json(
+            202,
+            &json!({"delivery_id": earlier.id, "state": earlier.state, "idempotent_replay": true}),
+        );
+    }
+    // If this fails the sweeper sends it: the row is already due.
+    deliveries::enqueue_or_log(&ctx.env, &d.id, 1).await;
+    rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
+}
+
+/// `POST …/send/test`: one attempt now, nothing stored or queued.
+async fn send_test(
+    ctx: &Ctx,
+    req: &mut Request,
+    channel: &Channel,
+    now: u64,
+) -> Result<Response, RestError> {
+    let settings = &ctx.settings;
+    let vars = variables(req, settings.max_body_bytes).await?;
+    let rendered = prepare(settings, channel, &vars, now)?;
+    let id = ids::uuid_v4(random16());
+    let r = attempt(
+        &rendered,
+        &signing_secret(channel),
+        &id,
+        settings.callback_timeout_s,
+    )
+    .await;
+    rest_json(
+        200,
+        &json!({
+            "status": r.status,
+            "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+            "body_excerpt": request_log::excerpt(&r.body),
+            "latency_ms": r.latency_ms,
+            "error": r.error,
+            "request": rendered,
+        }),
+    )
+}
+
+/// `GET …/deliveries`: newest first, paged.
+async fn list(ctx: &Ctx, req: &Request, channel: &Channel) -> Result<Response, RestError> {
+    let (offset, limit) = request_log::parse_paging(&query_pairs(&req.url().map_err(internal)?))?;
+    let list = ctx.store()?.deliveries(&channel.id, offset, limit).await?;
+    rest_json(200, &serde_json::to_value(list).unwrap_or_default())
+}
+
+/// The channel's delivery `delivery_id`, with its generation.
+async fn existing(
+    ctx: &Ctx,
+    channel: &Channel,
+    delivery_id: &str,
+) -> Result<(Delivery, u64), RestError> {
+    ctx.store()?
+        .delivery(delivery_id, Some(&channel.id))
+        .await?
+        .ok_or_else(|| RestError::not_found(format!("No delivery with id {delivery_id}")))
+}
+
+/// `GET …/deliveries/{delivery_id}`.
+async fn get(ctx: &Ctx, channel: &Channel, delivery_id: &str) -> Result<Response, RestError> {
+    let (d, _) = existing(ctx, channel, delivery_id).await?;
+    rest_json(200, &serde_json::to_value(d).unwrap_or_default())
+}
+
+/// `POST …/deliveries/{delivery_id}/resend`: a dead or failed delivery,
+/// pending again under a new generation (202).
+async fn resend(
+    ctx: &Ctx,
+    channel: &Channel,
+    delivery_id: &str,
+    now: u64,
+) -> Result<Response, RestError> {
+    let (mut d, generation) = existing(ctx, channel, delivery_id).await?;
+    d.resend(now)?;
+    if !ctx
+        .store()?
+        .update_delivery(&d, generation, generation + 1, now)
+        .await?
     {
-        return Err(RestError::internal(
-            "setting ADMIN_TOKEN is not set, so the channel API is closed",
+        return Err(RestError::conflict(
+            "The delivery changed meanwhile; try again",
         ));
     }
-    // Look the channel up only for a caller who may be allowed in, so an
-    // anonymous caller cannot tell existing channel ids from others.
-    let channel = if admin_ok || matches!(op, DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_)) {
-        store.channel(channel_id).await?
-    } else {
-        None
-    };
-    let process_ok = matches!(op, DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_))
-        && admin::process_key_ok(auth.as_deref(), channel.as_ref());
-    if !admin_ok && !process_ok {
-        return Err(RestError::unauthorized());
-    }
-    let channel =
-        channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
-    let now = now_ms();
-    let ok = rest_json;
-    match op {
-        DeliveryRoute::Send(_) => {
-            let key = idempotency_key(req)?;
-            let vars = variables(req, settings.max_body_bytes).await?;
-            let rendered = prepare(settings, &channel, &vars, now)?;
-            let d = Delivery {
-                id: ids::uuid_v4(random16()),
-                channel_id: channel.id.clone(),
-                state: outbound::PENDING.into(),
-                created_at: now_iso(),
-                idempotency_key: key,
-                request: rendered,
-                retry: channel
-                    .opts
-                    .callback
-                    .as_ref()
-                    .map(|c| c.retry.clone())
-                    .unwrap_or_default(),
-                attempts: Vec::new(),
-                attempt_base: 0,
-                next_attempt_at_ms: Some(now),
-                error: None,
-            };
-            if let Some(earlier) = store.insert_delivery(&d, now).await? {
-                return ok(
-                    202,
-                    &json!({"delivery_id": earlier.id, "state": earlier.state, "idempotent_replay": true}),
-                );
-            }
-            // If this fails the sweeper sends it: the row is already due.
-            deliveries::enqueue_or_log(env, &d.id, 1).await;
-            ok(202, &json!({"delivery_id": d.id, "state": d.state}))
-        }
-        DeliveryRoute::SendTest(_) => {
-            let vars = variables(req, settings.max_body_bytes).await?;
-            let rendered = prepare(settings, &channel, &vars, now)?;
-            let id = ids::uuid_v4(random16());
-            let r = attempt(
-                &rendered,
-                &signing_secret(&channel),
-                &id,
-                settings.callback_timeout_s,
-            )
-            .await;
-            ok(
-                200,
-                &json!({
-                    "status": r.status,
-                    "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-                    "body_excerpt": request_log::excerpt(&r.body),
-                    "latency_ms": r.latency_ms,
-                    "error": r.error,
-                    "request": rendered,
-                }),
-            )
-        }
-        DeliveryRoute::List(_) => {
-            let (offset, limit) =
-                request_log::parse_paging(&query_pairs(&req.url().map_err(internal)?))?;
-            let list = store.deliveries(channel_id, offset, limit).await?;
-            ok(200, &serde_json::to_value(list).unwrap_or_default())
-        }
-        DeliveryRoute::Get(_, delivery_id) => {
-            let (d, _) = store
-                .delivery(delivery_id, Some(channel_id))
-                .await?
-                .ok_or_else(|| {
-                    RestError::not_found(format!("No delivery with id {delivery_id}"))
-                })?;
-            ok(200, &serde_json::to_value(d).unwrap_or_default())
-        }
-        DeliveryRoute::Resend(_, delivery_id) => {
-            let (mut d, generation) = store
-                .delivery(delivery_id, Some(channel_id))
-                .await?
-                .ok_or_else(|| {
-                    RestError::not_found(format!("No delivery with id {delivery_id}"))
-                })?;
-            if d.state != outbound::DEAD && d.state != outbound::FAILED {
-                return Err(RestError::conflict(format!(
-                    "Only a dead or failed delivery can be resent; this one is {}",
-                    d.state
-                )));
-            }
-            d.state = outbound::PENDING.into();
-            d.error = None;
-            d.attempt_base = d.attempts.len() as u32;
-            d.next_attempt_at_ms = Some(now);
-            if !store
-                .update_delivery(&d, generation, generation + 1, now)
-                .await?
-            {
-                return Err(RestError::conflict(
-                    "The delivery changed meanwhile; try again",
-                ));
-            }
-            deliveries::enqueue_or_log(env, &d.id, generation + 1).await;
-            ok(202, &json!({"delivery_id": d.id, "state": d.state}))
-        }
-    }
+    deliveries::enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+    rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
 }
 
 fn idempotency_key(req: &Request) -> Result<Option<String>, RestError> {
@@ -228,6 +239,6 @@ fn prepare(
         return Err(RestError::conflict("This channel has no destination url"));
     }
     outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-        .map_err(|e| RestError::new(422, e))?;
+        .map_err(|e| RestError::new(422, e.to_string()))?;
     outbound::render(cfg, &channel.url, vars, &outbound::callback_id(now))
 }

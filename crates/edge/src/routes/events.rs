@@ -8,7 +8,8 @@ use crate::clock::{now_iso, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, header, internal, rest_json, Handled};
 use serde_json::{json, Value};
-use syncbridge_core::channel::{Channel, TYPE_EVENTING};
+use syncbridge_core::admin::Policy;
+use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::error::RestError;
 use syncbridge_core::{admin, eventing, ids, outbound};
 use worker::{Method, Request};
@@ -19,15 +20,16 @@ pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
     let settings = &ctx.settings;
     let store = ctx.store()?;
     let auth = header(&req, "authorization");
-    let admin_ok = admin::admin_ok(auth.as_deref(), settings.admin_token.as_deref());
     let channel = store.channel(channel_id).await?;
-    let key_ok = admin::process_key_ok(auth.as_deref(), channel.as_ref());
-    if !admin_ok && !key_ok {
-        return Err(RestError::unauthorized().into());
-    }
+    admin::authorize(
+        auth.as_deref(),
+        settings.admin_token.as_deref(),
+        channel.as_ref(),
+        Policy::AdminOrProcessKey,
+    )?;
     let channel =
         channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
-    if channel.kind != TYPE_EVENTING {
+    if channel.kind != ChannelKind::Eventing {
         return Err(RestError::conflict("Events are published on eventing channels").into());
     }
     let v = http::read_json(&mut req, settings.max_body_bytes).await?;

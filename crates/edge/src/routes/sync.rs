@@ -7,7 +7,7 @@ use crate::http::{self, Failure, Handled};
 use futures_util::future::join_all;
 use serde_json::Value;
 use syncbridge_core::error::ApiError;
-use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, Op};
+use syncbridge_core::sync_api::{self, Answer, CreateOp, Deadline, SyncOp};
 use syncbridge_core::{engine, request_id, Settings};
 use worker::{Env, Request};
 
@@ -44,15 +44,12 @@ pub async fn handle(
     )
     .map_err(Failure::sync_api)?;
     let request = sync_api::parse(&body, settings.max_ops).map_err(Failure::sync_api)?;
-    let has_create = request.ops.iter().any(|o| matches!(o, Op::Create(_)));
+    let has_create = request.ops.iter().any(|o| matches!(o, SyncOp::Create(_)));
     if has_create && settings.corezoid_api_url.is_none() {
         let e = ApiError::config("setting COREZOID_API_URL is not set");
         return Err(Failure::sync_api(e));
     }
-    let callback_base = match &settings.public_url {
-        Some(u) => u.clone(),
-        None => req.url()?.origin().ascii_serialization(),
-    };
+    let callback_base = settings.public_base(&req.url()?.origin().ascii_serialization());
     let call = Call {
         env: &ctx.env,
         settings,
@@ -68,11 +65,11 @@ pub async fn handle(
 }
 
 impl Call<'_> {
-    async fn run(&self, op: &Op) -> Answer {
+    async fn run(&self, op: &SyncOp) -> Answer {
         match op {
-            Op::Invalid { description } => Answer::invalid(description),
-            Op::ShowResult { request_id } => Answer::Immediate(self.show(request_id).await),
-            Op::Create(c) => self.create(c).await,
+            SyncOp::Invalid { description } => Answer::invalid(description),
+            SyncOp::ShowResult { request_id } => Answer::Immediate(self.show(request_id).await),
+            SyncOp::Create(c) => self.create(c).await,
         }
     }
 

@@ -14,11 +14,11 @@ use crate::ctx::Ctx;
 use crate::http::{self, rest_error, Handled};
 use crate::process;
 use serde_json::{json, Value};
-use syncbridge_core::channel::{Channel, TYPE_EVENTING};
-use syncbridge_core::engine::{self, EngineReply, Forward};
+use syncbridge_core::channel::{Channel, ChannelKind};
+use syncbridge_core::engine::{self, Forward};
 use syncbridge_core::error::RestError;
 use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
-use syncbridge_core::sync_api::OpOutcome;
+use syncbridge_core::webhook::{ForwardError, SyncAnswer, WebhookFailure};
 use syncbridge_core::{eventing, ids, request_id, webhook};
 use worker::{Context, Request, Response, Result};
 
@@ -64,13 +64,13 @@ impl Call {
 /// What the process is handed, and where it answers.
 struct Handover {
     request_id: String,
-    forward: std::result::Result<Forward, String>,
+    forward: std::result::Result<Forward, ForwardError>,
 }
 
 pub async fn handle(ctx: &Ctx, wctx: &Context, mut req: Request, key: ChannelKey) -> Handled {
     let received_ms = now_ms();
     let channel = find_channel(ctx, &key).await?;
-    if channel.kind == TYPE_EVENTING {
+    if channel.kind == ChannelKind::Eventing {
         // Below an eventing channel's URL: its subscriptions.
         let path = req.path();
         let rest: Vec<&str> = path
@@ -192,10 +192,7 @@ fn handover(
         expires_at,
         &format!("channel:{}", channel.id),
     );
-    let base = match &settings.public_url {
-        Some(u) => u.clone(),
-        None => call.url.origin().ascii_serialization(),
-    };
+    let base = settings.public_base(&call.url.origin().ascii_serialization());
     let callback_url = engine::callback_url(&base, &request_id);
     let inbound = webhook::Inbound {
         method: &call.method,
@@ -247,17 +244,12 @@ fn hand_over_async(
 ) {
     let (env, channel, ttl_ms) = (ctx.env.clone(), channel.clone(), log_ttl_ms(ctx));
     wctx.wait_until(async move {
-        match handover.forward {
-            Ok(f) => match process::send(&f).await {
-                EngineReply::Accepted => {}
-                EngineReply::Refused(op) => fail(&mut entry, refusal(&op)),
-                EngineReply::Failed(d) => fail(&mut entry, d),
-            },
-            Err(e) => {
-                entry.outcome = Outcome::NoProcess;
-                entry.error = Some(e);
-            }
-        }
+        let (outcome, error) = match handover.forward {
+            Ok(f) => webhook::handover_outcome(&process::send(&f).await),
+            Err(e) => (Outcome::NoProcess, Some(e.to_string())),
+        };
+        entry.outcome = outcome;
+        entry.error = error;
         entry.duration_ms = now_ms().saturating_sub(received_ms);
         record(&env, &channel, &entry, received_ms, ttl_ms).await;
     });
@@ -273,84 +265,42 @@ async fn wait_for_answer(
 ) -> Result<Response> {
     let settings = &ctx.settings;
     let allow_origin = call.allow_origin.as_deref();
-    let (resp, response_record) = match handover.forward {
-        Err(e) => {
-            entry.outcome = Outcome::NoProcess;
-            (error_reply(502, &e, entry)?, None)
-        }
+    let answer = match handover.forward {
+        Err(e) => SyncAnswer::Failure(WebhookFailure::no_process(&e)),
         Ok(f) => {
             let park = ParkRequest {
                 forward: f,
                 wait_ms: settings.webhook_max_wait_s * 1000,
             };
-            match rendezvous::park(&ctx.env, &handover.request_id, &park).await {
-                OpOutcome::Data { data } => match webhook::reply(&data) {
-                    Ok(r) => {
-                        entry.outcome = Outcome::Answered;
-                        let record = json!({
-                            "status": r.status,
-                            "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-                            "body": request_log::excerpt(&r.body),
-                        });
-                        (answer(r, allow_origin)?, Some(record))
-                    }
-                    Err(e) => {
-                        entry.outcome = Outcome::Failed;
-                        let msg = format!("The process's answer is invalid: {e}");
-                        (error_reply(502, &msg, entry)?, None)
-                    }
-                },
-                OpOutcome::Refused { op } => {
-                    entry.outcome = Outcome::Failed;
-                    (error_reply(502, &refusal(&op), entry)?, None)
-                }
-                OpOutcome::Failed { description } => {
-                    entry.outcome = Outcome::Failed;
-                    (error_reply(502, &description, entry)?, None)
-                }
-                OpOutcome::Timeout => {
-                    entry.outcome = Outcome::TimedOut;
-                    let msg = format!(
-                        "The process did not answer within {} s",
-                        settings.webhook_max_wait_s
-                    );
-                    (error_reply(504, &msg, entry)?, None)
-                }
-            }
+            let outcome = rendezvous::park(&ctx.env, &handover.request_id, &park).await;
+            webhook::sync_answer(outcome, settings.webhook_max_wait_s)
+        }
+    };
+    let mut resp = match answer {
+        SyncAnswer::Reply(r) => {
+            entry.outcome = Outcome::Answered;
+            entry.response = Some(r.record());
+            answer_with(r, allow_origin)?
+        }
+        SyncAnswer::Failure(f) => {
+            entry.outcome = f.outcome;
+            entry.error = Some(f.message.clone());
+            rest_error(&f.to_rest())?
         }
     };
     // The gateway's own errors (502, 504) carry the channel's CORS origin
     // too, so that a browser can read them.
-    let mut resp = resp;
     if let Some(o) = allow_origin {
         if resp.headers().get("access-control-allow-origin")?.is_none() {
             cors_headers(&mut resp, o)?;
         }
     }
-    entry.response = response_record;
     Ok(resp)
-}
-
-fn fail(entry: &mut Entry, description: String) {
-    entry.outcome = Outcome::Failed;
-    entry.error = Some(description);
-}
-
-fn refusal(op: &Value) -> String {
-    match op.get("description").and_then(Value::as_str) {
-        Some(d) => format!("The process refused the event: {d}"),
-        None => format!("The process refused the event: {op}"),
-    }
-}
-
-fn error_reply(status: u16, message: &str, entry: &mut Entry) -> Result<Response> {
-    entry.error = Some(message.to_string());
-    rest_error(&RestError::new(status, message))
 }
 
 /// The process's answer as an HTTP response, with the channel's CORS origin
 /// added unless the process set its own.
-fn answer(r: webhook::Reply, allow_origin: Option<&str>) -> Result<Response> {
+fn answer_with(r: webhook::Reply, allow_origin: Option<&str>) -> Result<Response> {
     // Statuses that cannot carry a body get none.
     let mut resp = if r.body.is_empty() || matches!(r.status, 204 | 205 | 304) {
         Response::empty()?

@@ -9,13 +9,10 @@ use crate::clock::{now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, header, internal, query_pairs, rest_json, Handled};
 use serde_json::json;
-use syncbridge_core::channel::{TYPE_EVENTING, TYPE_PUBLIC};
+use syncbridge_core::channel::ChannelKind;
 use syncbridge_core::error::RestError;
-use syncbridge_core::{eventing, request_id, Settings};
+use syncbridge_core::{eventing, websocket};
 use worker::Request;
-
-/// How long a connection's reply URL stays valid.
-const REPLY_URL_TTL_S: u64 = 7 * 24 * 3600;
 
 /// A WebSocket upgrade on a channel's token URL.
 pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> Handled {
@@ -33,7 +30,7 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
     let query = query_pairs(&url);
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let answer = if subscribe {
-        if channel.kind != TYPE_EVENTING {
+        if channel.kind != ChannelKind::Eventing {
             return Err(RestError::not_found("Subscriptions are on eventing channels").into());
         }
         let patterns = eventing::patterns_from_query(get("events"))?;
@@ -43,17 +40,19 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
         };
         hub::upgrade(&ctx.env, &channel.id, &req, up).await
     } else {
-        if channel.kind != TYPE_PUBLIC || channel.recv_svcscriptcode_ws.is_empty() {
+        if channel.kind != ChannelKind::Public || channel.recv_svcscriptcode_ws.is_empty() {
             return Err(RestError::not_found(
                 "This channel takes no WebSocket connections (recv_svcscriptcode_ws is empty)",
             )
             .into());
         }
-        let connection_id = new_connection_id(settings, &channel.id);
-        let reply_base = match &settings.public_url {
-            Some(u) => u.clone(),
-            None => url.origin().ascii_serialization(),
-        };
+        let connection_id = websocket::connection_id(
+            &settings.callback_secret,
+            random16(),
+            now_ms() / 1000,
+            &channel.id,
+        );
+        let reply_base = settings.public_base(&url.origin().ascii_serialization());
         let up = Upgrade::Inbound {
             connection_id: &connection_id,
             reply_base: &reply_base,
@@ -67,7 +66,8 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
 /// on the connection as a text message.
 pub async fn reply(ctx: &Ctx, mut req: Request, channel_id: &str, connection_id: &str) -> Handled {
     let settings = &ctx.settings;
-    if !connection_id_ok(settings, channel_id, connection_id) {
+    let now_s = now_ms() / 1000;
+    if !websocket::connection_id_ok(&settings.callback_secret, channel_id, connection_id, now_s) {
         return Err(RestError::not_found("Unknown connection").into());
     }
     let body = http::read_body(&mut req, settings.ws_max_message_bytes)
@@ -82,21 +82,4 @@ pub async fn reply(ctx: &Ctx, mut req: Request, channel_id: &str, connection_id:
         return Err(RestError::new(410, "The connection is closed").into());
     }
     Ok(rest_json(200, &json!({"proc": "ok"}))?)
-}
-
-/// A new inbound connection's id: a MAC'd token that the reply route checks
-/// before it reaches the hub, so connection ids cannot be guessed.
-fn new_connection_id(settings: &Settings, channel_id: &str) -> String {
-    request_id::issue(
-        &settings.callback_secret,
-        random16(),
-        now_ms() / 1000 + REPLY_URL_TTL_S,
-        &format!("ws:{channel_id}"),
-    )
-}
-
-/// Checks a reply route's connection id for `channel_id`.
-fn connection_id_ok(settings: &Settings, channel_id: &str, connection_id: &str) -> bool {
-    request_id::verify(&settings.callback_secret, connection_id, now_ms() / 1000, 0)
-        .is_ok_and(|v| v.owned_by(&settings.callback_secret, &format!("ws:{channel_id}")))
 }

@@ -71,7 +71,7 @@ fn create_with_defaults() {
         Channel {
             id: ID.into(),
             code: "ABCDE".into(),
-            kind: TYPE_PUBLIC.into(),
+            kind: ChannelKind::Public,
             token_local: TOKEN.into(),
             token_remote: String::new(),
             token_remote2: String::new(),
@@ -97,7 +97,7 @@ fn create_with_every_field() {
     assert_eq!(ch.id, ID);
     assert_eq!(ch.token_local, TOKEN);
     assert_eq!(ch.code, "ABCDE");
-    assert_eq!(ch.kind, TYPE_EVENTING);
+    assert_eq!(ch.kind, ChannelKind::Eventing);
     assert_eq!(ch.token_remote, "remote-secret-1");
     assert_eq!(ch.token_remote2, "remote-secret-2");
     assert_eq!(ch.url, "https://trapper.com/hook");
@@ -245,8 +245,12 @@ fn create_validates_type_url_process_and_origins() {
     for kind in ["", "private", "Public", "EVENTING"] {
         assert_400(new(json!({"code": "c", "type": kind})), "type");
     }
-    for kind in [TYPE_PUBLIC, TYPE_EVENTING] {
-        assert_eq!(new(json!({"code": "c", "type": kind})).unwrap().kind, kind);
+    for (name, kind) in [
+        ("public", ChannelKind::Public),
+        ("eventing", ChannelKind::Eventing),
+    ] {
+        assert_eq!(new(json!({"code": "c", "type": name})).unwrap().kind, kind);
+        assert_eq!(kind.to_string(), name);
     }
     for url in [
         "trapper.com",
@@ -342,7 +346,7 @@ fn patch_replaces_top_level_fields_and_sets_lwt() {
     assert_eq!(new.code, "NEW");
     assert_eq!(new.url, "");
     assert_eq!(new.token_remote, "r");
-    assert_eq!(new.kind, TYPE_PUBLIC);
+    assert_eq!(new.kind, ChannelKind::Public);
     assert_eq!(new.ext.ct, T0, "ct is kept");
     assert_eq!(new.ext.lwt, T1, "lwt is now");
     // Everything else is untouched.
@@ -351,7 +355,7 @@ fn patch_replaces_top_level_fields_and_sets_lwt() {
             code: old.code.clone(),
             url: old.url.clone(),
             token_remote: old.token_remote.clone(),
-            kind: old.kind.clone(),
+            kind: old.kind,
             ext: old.ext.clone(),
             ..new
         },

@@ -17,7 +17,7 @@ fn chan(issync: bool) -> Channel {
     Channel {
         id: "5f0c3b0e-9f5e-4b8e-8d5c-2f1f6a2b9c11".into(),
         code: "shop-orders".into(),
-        kind: channel::TYPE_PUBLIC.into(),
+        kind: channel::ChannelKind::Public,
         token_local: "0123456789abcdef0123456789abcdef".into(),
         token_remote: "remote-secret".into(),
         token_remote2: "remote-secret-2".into(),
@@ -562,7 +562,9 @@ fn response_code_is_checked() {
         json!([200]),
         json!({"code": 200}),
     ] {
-        let err = reply(&json!({"response_code": bad})).unwrap_err();
+        let err = reply(&json!({"response_code": bad}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("response_code"), "{bad}: {err}");
     }
 }
@@ -606,7 +608,9 @@ fn null_body_statuses_cannot_carry_content() {
         assert!(r.body.is_empty());
         let r = reply(&json!({"response_code": code, "response_content": ""})).unwrap();
         assert!(r.body.is_empty());
-        let err = reply(&json!({"response_code": code, "response_content": "x"})).unwrap_err();
+        let err = reply(&json!({"response_code": code, "response_content": "x"}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("body"), "{err}");
         assert!(reply(&json!({"response_code": code, "response_content": {}})).is_err());
     }
@@ -654,7 +658,9 @@ fn response_headers_are_merged_with_a_content_type() {
         json!({"Content-Type": "text/plain", "content-type": "text/html"}),
         json!({"content-type": ["text/plain", "text/html"]}),
     ] {
-        let err = reply(&json!({"response_headers": twice})).unwrap_err();
+        let err = reply(&json!({"response_headers": twice}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("content-type"), "{err}");
     }
     let r = reply(&json!({"response_headers": {"content-type": ["text/plain"]}})).unwrap();
@@ -691,7 +697,9 @@ fn response_headers_may_be_a_json_string() {
         json!(true),
         json!([["content-type", "text/plain"]]),
     ] {
-        let err = reply(&json!({"response_headers": bad})).unwrap_err();
+        let err = reply(&json!({"response_headers": bad}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("response_headers"), "{bad}: {err}");
     }
 }
@@ -726,7 +734,9 @@ fn header_values_of_other_types() {
     assert_eq!(content_type(&r), DEFAULT_CONTENT_TYPE);
 
     for bad in [json!({"a": 1}), json!([{"a": 1}]), json!([["x"]])] {
-        let err = reply(&json!({"response_headers": {"x-bad": bad}})).unwrap_err();
+        let err = reply(&json!({"response_headers": {"x-bad": bad}}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x-bad"), "{err}");
     }
 }
@@ -745,7 +755,9 @@ fn header_injection_is_impossible() {
         "\u{2028}",
     ];
     for v in bad_values {
-        let err = reply(&json!({"response_headers": {"x-a": v}})).unwrap_err();
+        let err = reply(&json!({"response_headers": {"x-a": v}}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x-a"), "{v:?}: {err}");
         // Also inside an array, a JSON string, and as the content type.
         assert!(reply(&json!({"response_headers": {"x-a": ["ok", v]}})).is_err());
@@ -770,7 +782,9 @@ fn header_injection_is_impossible() {
         "x\t",
     ];
     for name in bad_names {
-        let err = reply(&json!({"response_headers": {name: "1"}})).unwrap_err();
+        let err = reply(&json!({"response_headers": {name: "1"}}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("name"), "{name:?}: {err}");
     }
     // Every tchar is fine in a name.
@@ -801,6 +815,35 @@ fn hop_by_hop_headers_are_dropped() {
     assert_eq!(r.body, b"hi");
     // Dropped even when their value is invalid: nothing of them goes out.
     assert!(reply(&json!({"response_headers": {"content-length": {"x": 1}}})).is_ok());
+}
+
+#[test]
+fn invalid_answer_messages_are_exactly_as_before() {
+    // Each answer with the message the string-returning implementation gave.
+    let table = r#"
+[null,"the process's answer is not a JSON object"]
+[{"response_code":"abc"},"the process's response_code must be an integer, got \"abc\""]
+[{"response_code":[1]},"the process's response_code must be an integer, got [1]"]
+[{"response_code":199},"the process's response_code must be an integer from 200 to 599, got 199"]
+[{"response_code":"600"},"the process's response_code must be an integer from 200 to 599, got \"600\""]
+[{"response_code":1.5},"the process's response_code must be an integer from 200 to 599, got 1.5"]
+[{"response_code":204,"response_content":"x"},"the process's response_code 204 cannot carry a body, but response_content is not empty"]
+[{"response_headers":"nope"},"the process's response_headers is a string but not a JSON object"]
+[{"response_headers":5},"the process's response_headers must be an object"]
+[{"response_headers":{"bad name":"1"}},"the process's response_headers has an invalid header name \"bad name\""]
+[{"response_headers":{"x-a":{"o":1}}},"the process's response_headers value of \"x-a\" must be a string, number or boolean"]
+[{"response_headers":{"x-a":"a\nb"}},"the process's response_headers value of \"x-a\" has characters not allowed in a header"]
+[{"response_headers":{"Content-Type":"a","content-type":"b"}},"the process's response_headers sets content-type more than once"]
+"#;
+    for line in table.trim().lines() {
+        let case: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            reply(&case[0]).unwrap_err().to_string(),
+            case[1].as_str().unwrap(),
+            "{}",
+            case[0]
+        );
+    }
 }
 
 // ---- CORS -------------------------------------------------------------------
@@ -1121,10 +1164,155 @@ fn nothing_to_send_is_a_clear_error() {
     let s = settings_with_key();
     let mut ch = chan(true);
     ch.recv_svcscriptcode = String::new();
-    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("recv_svcscriptcode"), "{e}");
     ch.recv_svcscriptcode = "corezoid:5".into();
     ch.opts.corezoid_login = "nobody".into();
-    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("corezoid_login"), "{e}");
+}
+
+#[test]
+fn nothing_to_send_messages_are_exactly_as_before() {
+    use syncbridge_core::webhook::{forward_to_process, ForwardError};
+    let mut s = settings_with_key();
+    let mut ch = chan(true);
+    ch.recv_svcscriptcode = String::new();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert_eq!(e, ForwardError::NoProcess);
+    assert_eq!(
+        e.to_string(),
+        "The channel names no process (recv_svcscriptcode is empty)"
+    );
+    ch.recv_svcscriptcode = "corezoid:5".into();
+    ch.opts.corezoid_login = "nobody".into();
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"opts.corezoid_login "nobody" names no key in API_KEYS"#
+    );
+    ch.opts.corezoid_login = "cz".into();
+    s.corezoid_api_url = None;
+    let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert_eq!(e.to_string(), "setting COREZOID_API_URL is not set");
+}
+
+// ---- the answer to a sync webhook, and the log of an async one -------------
+
+#[test]
+fn sync_answers_map_outcomes_to_statuses_log_outcomes_and_messages() {
+    use syncbridge_core::request_log::Outcome;
+    use syncbridge_core::sync_api::OpOutcome;
+    use syncbridge_core::webhook::{sync_answer, SyncAnswer, WebhookFailure};
+    let failure = |o: OpOutcome| match sync_answer(o, 25) {
+        SyncAnswer::Failure(f) => f,
+        SyncAnswer::Reply(r) => panic!("expected a failure, got {r:?}"),
+    };
+    let data =
+        json!({"response_code": 201, "response_content": "made", "response_headers": {"x-a": "1"}});
+    match sync_answer(OpOutcome::Data { data: data.clone() }, 25) {
+        SyncAnswer::Reply(r) => {
+            assert_eq!(r, reply(&data).unwrap());
+            assert_eq!(
+                r.record(),
+                json!({"status": 201, "headers": [["content-type", "application/octet-stream"], ["x-a", "1"]], "body": "made"})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let f = failure(OpOutcome::Data {
+        data: json!({"response_code": 99}),
+    });
+    assert_eq!(
+        f,
+        WebhookFailure {
+            status: 502,
+            outcome: Outcome::Failed,
+            message: "The process's answer is invalid: the process's response_code must be an \
+                      integer from 200 to 599, got 99"
+                .into(),
+        }
+    );
+    let f = failure(OpOutcome::Refused {
+        op: json!({"proc": "error", "description": "no such account"}),
+    });
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            502,
+            Outcome::Failed,
+            "The process refused the event: no such account"
+        )
+    );
+    let f = failure(OpOutcome::Refused {
+        op: json!({"proc": "busy"}),
+    });
+    assert_eq!(
+        f.message,
+        r#"The process refused the event: {"proc":"busy"}"#
+    );
+    let f = failure(OpOutcome::Failed {
+        description: "Engine answered HTTP 503".into(),
+    });
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (502, Outcome::Failed, "Engine answered HTTP 503")
+    );
+    let f = failure(OpOutcome::Timeout);
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            504,
+            Outcome::TimedOut,
+            "The process did not answer within 25 s"
+        )
+    );
+    let rest = f.to_rest();
+    assert_eq!(
+        rest.to_json(),
+        json!({"error_code": 1504, "error_message": "The process did not answer within 25 s"})
+    );
+}
+
+#[test]
+fn no_process_and_handover_outcomes() {
+    use syncbridge_core::engine::EngineReply;
+    use syncbridge_core::request_log::Outcome;
+    use syncbridge_core::webhook::{handover_outcome, refusal, ForwardError, WebhookFailure};
+    let f = WebhookFailure::no_process(&ForwardError::NoEngineUrl);
+    assert_eq!(
+        (f.status, f.outcome, f.message.as_str()),
+        (
+            502,
+            Outcome::NoProcess,
+            "setting COREZOID_API_URL is not set"
+        )
+    );
+    assert_eq!(
+        handover_outcome(&EngineReply::Accepted),
+        (Outcome::Accepted, None)
+    );
+    let op = json!({"description": "closed"});
+    assert_eq!(
+        handover_outcome(&EngineReply::Refused(op.clone())),
+        (Outcome::Failed, Some(refusal(&op)))
+    );
+    assert_eq!(refusal(&op), "The process refused the event: closed");
+    assert_eq!(
+        refusal(&json!({"description": 5})),
+        r#"The process refused the event: {"description":5}"#
+    );
+    assert_eq!(
+        handover_outcome(&EngineReply::Failed(
+            "Process answered HTTP 500: \"\"".into()
+        )),
+        (
+            Outcome::Failed,
+            Some("Process answered HTTP 500: \"\"".to_string())
+        )
+    );
 }

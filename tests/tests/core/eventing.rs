@@ -4,6 +4,7 @@
 //! per-connection rate limiter.
 
 use serde_json::{json, Value};
+use syncbridge_core::config::DEFAULT_EVENT_BUFFER;
 use syncbridge_core::eventing::*;
 
 // ---------------------------------------------------------------------------
@@ -27,7 +28,7 @@ fn event(id: &str) -> Event {
 fn buffer(ids: &[u64]) -> Buffer {
     let mut b = Buffer::default();
     for id in ids {
-        b.push(event(&id.to_string()), DEFAULT_BUFFER);
+        b.push(event(&id.to_string()), DEFAULT_EVENT_BUFFER);
     }
     b
 }
@@ -59,7 +60,7 @@ fn event_serializes_kind_as_type() {
 fn constants_are_as_documented() {
     assert_eq!(MAX_TYPE_LEN, 128);
     assert_eq!(MAX_PATTERNS, 32);
-    assert_eq!(DEFAULT_BUFFER, 1000);
+    assert_eq!(DEFAULT_EVENT_BUFFER, 1000);
     assert_eq!(CLOSE_MESSAGE_TOO_BIG, 1009);
     assert_eq!(CLOSE_POLICY_VIOLATION, 1008);
     assert_eq!(CLOSE_TRY_AGAIN_LATER, 1013);
@@ -819,10 +820,10 @@ fn push_with_smaller_cap_shrinks_buffer() {
 #[test]
 fn push_default_buffer_size() {
     let mut b = Buffer::default();
-    for i in 1..=(DEFAULT_BUFFER as u64 + 10) {
-        b.push(event(&i.to_string()), DEFAULT_BUFFER);
+    for i in 1..=(DEFAULT_EVENT_BUFFER as u64 + 10) {
+        b.push(event(&i.to_string()), DEFAULT_EVENT_BUFFER);
     }
-    assert_eq!(b.events.len(), DEFAULT_BUFFER);
+    assert_eq!(b.events.len(), DEFAULT_EVENT_BUFFER);
     assert_eq!(b.events.front().unwrap().id, "11");
     assert_eq!(b.events.back().unwrap().id, "1010");
 }
@@ -1168,4 +1169,39 @@ fn webhook_outcomes_map_to_gateway_event_types() {
     assert_eq!(webhook_event_type(Outcome::TimedOut), WEBHOOK_TIMED_OUT);
     assert_eq!(webhook_event_type(Outcome::Failed), WEBHOOK_FAILED);
     assert_eq!(webhook_event_type(Outcome::NoProcess), WEBHOOK_FAILED);
+}
+
+#[test]
+fn finished_deliveries_map_to_gateway_events() {
+    use syncbridge_core::outbound::{Delivery, DeliveryState, Rendered, RetryPolicy};
+    let mut d = Delivery::new(
+        "d1".into(),
+        "c1".into(),
+        Rendered::json_post("https://x.example/", "{}"),
+        RetryPolicy::default(),
+        None,
+        "t".into(),
+        0,
+    );
+    assert_eq!(delivery_event(&d), None);
+    d.state = DeliveryState::Delivered;
+    assert_eq!(delivery_event(&d), None);
+    d.state = DeliveryState::Dead;
+    d.error = Some("gave up after 10 attempts".into());
+    assert_eq!(
+        delivery_event(&d),
+        Some((
+            "gateway.delivery.dead",
+            json!({"delivery_id": "d1", "attempts": 0, "error": "gave up after 10 attempts"})
+        ))
+    );
+    d.state = DeliveryState::Failed;
+    d.error = None;
+    assert_eq!(
+        delivery_event(&d),
+        Some((
+            DELIVERY_FAILED,
+            json!({"delivery_id": "d1", "attempts": 0, "error": null})
+        ))
+    );
 }

@@ -1,0 +1,202 @@
+//! Outbound callbacks (Corteos's callbacks, with what Svix users expect):
+//! per-channel configuration, `@Name` templates escaped for the body's
+//! content type, the destination allow-list, the retry policy, and the
+//! delivery record. Pure: the worker sends, queues and stores.
+
+pub mod config;
+pub mod destination;
+pub mod lease;
+pub mod retry;
+pub mod template;
+
+pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
+pub use destination::{check_destination, AllowList, AllowListError, DestinationError};
+pub use retry::{
+    decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
+    MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,
+};
+pub use template::{callback_id, render, Rendered};
+
+use crate::error::RestError;
+use serde::{Deserialize, Serialize};
+
+/// Where a delivery stands. Its JSON form is the lowercase name
+/// (`"pending"`, `"delivered"`, `"failed"`, `"dead"`), as stored in D1's
+/// `deliveries.state` column and shown by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Attempts remain: a queue message (or the sweeper) will make the next one.
+    Pending,
+    /// The receiver accepted an attempt.
+    Delivered,
+    /// Stopped without using up its attempts (410 Gone, or a destination
+    /// that left the allow-list); a resend restarts it.
+    Failed,
+    /// Its attempts were used up, or the queue gave up on its message; a
+    /// resend restarts it.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The state's name, as in JSON and in the `deliveries.state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dead => "dead",
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One attempt, as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based number in the delivery's log.
+    pub n: u32,
+    /// ISO-8601 UTC.
+    pub at: String,
+    /// The receiver's HTTP status; None when no answer came (transport error, timeout, not sent).
+    pub status: Option<u16>,
+    /// From sending to the answer, in ms.
+    pub latency_ms: u64,
+    /// First 1 KB of the response body.
+    pub response_excerpt: String,
+    /// What went wrong, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A delivery, as stored and as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// UUID, generated.
+    pub id: String,
+    /// The channel it belongs to.
+    pub channel_id: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Creation time, ISO-8601 UTC.
+    pub created_at: String,
+    /// The `Idempotency-Key` of the send that made it, unique per channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The request each attempt sends.
+    pub request: Rendered,
+    /// The policy its attempts follow (copied from the channel when created).
+    pub retry: RetryPolicy,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// Attempts made before the latest resend; the retry policy counts the rest.
+    #[serde(default)]
+    pub attempt_base: u32,
+    /// Unix ms of the next attempt while pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at_ms: Option<u64>,
+    /// Why it failed or died.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    /// A new delivery, pending and due at once (`now_ms`), with no attempt
+    /// yet: a send of the channel's template (`request` rendered by
+    /// [`render`], `retry` the channel's policy, see
+    /// [`RetryPolicy::for_channel`]) or an event for a webhook subscriber
+    /// (`request` from [`Rendered::json_post`], no idempotency key).
+    /// `created_at` is ISO-8601 UTC; `id` a fresh UUID.
+    pub fn new(
+        id: String,
+        channel_id: String,
+        request: Rendered,
+        retry: RetryPolicy,
+        idempotency_key: Option<String>,
+        created_at: String,
+        now_ms: u64,
+    ) -> Delivery {
+        Delivery {
+            id,
+            channel_id,
+            state: DeliveryState::Pending,
+            created_at,
+            idempotency_key,
+            request,
+            retry,
+            attempts: Vec::new(),
+            attempt_base: 0,
+            next_attempt_at_ms: Some(now_ms),
+            error: None,
+        }
+    }
+
+    /// Attempts counted by the retry policy: those since the latest resend.
+    pub fn policy_attempts(&self) -> u32 {
+        (self.attempts.len() as u32).saturating_sub(self.attempt_base)
+    }
+
+    /// Records `attempt` and what its `verdict` makes of the delivery: its
+    /// state, error and next attempt time (`now_ms` + the delay when it is
+    /// retried). Returns the retry delay in seconds, or None when finished.
+    pub fn record(&mut self, mut attempt: Attempt, verdict: &Verdict, now_ms: u64) -> Option<u64> {
+        attempt.n = self.attempts.len() as u32 + 1;
+        let (status, error) = (attempt.status, attempt.error.clone());
+        self.attempts.push(attempt);
+        self.next_attempt_at_ms = None;
+        match verdict {
+            Verdict::Delivered => {
+                self.state = DeliveryState::Delivered;
+                self.error = None;
+                None
+            }
+            Verdict::Dead => {
+                self.state = DeliveryState::Dead;
+                self.error = Some(format!("gave up after {} attempts", self.policy_attempts()));
+                None
+            }
+            Verdict::Stop => {
+                self.state = DeliveryState::Failed;
+                self.error = Some(match status {
+                    Some(410) => "the receiver answered 410 Gone".into(),
+                    _ => error.unwrap_or_else(|| "stopped".into()),
+                });
+                None
+            }
+            Verdict::Retry { delay_s } => {
+                self.next_attempt_at_ms = Some(now_ms + delay_s * 1000);
+                Some(*delay_s)
+            }
+        }
+    }
+
+    /// Restarts a dead or failed delivery (`POST …/resend`): pending again,
+    /// due at `now_ms`, its error cleared, and the attempts made so far no
+    /// longer counted by the retry policy (the log keeps them). The store
+    /// writes it under a new generation, so that no older message acts on it.
+    /// Any other state is a 409 that names it.
+    pub fn resend(&mut self, now_ms: u64) -> Result<(), RestError> {
+        if self.state != DeliveryState::Dead && self.state != DeliveryState::Failed {
+            return Err(RestError::conflict(format!(
+                "Only a dead or failed delivery can be resent; this one is {}",
+                self.state
+            )));
+        }
+        self.state = DeliveryState::Pending;
+        self.error = None;
+        self.attempt_base = self.attempts.len() as u32;
+        self.next_attempt_at_ms = Some(now_ms);
+        Ok(())
+    }
+
+    /// The `next_attempt_at_ms` column of the delivery's row: its next
+    /// attempt while it has one, else 0.
+    pub fn next_attempt_column(&self) -> u64 {
+        self.next_attempt_at_ms.unwrap_or(0)
+    }
+}

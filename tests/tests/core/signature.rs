@@ -1,0 +1,77 @@
+//! Corezoid API request signatures (`signature`).
+
+use syncbridge_core::signature;
+
+/// Vectors computed outside Rust: hashlib.sha1(t + secret + body + secret).
+const VECTORS: &[(&str, &str, &str, &str)] = &[
+    (
+        "1700000000",
+        "secret",
+        "{}",
+        "4db7f40f96b035f35c1b9fd5c955353b80dc51de",
+    ),
+    (
+        "1795413960",
+        "k3y",
+        r#"{"ops":[{"type":"create","obj":"task","conv_id":1,"data":{}}]}"#,
+        "aff685ec8f97201c33e5fc6bee5510f95a48ac81",
+    ),
+    ("0", "", "", "b6589fc6ab0dc82cf12099d1c2d40ab994e8410c"),
+];
+
+#[test]
+fn signatures_match_the_documented_formula() {
+    for (t, secret, body, want) in VECTORS {
+        assert_eq!(signature::sign(t, secret, body.as_bytes()), *want);
+        assert!(signature::verify(want, t, secret, body.as_bytes()));
+        assert!(signature::verify(
+            &want.to_uppercase(),
+            t,
+            secret,
+            body.as_bytes()
+        ));
+        // The test client computes it the same way, independently.
+        assert_eq!(
+            syncbridge_tests::client::corezoid_signature(t, secret, body.as_bytes()),
+            *want
+        );
+    }
+}
+
+#[test]
+fn wrong_signatures_are_refused() {
+    let (t, secret, body, good) = VECTORS[0];
+    let b = body.as_bytes();
+    assert!(!signature::verify(good, t, "other", b));
+    assert!(!signature::verify(good, "1700000001", secret, b));
+    assert!(!signature::verify(good, t, secret, b"{ }"));
+    assert!(!signature::verify(&good[..39], t, secret, b));
+    assert!(!signature::verify(&format!("{good}0"), t, secret, b));
+    assert!(!signature::verify(&good.replace('4', "g"), t, secret, b));
+    assert!(!signature::verify("", t, secret, b));
+    // Every single-character change is caught.
+    for i in 0..good.len() {
+        let mut s = good.as_bytes().to_vec();
+        s[i] = if s[i] == b'0' { b'1' } else { b'0' };
+        assert!(
+            !signature::verify(std::str::from_utf8(&s).unwrap(), t, secret, b),
+            "position {i}"
+        );
+    }
+}
+
+#[test]
+fn unixtime_parsing_and_clock_skew_edges() {
+    assert_eq!(signature::parse_unixtime("1700000000"), Some(1_700_000_000));
+    for bad in ["", "-5", "+5", "1e9", " 12", "12 ", "0x10", "1234567890123"] {
+        assert_eq!(signature::parse_unixtime(bad), None, "{bad:?}");
+    }
+    let now = 1_700_000_000;
+    assert!(signature::time_in_window(now, now, 300));
+    assert!(signature::time_in_window(now - 300, now, 300));
+    assert!(signature::time_in_window(now + 300, now, 300));
+    assert!(!signature::time_in_window(now - 301, now, 300));
+    assert!(!signature::time_in_window(now + 301, now, 300));
+    assert!(signature::time_in_window(now, now, 0));
+    assert!(!signature::time_in_window(now + 1, now, 0));
+}
