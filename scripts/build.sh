@@ -19,3 +19,8 @@ if [ ! -f "$stamp" ] || [ "$(sha256sum "$wasm" | cut -d' ' -f1)" != "$(cat "$sta
   mv "$wasm.opt" "$wasm"
   sha256sum "$wasm" | cut -d' ' -f1 > "$stamp"
 fi
+
+# Static files the worker serves through its ASSETS binding (wrangler.toml
+# [assets]): the OpenAPI document stays out of the wasm.
+mkdir -p build/public
+cp docs/openapi.json build/public/openapi.json

@@ -1,7 +1,7 @@
 //! The worker's bindings, named exactly as in `wrangler.toml`, and typed
 //! access to them. No other module names a binding.
 
-use worker::{D1Database, Env, ObjectNamespace, Queue, Result};
+use worker::{D1Database, Env, Fetcher, ObjectNamespace, Queue, Result};
 
 /// `[[durable_objects.bindings]]`: one `Rendezvous` object per request id.
 pub const RENDEZVOUS: &str = "RENDEZVOUS";
@@ -14,6 +14,14 @@ pub const CALLBACKS: &str = "CALLBACKS";
 /// The dead-letter queue of `CALLBACKS` (`dead_letter_queue`): a queue name,
 /// not a binding; its consumer marks the delivery dead.
 pub const CALLBACKS_DEAD_LETTER_QUEUE: &str = "syncbridge-callbacks-dlq";
+
+/// `[assets]`: the static files of `build/public` (the OpenAPI document).
+pub const ASSETS: &str = "ASSETS";
+
+/// The static files.
+pub fn assets(env: &Env) -> Result<Fetcher> {
+    env.assets(ASSETS)
+}
 
 /// The rendezvous namespace.
 pub fn rendezvous(env: &Env) -> Result<ObjectNamespace> {

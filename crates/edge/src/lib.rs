@@ -37,9 +37,6 @@ use worker::{event, Context, Env, Request, Response, Result};
 pub use objects::hub::ChannelHub;
 pub use objects::rendezvous::Rendezvous;
 
-/// The OpenAPI document of every route (docs/openapi.json).
-const OPENAPI: &str = include_str!("../../../docs/openapi.json");
-
 /// Once per isolate: a panic logs its message, not "unreachable".
 #[event(start)]
 fn start() {
@@ -103,11 +100,8 @@ async fn dispatch(
     let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
         Route::Health => Ok(http::json(200, &serde_json::json!({"proc": "ok"}))?),
-        Route::OpenApi => {
-            let mut resp = Response::ok(OPENAPI)?;
-            resp.headers_mut().set("content-type", "application/json")?;
-            Ok(resp)
-        }
+        // docs/openapi.json, a static file (build/public): not in the wasm.
+        Route::OpenApi => Ok(env::assets(&env)?.fetch_request(req).await?),
         Route::SyncApi {
             login,
             unixtime,
