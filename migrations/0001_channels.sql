@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS channels (
 );
 
 -- Every inbound webhook request, sync or async, newest first per channel;
--- rows past `expires_at_ms` are removed as new ones are written.
+-- rows past `expires_at_ms` are left out of listings and deleted by the cron
+-- trigger (the `scheduled` handler), once a minute.
 CREATE TABLE IF NOT EXISTS inbound_requests (
   id             TEXT PRIMARY KEY,
   channel_id     TEXT NOT NULL,
