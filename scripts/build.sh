@@ -10,14 +10,21 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 (cd crates/edge && "$CARGO_BIN/worker-build" --release --out-dir ../../build)
 
 # Shrink the wasm with binaryen's wasm-opt (npm package `binaryen`; worker-build
-# cannot download its own here): -Oz, and drop the names section. Skipped
-# when the wasm is already optimised (its hash is stamped next to it).
+# cannot download its own here): -Oz, and drop the names section. worker-build
+# writes a fresh unoptimised wasm on every run, so the cache is keyed by the
+# hash of that input: an unchanged input reuses the optimised copy kept
+# beside it (target/wasm-opt/), and only a changed one runs wasm-opt (~20 s).
 wasm=build/index_bg.wasm
-stamp=build/.wasm-opt.sha
-if [ ! -f "$stamp" ] || [ "$(sha256sum "$wasm" | cut -d' ' -f1)" != "$(cat "$stamp")" ]; then
+cache=target/wasm-opt
+mkdir -p "$cache"
+input=$(sha256sum "$wasm" | cut -d' ' -f1)
+if [ -f "$cache/$input.wasm" ]; then
+  cp "$cache/$input.wasm" "$wasm"
+else
   node_modules/.bin/wasm-opt "$wasm" -Oz --enable-bulk-memory --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue --enable-exception-handling --strip-debug --strip-producers -o "$wasm.opt"
+  rm -f "$cache"/*.wasm
+  cp "$wasm.opt" "$cache/$input.wasm"
   mv "$wasm.opt" "$wasm"
-  sha256sum "$wasm" | cut -d' ' -f1 > "$stamp"
 fi
 
 # Static files the worker serves through its ASSETS binding (wrangler.toml
