@@ -19,8 +19,9 @@ dev: build
 
 ## Every test: the core's contract natively, then end-to-end against the
 ## real wasm worker in workerd with a simulated engine on loopback.
-test: build
+test: build lint
 	cargo fmt --all -- --check
+	python3 scripts/check-layers.py
 	cargo test --workspace --no-fail-fast
 	bash scripts/test-frontend.sh
 	bash scripts/schemathesis.sh
