@@ -74,10 +74,11 @@ impl Worker {
             .env("WRANGLER_SEND_METRICS", "false")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start node scripts/serve.mjs");
         let stdout = child.stdout.take().expect("child stdout");
+        let stderr = child.stderr.take().expect("child stderr");
         let stdin = child.stdin.take();
         let (tx, rx) = mpsc::channel();
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -87,6 +88,15 @@ impl Worker {
                 if line.starts_with("ready on ") {
                     let _ = tx.send(());
                 }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        // The worker's console.error lines come on stderr: kept with the
+        // others, and still shown.
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
                 sink.lock().unwrap().push(line);
             }
         });
@@ -100,7 +110,8 @@ impl Worker {
         }
     }
 
-    /// Lines the worker has printed so far (its `console.log` output).
+    /// Lines the worker has printed so far (its `console.log` and
+    /// `console.error` output, and the launcher's).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
