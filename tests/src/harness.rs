@@ -161,6 +161,22 @@ pub async fn start_worker_opts(
         .expect("start a worker")
 }
 
+/// As [`start_worker`], deployed with `wrangler_toml` instead of the
+/// repository's (see [`Worker::start_with_wrangler_toml`]).
+pub async fn start_worker_with_wrangler_toml(
+    vars: Value,
+    wrangler_toml: String,
+    persist: Option<&Path>,
+    cron_ms: Option<u64>,
+) -> Worker {
+    let persist = persist.map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || {
+        Worker::start_with_wrangler_toml(&vars, &wrangler_toml, persist.as_deref(), cron_ms)
+    })
+    .await
+    .expect("start a worker")
+}
+
 /// Stops a worker gracefully (off the async threads: it waits for workerd).
 pub async fn stop_worker(worker: Worker) {
     tokio::task::spawn_blocking(move || drop(worker))

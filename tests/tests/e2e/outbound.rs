@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use syncbridge_tests::harness::{
-    assert_rest_answer, assert_rest_error, client, fast, finished, read_json, receiver,
-    shared_settings, start_worker_opts, state_dir, statuses, stop_worker, TestClient, ADMIN,
-    ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS, PATIENCE,
+    assert_rest_answer, assert_rest_error, client, fast, finished, heavy, read_json, receiver,
+    shared_settings, start_worker_opts, start_worker_with_wrangler_toml, state_dir, statuses,
+    stop_worker, TestClient, ADMIN, ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS, PATIENCE,
 };
 use syncbridge_tests::unique;
-use syncbridge_tests::worker::Worker;
+use syncbridge_tests::worker::{repo_root, Worker};
 
 #[tokio::test]
 async fn delivered_on_the_attempt_after_n_failures() {
@@ -620,4 +620,90 @@ async fn the_allow_list_is_checked_again_at_send_time() {
     );
     stop_worker(second).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A queue message the consumer keeps failing on is dead-lettered
+/// (`syncbridge-callbacks-dlq`), and the dead-letter consumer marks its
+/// delivery dead. The fault is real: a delivery whose rendered request
+/// fills its D1 row so nearly that no attempt's record fits any more
+/// (SQLITE_TOOBIG), so the consumer fails after every attempt. The worker
+/// is deployed with a queue that retries once (`max_retries = 1` instead of
+/// wrangler.toml's 100, 1 s apart instead of 5), and no sweeper.
+#[tokio::test]
+async fn a_message_the_consumer_keeps_failing_on_is_dead_lettered() {
+    let _heavy = heavy().await;
+    let toml = std::fs::read_to_string(repo_root().join("wrangler.toml")).unwrap();
+    for setting in [
+        "max_retries = 100",
+        "retry_delay = 5",
+        "dead_letter_queue = \"syncbridge-callbacks-dlq\"",
+    ] {
+        assert!(
+            toml.contains(setting),
+            "wrangler.toml no longer has {setting}"
+        );
+    }
+    let toml = toml
+        .replace("max_retries = 100", "max_retries = 1")
+        .replace("retry_delay = 5", "retry_delay = 1");
+    let mut vars = shared_settings();
+    vars["MAX_BODY_BYTES"] = json!((8 << 20).to_string());
+    let worker = start_worker_with_wrangler_toml(vars, toml, None, Some(NO_CRON_MS)).await;
+    let client = TestClient::of(&worker);
+    let callback = json!({"body": "@v", "variables": ["v"], "retry": fast(5)});
+    // Two channels alike but for their URLs, of the same length, so that
+    // their deliveries' rows differ in size only by their bodies.
+    let base = unique("dlq");
+    let (probe_key, key) = (format!("{base}-probe"), format!("{base}-sends"));
+    let probe = client
+        .callback_channel(&format!("/status/{probe_key}?code=200"), callback.clone())
+        .await;
+    // The largest body whose delivery D1 still stores, found by halving.
+    let (mut fits, mut too_big) = (1usize << 20, 4usize << 20);
+    while too_big - fits > 1 {
+        let size = (fits + too_big) / 2;
+        let (s, v) = client
+            .send(&probe, json!({"v": "x".repeat(size)}), None)
+            .await;
+        match s.as_u16() {
+            202 => fits = size,
+            500 if v.to_string().contains("SQLITE_TOOBIG") => too_big = size,
+            _ => panic!("a send of {size} bytes: {s} {v}"),
+        }
+    }
+    assert!(
+        fits > 1 << 20 && too_big < 4 << 20,
+        "no D1 row limit between 1 and 4 MiB"
+    );
+    // 60 bytes short of it: room for the dead-letter mark (state `dead`,
+    // its error, no due time: about 15 bytes more), none for the record of
+    // a 503 attempt (about 115).
+    let ch = client
+        .callback_channel(&format!("/status/{key}?code=503"), callback)
+        .await;
+    let id = client
+        .send_ok(&ch, json!({"v": "x".repeat(fits - 60)}))
+        .await;
+    let d = client.delivery(&ch, &id, finished).await;
+    assert_eq!(d["state"], "dead", "{}", without_body(&d));
+    assert_eq!(
+        d["error"],
+        "dead-lettered: the queue gave up on it",
+        "{}",
+        without_body(&d)
+    );
+    assert_eq!(d["attempts"], json!([]), "no attempt could be recorded");
+    // The message's first delivery and its one retry each made the attempt.
+    assert_eq!(receiver().hits(&key).len(), 2);
+    stop_worker(worker).await;
+}
+
+/// `SYNCBRIDGE_CRON_MS` that never fires (setInterval's longest).
+const NO_CRON_MS: u64 = 2_147_483_647;
+
+/// A delivery without its (huge) body, for messages.
+fn without_body(delivery: &Value) -> String {
+    let mut d = delivery.clone();
+    d["request"]["body"] = json!("…");
+    d.to_string()
 }
