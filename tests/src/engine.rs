@@ -212,8 +212,8 @@ async fn call_back(state: &EngineState, url: &str, body: &Value) {
         tries += 1;
         match state.http.post(url).json(body).send().await {
             Ok(r) => {
-                let s = r.status().as_u16();
-                break (s, r.json::<Value>().await.unwrap_or(Value::Null));
+                let status = r.status().as_u16();
+                break (status, r.json::<Value>().await.unwrap_or(Value::Null));
             }
             Err(e) if tries >= 3 => break (0, json!({"transport_error": e.to_string()})),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -248,7 +248,7 @@ async fn create(
     if !signature_ok {
         return corezoid(json!({"request_proc": "error", "description": "Wrong signature"}));
     }
-    let cb = task["data"]["__callback_url"]
+    let callback_url = task["data"]["__callback_url"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -257,8 +257,8 @@ async fn create(
         let answer = json!({"response_code": 200, "response_content": {
             "via": "corezoid", "conv_id": task["conv_id"], "method": task["data"]["method"],
         }});
-        let st = state.clone();
-        tokio::spawn(async move { call_back(&st, &cb, &answer).await });
+        let state = state.clone();
+        tokio::spawn(async move { call_back(&state, &callback_url, &answer).await });
         return accepted(&task);
     }
     let sim = &task["data"]["sim"];
@@ -276,27 +276,28 @@ async fn create(
             accepted(&task)
         }
         "callback_first" => {
-            call_back(&state, &cb, &callback_body(&task, None)).await;
+            call_back(&state, &callback_url, &callback_body(&task, None)).await;
             accepted(&task)
         }
         "barrier" => {
-            let st = state.clone();
-            let t = task.clone();
+            let state = state.clone();
+            let callback_task = task.clone();
             let count = sim["count"].as_u64().unwrap_or(1) as usize;
             tokio::spawn(async move {
                 // Bounded: a gateway that never sends the others gets no callback.
                 let give_up = std::time::Instant::now() + Duration::from_secs(60);
                 while std::time::Instant::now() < give_up {
                     let arrived = {
-                        let log = st.log.lock().unwrap();
+                        let log = state.log.lock().unwrap();
                         log.received
                             .iter()
-                            .filter(|r| r.task["data"]["tag"] == t["data"]["tag"])
+                            .filter(|r| r.task["data"]["tag"] == callback_task["data"]["tag"])
                             .count()
                     };
                     if arrived >= count {
                         tokio::time::sleep(delay).await;
-                        call_back(&st, &cb, &callback_body(&t, None)).await;
+                        call_back(&state, &callback_url, &callback_body(&callback_task, None))
+                            .await;
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -305,20 +306,25 @@ async fn create(
             accepted(&task)
         }
         "duplicate" => {
-            let st = state.clone();
-            let t = task.clone();
+            let state = state.clone();
+            let callback_task = task.clone();
             tokio::spawn(async move {
-                call_back(&st, &cb, &callback_body(&t, None)).await;
-                call_back(&st, &cb, &callback_body(&t, Some("second"))).await;
+                call_back(&state, &callback_url, &callback_body(&callback_task, None)).await;
+                call_back(
+                    &state,
+                    &callback_url,
+                    &callback_body(&callback_task, Some("second")),
+                )
+                .await;
             });
             accepted(&task)
         }
         _ => {
-            let st = state.clone();
-            let t = task.clone();
+            let state = state.clone();
+            let callback_task = task.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                call_back(&st, &cb, &callback_body(&t, None)).await;
+                call_back(&state, &callback_url, &callback_body(&callback_task, None)).await;
             });
             accepted(&task)
         }
@@ -348,17 +354,17 @@ async fn process(
     body: Bytes,
 ) -> Response {
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let hs = headers
+    let received_headers = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
         .collect();
     state.log.lock().unwrap().events.push(ProcessEvent {
         behavior: behavior.clone(),
-        headers: hs,
+        headers: received_headers,
         body: body.to_vec(),
         event: event.clone(),
     });
-    let cb = event["__callback_url"]
+    let callback_url = event["__callback_url"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -404,20 +410,22 @@ async fn process(
         "p2p" => {
             // The example page's process (examples/frontend): amounts come as
             // numbers or numeric strings; `to: "timeout"` never answers.
-            let b = &event["body"];
-            let amount = b["amount"]
-                .as_f64()
-                .or_else(|| b["amount"].as_str().and_then(|a| a.trim().parse().ok()));
+            let transfer = &event["body"];
+            let amount = transfer["amount"].as_f64().or_else(|| {
+                transfer["amount"]
+                    .as_str()
+                    .and_then(|a| a.trim().parse().ok())
+            });
             let declined = |reason: &str| {
                 json!({"response_code": 422,
                        "response_content": {"result": "declined", "reason": reason}})
             };
             match amount {
-                _ if b["to"] == "timeout" => None,
+                _ if transfer["to"] == "timeout" => None,
                 Some(a) if a > 10000.0 => Some(declined("Amount over the 10000 limit")),
                 Some(a) if a > 0.0 => Some(json!({"response_code": 200, "response_content": {
                     "result": "ok", "transfer_id": event["event"]["id"],
-                    "from": b["from"], "to": b["to"], "amount": b["amount"],
+                    "from": transfer["from"], "to": transfer["to"], "amount": transfer["amount"],
                 }})),
                 _ => Some(declined("Amount must be a positive number")),
             }
@@ -426,15 +434,15 @@ async fn process(
         "wsecho" => {
             // An inbound WebSocket message: answer twice on the connection.
             let msg = event["message"].as_str().unwrap_or_default().to_string();
-            let st = state.clone();
-            let cb = cb.clone();
+            let state = state.clone();
+            let callback_url = callback_url.clone();
             tokio::spawn(async move {
                 for reply in [format!("echo:{msg}"), format!("done:{msg}")] {
                     let sent_at = std::time::Instant::now();
-                    let r = st.http.post(&cb).body(reply).send().await;
+                    let r = state.http.post(&callback_url).body(reply).send().await;
                     let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-                    st.log.lock().unwrap().callbacks.push(CallbackAnswer {
-                        url: cb.clone(),
+                    state.log.lock().unwrap().callbacks.push(CallbackAnswer {
+                        url: callback_url.clone(),
                         status,
                         body: Value::Null,
                         sent_at,
@@ -445,9 +453,9 @@ async fn process(
         }
         _ => None,
     };
-    if let Some(a) = answer {
-        let st = state.clone();
-        tokio::spawn(async move { call_back(&st, &cb, &a).await });
+    if let Some(reply) = answer {
+        let state = state.clone();
+        tokio::spawn(async move { call_back(&state, &callback_url, &reply).await });
     }
     (StatusCode::OK, "taken").into_response()
 }

@@ -104,8 +104,8 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let seen = {
-        let mut g = inner.lock().unwrap();
-        g.hits.push(Hit {
+        let mut log = inner.lock().unwrap();
+        log.hits.push(Hit {
             key: key.clone(),
             method: method.to_string(),
             uri: uri.to_string(),
@@ -116,7 +116,7 @@ async fn handle(
             body: body.to_vec(),
             at: Instant::now(),
         });
-        g.hits.iter().filter(|h| h.key == key).count()
+        log.hits.iter().filter(|h| h.key == key).count()
     };
     let num =
         |name: &str, default: u64| q.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);

@@ -57,8 +57,8 @@ async fn every_channel_route_requires_the_admin_token() {
             let resp = rb.body("{}").send().await.unwrap();
             assert_eq!(resp.status(), 401, "{method} {path} with {auth:?}");
             assert_eq!(resp.headers()["www-authenticate"], "Bearer");
-            let v: Value = resp.json().await.unwrap();
-            assert_eq!(v["error_code"], 1401, "{method} {path}");
+            let answer: Value = resp.json().await.unwrap();
+            assert_eq!(answer["error_code"], 1401, "{method} {path}");
         }
     }
 }
@@ -67,7 +67,7 @@ async fn every_channel_route_requires_the_admin_token() {
 async fn create_returns_the_whole_entity_and_get_reads_it_back() {
     let client = client();
     let code = unique("full");
-    let v = client
+    let answer = client
         .create_channel(json!({
             "code": code, "type": "public", "url": "https://partner.example/in",
             "token_remote": "whsec_c2VjcmV0LXNpZ25pbmcta2V5", "token_remote2": "b",
@@ -76,37 +76,42 @@ async fn create_returns_the_whole_entity_and_get_reads_it_back() {
                      "cors_origins": ["https://shop.example"], "corezoid_login": LOGIN},
         }))
         .await;
-    let id = v["id"].as_str().unwrap();
-    assert_eq!(id.len(), 36, "{v}");
+    let id = answer["id"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "{answer}");
     assert_eq!(&id[14..15], "4", "a v4 UUID: {id}");
-    let token = v["token_local"].as_str().unwrap();
+    let token = answer["token_local"].as_str().unwrap();
     assert!(
         token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
         "{token}"
     );
-    assert_eq!(v["code"], code.as_str());
-    assert_eq!(v["opts"]["title"], "Shop");
-    assert_eq!(v["opts"]["issync"], true);
-    let ct = v["ext"]["ct"].as_str().unwrap();
+    assert_eq!(answer["code"], code.as_str());
+    assert_eq!(answer["opts"]["title"], "Shop");
+    assert_eq!(answer["opts"]["issync"], true);
+    let ct = answer["ext"]["ct"].as_str().unwrap();
     assert!(ct.ends_with('Z') && ct.contains('T'), "{ct}");
-    assert_eq!(v["ext"]["lwt"], v["ext"]["ct"]);
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(answer["ext"]["lwt"], answer["ext"]["ct"]);
+    let keys: Vec<&str> = answer
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys[..4],
         ["id", "code", "type", "token_local"],
         "field order: {keys:?}"
     );
 
-    let (s, got) = client
+    let (status, got) = client
         .admin(Method::GET, &format!("{API}/{id}"), None)
         .await;
-    assert_eq!(s, 200);
-    assert_eq!(got, v);
+    assert_eq!(status, 200);
+    assert_eq!(got, answer);
     // Two channels never share a token.
     let other = client
         .create_channel(json!({"code": unique("other")}))
         .await;
-    assert_ne!(other["token_local"], v["token_local"]);
+    assert_ne!(other["token_local"], answer["token_local"]);
 }
 
 #[tokio::test]
@@ -147,12 +152,12 @@ async fn create_refuses_bad_fields_with_clear_errors() {
         (json!({"code": taken}), 409, "code"),
         (json!([1, 2]), 400, ""),
     ];
-    for (body, status, needle) in cases {
-        let (s, v) = client.admin(Method::POST, API, Some(body.clone())).await;
-        assert_rest_error(s, &v, status);
+    for (body, want, needle) in cases {
+        let (status, answer) = client.admin(Method::POST, API, Some(body.clone())).await;
+        assert_rest_error(status, &answer, want);
         assert!(
-            v["error_message"].as_str().unwrap().contains(needle),
-            "{body} -> {v}"
+            answer["error_message"].as_str().unwrap().contains(needle),
+            "{body} -> {answer}"
         );
     }
     // Not JSON at all.
@@ -167,9 +172,9 @@ async fn create_refuses_bad_fields_with_clear_errors() {
     assert_rest_answer(resp, 400, &["JSON"]).await;
     // Too big.
     let big = json!({"code": unique("big"), "opts": {"comment": "x".repeat(MAX_BODY)}});
-    let (s, v) = client.admin(Method::POST, API, Some(big)).await;
-    let message = assert_rest_error(s, &v, 413);
-    assert!(message.contains(&MAX_BODY.to_string()), "{v}");
+    let (status, answer) = client.admin(Method::POST, API, Some(big)).await;
+    let message = assert_rest_error(status, &answer, 413);
+    assert!(message.contains(&MAX_BODY.to_string()), "{answer}");
 }
 
 #[tokio::test]
@@ -186,12 +191,12 @@ async fn list_filters_masks_orders_flattens_and_pages() {
     let list = |q: String| {
         let client = client.clone();
         async move {
-            let (s, v) = client.admin(Method::GET, &format!("{API}?{q}"), None).await;
-            assert_eq!(s, 200, "{q}: {v}");
-            v.as_array().unwrap().clone()
+            let (status, answer) = client.admin(Method::GET, &format!("{API}?{q}"), None).await;
+            assert_eq!(status, 200, "{q}: {answer}");
+            answer.as_array().unwrap().clone()
         }
     };
-    let enc = |v: Value| url_encode(&v.to_string());
+    let enc = |value: Value| url_encode(&value.to_string());
     let filter = enc(json!({"opts.comment": fam}));
 
     let all = list(format!("filter={filter}")).await;
@@ -246,10 +251,10 @@ async fn list_filters_masks_orders_flattens_and_pages() {
         "filter=notjson",
         "order=[{\"code\":\"up\"}]",
     ] {
-        let (s, v) = client
+        let (status, answer) = client
             .admin(Method::GET, &format!("{API}?{bad}"), None)
             .await;
-        assert_rest_error(s, &v, 400);
+        assert_rest_error(status, &answer, 400);
     }
 }
 
@@ -260,23 +265,23 @@ async fn get_with_mask_and_flat_and_unknown_ids() {
         .create_channel(json!({"code": unique("get"), "opts": {"title": "T"}}))
         .await;
     let id = ch["id"].as_str().unwrap();
-    let (s, v) = client
+    let (status, answer) = client
         .admin(
             Method::GET,
             &format!("{API}/{id}?mask=code,opts.title&flat=1"),
             None,
         )
         .await;
-    assert_eq!(s, 200);
-    assert_eq!(v, json!({"code": ch["code"], "opts.title": "T"}));
-    let (s, v) = client
+    assert_eq!(status, 200);
+    assert_eq!(answer, json!({"code": ch["code"], "opts.title": "T"}));
+    let (status, answer) = client
         .admin(
             Method::GET,
             &format!("{API}/00000000-0000-4000-8000-000000000000"),
             None,
         )
         .await;
-    assert_rest_error(s, &v, 404);
+    assert_rest_error(status, &answer, 404);
 }
 
 #[tokio::test]
@@ -290,47 +295,47 @@ async fn patch_merges_opts_and_refuses_fixed_fields() {
     let id = ch["id"].as_str().unwrap();
     let path = format!("{API}/{id}");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let (s, v) = client
+    let (status, answer) = client
         .admin(
             Method::PATCH,
             &path,
             Some(json!({"token_remote": "00ea293c29f9dc30", "opts": {"title": "new"}})),
         )
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["token_remote"], "00ea293c29f9dc30");
-    assert_eq!(v["opts"]["title"], "new");
-    assert_eq!(v["opts"]["comment"], "keep");
-    assert_eq!(v["ext"]["ct"], ch["ext"]["ct"]);
-    assert_ne!(v["ext"]["lwt"], ch["ext"]["lwt"]);
-    assert_eq!(v["token_local"], ch["token_local"]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["token_remote"], "00ea293c29f9dc30");
+    assert_eq!(answer["opts"]["title"], "new");
+    assert_eq!(answer["opts"]["comment"], "keep");
+    assert_eq!(answer["ext"]["ct"], ch["ext"]["ct"]);
+    assert_ne!(answer["ext"]["lwt"], ch["ext"]["lwt"]);
+    assert_eq!(answer["token_local"], ch["token_local"]);
 
     for (body, field) in [
         (json!({"id": "x"}), "id"),
         (json!({"token_local": "a".repeat(32)}), "token_local"),
     ] {
-        let (s, e) = client.admin(Method::PATCH, &path, Some(body)).await;
-        assert_rest_error(s, &e, 400);
+        let (status, e) = client.admin(Method::PATCH, &path, Some(body)).await;
+        assert_rest_error(status, &e, 400);
         assert!(e["error_message"].as_str().unwrap().contains(field), "{e}");
     }
     let other = client
         .create_channel(json!({"code": unique("patch-other")}))
         .await;
-    let (s, e) = client
+    let (status, e) = client
         .admin(Method::PATCH, &path, Some(json!({"code": other["code"]})))
         .await;
-    assert_rest_error(s, &e, 409);
-    let (s, e) = client
+    assert_rest_error(status, &e, 409);
+    let (status, e) = client
         .admin(
             Method::PATCH,
             &format!("{API}/00000000-0000-4000-8000-000000000000"),
             Some(json!({"url": ""})),
         )
         .await;
-    assert_rest_error(s, &e, 404);
+    assert_rest_error(status, &e, 404);
     // Nothing was changed by the refused patches.
     let (_, now) = client.admin(Method::GET, &path, None).await;
-    assert_eq!(now, v);
+    assert_eq!(now, answer);
 }
 
 #[tokio::test]
@@ -338,21 +343,21 @@ async fn delete_answers_204_then_404() {
     let client = client();
     let ch = client.create_channel(json!({"code": unique("del")})).await;
     let path = format!("{API}/{}", ch["id"].as_str().unwrap());
-    let (s, v) = client.admin(Method::DELETE, &path, None).await;
-    assert_eq!((s.as_u16(), v), (204, Value::Null));
-    let (s, v) = client.admin(Method::GET, &path, None).await;
-    assert_rest_error(s, &v, 404);
-    let (s, v) = client.admin(Method::DELETE, &path, None).await;
-    assert_rest_error(s, &v, 404);
+    let (status, answer) = client.admin(Method::DELETE, &path, None).await;
+    assert_eq!((status.as_u16(), answer), (204, Value::Null));
+    let (status, answer) = client.admin(Method::GET, &path, None).await;
+    assert_rest_error(status, &answer, 404);
+    let (status, answer) = client.admin(Method::DELETE, &path, None).await;
+    assert_rest_error(status, &answer, 404);
     // Its URL no longer takes webhooks.
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&ch))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 404, &["No channel"]).await;
+    assert_rest_answer(resp, 404, &["No channel"]).await;
 }
 
 #[tokio::test]
@@ -360,18 +365,18 @@ async fn lookup_by_id_code_and_token() {
     let client = client();
     let ch = client.create_channel(json!({"code": unique("look")})).await;
     for key in ["id", "code", "token_local"] {
-        let (s, v) = client.lookup(&ch[key].to_string()).await;
-        assert_eq!(s, 200, "{key}: {v}");
-        assert_eq!(v, json!([ch["id"]]), "{key}");
+        let (status, answer) = client.lookup(&ch[key].to_string()).await;
+        assert_eq!(status, 200, "{key}: {answer}");
+        assert_eq!(answer, json!([ch["id"]]), "{key}");
     }
-    let (s, v) = client.lookup("\"no-such-key\"").await;
-    assert_rest_error(s, &v, 404);
+    let (status, answer) = client.lookup("\"no-such-key\"").await;
+    assert_rest_error(status, &answer, 404);
     assert_eq!(
-        v,
+        answer,
         json!({"error_code": 1404, "error_message": "Lookup failed"})
     );
-    let (s, v) = client.lookup("{\"code\": 1}").await;
-    assert_rest_error(s, &v, 400);
+    let (status, answer) = client.lookup("{\"code\": 1}").await;
+    assert_rest_error(status, &answer, 400);
     // The raw LOOKUP method: workerd refuses it before the worker runs (501);
     // a runtime that passes it reaches the same handler, with the same answer.
     let resp = client
@@ -407,10 +412,10 @@ async fn unknown_rest_routes_and_methods_use_the_rest_error_shape() {
         .unwrap();
     assert_eq!(resp.headers()["allow"], "GET, POST, LOOKUP");
     assert_rest_answer(resp, 405, &["GET, POST, LOOKUP"]).await;
-    let (s, v) = client
+    let (status, answer) = client
         .admin(Method::GET, "/rest/v1/service/nope", None)
         .await;
-    assert_rest_error(s, &v, 404);
+    assert_rest_error(status, &answer, 404);
 }
 
 /// Only `POST` with `X-HTTP-Method-Override: LOOKUP` stands for another
@@ -436,8 +441,8 @@ async fn no_other_method_override_is_honoured() {
         assert_eq!(resp.headers()["allow"], "GET, PATCH, DELETE", "{method}");
         assert_rest_answer(resp, 405, &["GET, PATCH, DELETE"]).await;
     }
-    let (s, now) = client.admin(Method::GET, &item, None).await;
-    assert_eq!(s, 200, "{now}");
+    let (status, now) = client.admin(Method::GET, &item, None).await;
+    assert_eq!(status, 200, "{now}");
     assert_eq!(now, ch, "an ignored override changed the channel");
     // LOOKUP only overrides POST: a GET carrying it is still the list.
     let resp = client
@@ -482,8 +487,8 @@ async fn delete_removes_the_request_log() {
     let kept = client.sync_channel("text", json!({})).await;
     let deleted = client.sync_channel("text", json!({})).await;
     for ch in [&kept, &deleted] {
-        let r = client.http().get(client.hook(ch)).send().await.unwrap();
-        assert_eq!(r.status(), 200);
+        let resp = client.http().get(client.hook(ch)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
         assert_eq!(client.requests(ch, 1).await.len(), 1);
     }
     let logged = |id: &str| {
@@ -496,8 +501,8 @@ async fn delete_removes_the_request_log() {
     assert_eq!(logged(kept["id"].as_str().unwrap()), 1);
     assert_eq!(logged(deleted["id"].as_str().unwrap()), 1);
     let path = format!("{API}/{}", deleted["id"].as_str().unwrap());
-    let (s, v) = client.admin(Method::DELETE, &path, None).await;
-    assert_eq!((s.as_u16(), v), (204, Value::Null));
+    let (status, answer) = client.admin(Method::DELETE, &path, None).await;
+    assert_eq!((status.as_u16(), answer), (204, Value::Null));
     assert_eq!(
         logged(deleted["id"].as_str().unwrap()),
         0,
@@ -508,10 +513,10 @@ async fn delete_removes_the_request_log() {
         1,
         "another channel's log went too"
     );
-    let (s, v) = client
+    let (status, answer) = client
         .admin(Method::GET, &format!("{path}/requests"), None)
         .await;
-    assert_rest_error(s, &v, 404);
+    assert_rest_error(status, &answer, 404);
     stop_worker(worker).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -532,17 +537,17 @@ async fn the_request_log_pages_50_by_default_and_500_at_most() {
         .buffer_unordered(16)
         .collect::<Vec<StatusCode>>()
         .await;
-    assert!(sent.iter().all(|s| *s == 200), "{sent:?}");
+    assert!(sent.iter().all(|status| *status == 200), "{sent:?}");
     assert_eq!(client.requests(&ch, total).await.len(), 500, "limit=500");
     let path = format!("{API}/{}/requests", ch["id"].as_str().unwrap());
     let page = |query: &'static str| {
         let (client, path) = (client.clone(), path.clone());
         async move {
-            let (s, v) = client
+            let (status, answer) = client
                 .admin(Method::GET, &format!("{path}{query}"), None)
                 .await;
-            assert_eq!(s, 200, "{query}: {v}");
-            v.as_array().unwrap().len()
+            assert_eq!(status, 200, "{query}: {answer}");
+            answer.as_array().unwrap().len()
         }
     };
     assert_eq!(page("").await, 50, "the default page");
@@ -561,8 +566,8 @@ async fn an_internal_error_is_logged_and_answered_json_500() {
     vars.as_object_mut().unwrap().remove("ADMIN_TOKEN");
     let worker = start_worker(vars).await;
     let client = TestClient::of(&worker);
-    let r = client.get(API).bearer_auth(ADMIN).send().await.unwrap();
-    assert_rest_answer(r, 500, &["ADMIN_TOKEN"]).await;
+    let resp = client.get(API).bearer_auth(ADMIN).send().await.unwrap();
+    assert_rest_answer(resp, 500, &["ADMIN_TOKEN"]).await;
     assert!(
         worker
             .wait_for_log("\"status\":500", Duration::from_secs(10))
@@ -573,7 +578,7 @@ async fn an_internal_error_is_logged_and_answered_json_500() {
         .logs()
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["log"] == "error")
+        .filter(|line| line["log"] == "error")
         .collect();
     assert_eq!(
         errors.len(),
@@ -594,16 +599,16 @@ async fn a_short_admin_token_is_a_config_error() {
     vars["ADMIN_TOKEN"] = json!(short);
     let worker = start_worker(vars).await;
     let client = TestClient::of(&worker);
-    let r = client.get(API).bearer_auth(short).send().await.unwrap();
-    let message = assert_rest_answer(r, 500, &["ADMIN_TOKEN", "16"]).await;
+    let resp = client.get(API).bearer_auth(short).send().await.unwrap();
+    let message = assert_rest_answer(resp, 500, &["ADMIN_TOKEN", "16"]).await;
     assert!(!message.contains(short), "{message}");
-    let (s, v) = client
+    let (status, answer) = client
         .call(&json!({"ops": [{"type": "create", "obj": "task", "conv_id": 1, "data": {}}]}))
         .await;
-    let description = assert_sync_error(s, &v, 500, "config_error");
-    assert!(description.contains("ADMIN_TOKEN"), "{v}");
-    assert!(!description.contains(short), "{v}");
+    let description = assert_sync_error(status, &answer, 500, "config_error");
+    assert!(description.contains("ADMIN_TOKEN"), "{answer}");
+    assert!(!description.contains(short), "{answer}");
     // The correct token of the other workers opens nothing here either.
-    let r = client.get(API).bearer_auth(ADMIN).send().await.unwrap();
-    assert_rest_answer(r, 500, &["ADMIN_TOKEN"]).await;
+    let resp = client.get(API).bearer_auth(ADMIN).send().await.unwrap();
+    assert_rest_answer(resp, 500, &["ADMIN_TOKEN"]).await;
 }

@@ -23,9 +23,9 @@ async fn websocket_subscribers_receive_events_in_order_with_their_filter() {
     let mut all = client.subscribe(&ch, "").await;
     let mut orders = client.subscribe(&ch, "?events=order.*").await;
     for (kind, n) in [("order.created", 1), ("user.login", 2), ("order.paid", 3)] {
-        let (s, v) = client.publish(&ch, kind, json!({"n": n})).await;
-        assert_eq!(s, 202, "{v}");
-        assert_eq!(v["type"], kind);
+        let (status, answer) = client.publish(&ch, kind, json!({"n": n})).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["type"], kind);
     }
     let got: Vec<Value> = vec![
         next_json(&mut all).await,
@@ -156,20 +156,20 @@ async fn webhook_subscribers_receive_the_same_events_until_they_unsubscribe() {
         .unwrap();
     assert_eq!(deliveries[0]["request"]["url"], target);
 
-    let r = client
+    let resp = client
         .http()
         .delete(format!("{sub_url}/{}", sub["id"].as_str().unwrap()))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = client
+    assert_eq!(resp.status(), 204);
+    let resp = client
         .http()
         .delete(format!("{sub_url}/{}", sub["id"].as_str().unwrap()))
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 404, &["No subscription"]).await;
+    assert_rest_answer(resp, 404, &["No subscription"]).await;
     client.publish(&ch, "order.paid", json!({})).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
@@ -197,21 +197,24 @@ async fn subscriptions_and_publishing_refuse_bad_input() {
             "colour",
         ),
     ] {
-        let r = client
+        let resp = client
             .http()
             .post(&sub_url)
             .json(&body)
             .send()
             .await
             .unwrap();
-        assert_rest_answer(r, 400, &[needle]).await;
+        assert_rest_answer(resp, 400, &[needle]).await;
     }
-    let (s, v) = client.publish(&ch, "gateway.fake", json!({})).await;
-    let message = assert_rest_error(s, &v, 400);
-    assert!(message.contains("reserved"), "gateway.* is reserved: {v}");
-    let (s, v) = client.publish(&ch, "", json!({})).await;
-    assert_rest_error(s, &v, 400);
-    let r = client
+    let (status, answer) = client.publish(&ch, "gateway.fake", json!({})).await;
+    let message = assert_rest_error(status, &answer, 400);
+    assert!(
+        message.contains("reserved"),
+        "gateway.* is reserved: {answer}"
+    );
+    let (status, answer) = client.publish(&ch, "", json!({})).await;
+    assert_rest_error(status, &answer, 400);
+    let resp = client
         .http()
         .post(format!(
             "{}{API}/{}/events",
@@ -222,19 +225,19 @@ async fn subscriptions_and_publishing_refuse_bad_input() {
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 401, &[]).await;
+    assert_rest_answer(resp, 401, &[]).await;
     let public = client.create_channel(json!({"code": unique("pub")})).await;
-    let (s, v) = client.publish(&public, "x", json!({})).await;
-    let message = assert_rest_error(s, &v, 409);
-    assert!(message.contains("eventing channels"), "{v}");
+    let (status, answer) = client.publish(&public, "x", json!({})).await;
+    let message = assert_rest_error(status, &answer, 409);
+    assert!(message.contains("eventing channels"), "{answer}");
     // A WebSocket subscription needs an eventing channel and an upgrade.
-    let r = client
+    let resp = client
         .http()
         .get(format!("{}/ws/token/v1/{token}/subscribe", client.base))
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 426, &["WebSocket"]).await;
+    assert_rest_answer(resp, 426, &["WebSocket"]).await;
 }
 
 /// A public channel whose inbound WebSocket messages go to the engine's
@@ -266,7 +269,7 @@ async fn an_inbound_websocket_conversation_with_several_replies() {
     assert!(e["connection_id"].is_string());
     assert!(e["channel"].get("token_local").is_none());
     // A forged connection id is refused.
-    let r = client
+    let resp = client
         .http()
         .post(format!(
             "{}/api/1/plugins/ws/{}/{}",
@@ -278,7 +281,7 @@ async fn an_inbound_websocket_conversation_with_several_replies() {
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 404, &["Unknown connection"]).await;
+    assert_rest_answer(resp, 404, &["Unknown connection"]).await;
 }
 
 #[tokio::test]
@@ -336,7 +339,7 @@ async fn the_gateway_publishes_a_public_channels_traffic() {
         }))
         .await;
     let mut ws = client.subscribe(&ev, "?events=gateway.webhook.*").await;
-    let r = client
+    let resp = client
         .http()
         .post(format!(
             "{}/api/token/v1/{}",
@@ -347,7 +350,7 @@ async fn the_gateway_publishes_a_public_channels_traffic() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(resp.status(), 200);
     let a = next_json(&mut ws).await;
     let b = next_json(&mut ws).await;
     assert_eq!(a["type"], "gateway.webhook.received", "{a}");
@@ -375,20 +378,20 @@ async fn publishing_with_the_process_key() {
             .json(&json!({"type": "order.paid", "data": {"by": "process"}}))
             .send()
     };
-    let r = publish(key).await.unwrap();
-    assert_eq!(r.status(), 202);
-    let event: Value = r.json().await.unwrap();
+    let resp = publish(key).await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let event: Value = resp.json().await.unwrap();
     assert_eq!(event["type"], "order.paid", "{event}");
     assert_eq!(event["data"], json!({"by": "process"}), "{event}");
     assert_eq!(next_json(&mut ws).await, event);
     assert_rest_answer(publish("not-the-process-key-0123").await.unwrap(), 401, &[]).await;
-    let r = client
+    let resp = client
         .get(&format!("{API}/{}", ch["id"].as_str().unwrap()))
         .bearer_auth(key)
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 401, &[]).await;
+    assert_rest_answer(resp, 401, &[]).await;
 }
 
 /// Webhook subscribers get their events through the outbound delivery
@@ -418,17 +421,17 @@ async fn subscription_deliveries_use_the_eventing_channels_retry_policy_and_sign
         format!("/status/{refusing}?code=503"),
         format!("/status/{created}?code=201"),
     ] {
-        let r = client
+        let resp = client
             .http()
             .post(&sub_url)
             .json(&json!({"url": receiver_url(&path)}))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201);
+        assert_eq!(resp.status(), 201);
     }
-    let (s, event) = client.publish(&ch, "order.paid", json!({"n": 1})).await;
-    assert_eq!(s, 202, "{event}");
+    let (status, event) = client.publish(&ch, "order.paid", json!({"n": 1})).await;
+    assert_eq!(status, 202, "{event}");
 
     // Retried a second later, then taken.
     let hits = receiver().wait_hits(&flaky, 2, PATIENCE).await;
@@ -445,30 +448,30 @@ async fn subscription_deliveries_use_the_eventing_channels_retry_policy_and_sign
     let by_url = |key: &str| {
         let found = deliveries
             .iter()
-            .find(|d| d["request"]["url"].as_str().unwrap().contains(key))
+            .find(|delivery| delivery["request"]["url"].as_str().unwrap().contains(key))
             .unwrap_or_else(|| panic!("no delivery to {key}"))
             .clone();
         let id = found["id"].as_str().unwrap().to_string();
         let (client, ch) = (client.clone(), ch.clone());
         async move { client.delivery(&ch, &id, finished).await }
     };
-    let d = by_url(&flaky).await;
+    let delivery = by_url(&flaky).await;
     assert_eq!(
-        (d["state"].as_str(), statuses(&d)),
+        (delivery["state"].as_str(), statuses(&delivery)),
         (Some("delivered"), vec![json!(503), json!(200)]),
-        "{d}"
+        "{delivery}"
     );
-    let d = by_url(&refusing).await;
+    let delivery = by_url(&refusing).await;
     assert_eq!(
-        (d["state"].as_str(), statuses(&d)),
+        (delivery["state"].as_str(), statuses(&delivery)),
         (Some("dead"), vec![json!(503), json!(503)]),
-        "{d}"
+        "{delivery}"
     );
-    let d = by_url(&created).await;
+    let delivery = by_url(&created).await;
     assert_eq!(
-        (d["state"].as_str(), statuses(&d)),
+        (delivery["state"].as_str(), statuses(&delivery)),
         (Some("delivered"), vec![json!(201)]),
-        "{d}"
+        "{delivery}"
     );
 
     // Every attempt is signed with the channel's secret, under the delivery's id.
@@ -510,14 +513,14 @@ async fn the_gateway_publishes_timed_out_and_failed_webhooks() {
         )
         .await;
 
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&silent))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 504);
+    assert_eq!(resp.status(), 504);
     let e = next_json(&mut ws).await;
     assert_eq!(e["type"], "gateway.webhook.timed_out", "{e}");
     assert_eq!(e["data"]["channel_id"], silent["id"], "{e}");
@@ -536,14 +539,14 @@ async fn the_gateway_publishes_timed_out_and_failed_webhooks() {
         "{e}"
     );
 
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&broken))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 502);
+    assert_eq!(resp.status(), 502);
     let e = next_json(&mut ws).await;
     assert_eq!(e["type"], "gateway.webhook.failed", "{e}");
     assert_eq!(e["data"]["channel_id"], broken["id"], "{e}");
@@ -588,8 +591,8 @@ async fn the_gateway_publishes_failed_and_dead_deliveries() {
     assert_eq!(e["data"]["channel_id"], refusing["id"], "{e}");
     assert_eq!(e["data"]["delivery_id"], id.as_str(), "{e}");
     assert_eq!(e["data"]["attempts"], 2, "{e}");
-    let d = client.delivery(&refusing, &id, finished).await;
-    assert_eq!(e["data"]["error"], d["error"], "{e}");
+    let delivery = client.delivery(&refusing, &id, finished).await;
+    assert_eq!(e["data"]["error"], delivery["error"], "{e}");
 }
 
 /// A process that answers on a connection that has closed gets 410.
@@ -605,32 +608,32 @@ async fn a_reply_to_a_closed_connection_is_410() {
     let event = event_with(&marker).await.event;
     let reply_url = event["__callback_url"].as_str().unwrap().to_string();
     // While the connection is open, a reply is taken.
-    let r = client
+    let resp = client
         .http()
         .post(&reply_url)
         .body("still here")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(resp.status(), 200);
     assert_eq!(next_text(&mut ws).await, "still here");
     ws.close(None).await.unwrap();
     while let Ok(Some(Ok(_))) = tokio::time::timeout(PATIENCE, ws.next()).await {}
     let start = Instant::now();
-    let r = loop {
-        let r = client
+    let resp = loop {
+        let resp = client
             .http()
             .post(&reply_url)
             .body("too late")
             .send()
             .await
             .unwrap();
-        if r.status() != 200 || start.elapsed() > PATIENCE {
-            break r;
+        if resp.status() != 200 || start.elapsed() > PATIENCE {
+            break resp;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_rest_answer(r, 410, &["closed"]).await;
+    assert_rest_answer(resp, 410, &["closed"]).await;
 }
 
 /// A binary message reaches the process base64-encoded, flagged

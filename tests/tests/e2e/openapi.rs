@@ -289,10 +289,10 @@ fn instantiate(template: &str) -> String {
     template
         .split('/')
         .map(
-            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            |segment| match segment.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 Some("id" | "channel_id") => "b4680fbe-016c-4d6f-9d6b-50e54938780c".to_string(),
                 Some(name) => format!("sample-{name}"),
-                None => seg.to_string(),
+                None => segment.to_string(),
             },
         )
         .collect::<Vec<_>>()
@@ -312,16 +312,16 @@ fn under(template: &str, path: &str, any_method: bool) -> bool {
         .iter()
         .find(|(alias, _)| *alias == path)
         .map_or(path, |(_, canonical)| canonical);
-    let t: Vec<&str> = template.split('/').collect();
-    let p: Vec<&str> = path.split('/').collect();
-    if p.len() < t.len() || (!any_method && p.len() != t.len()) {
+    let wanted: Vec<&str> = template.split('/').collect();
+    let given: Vec<&str> = path.split('/').collect();
+    if given.len() < wanted.len() || (!any_method && given.len() != wanted.len()) {
         return false;
     }
-    t.iter().zip(&p).all(|(ts, ps)| {
-        if ts.starts_with('{') {
-            !ps.is_empty()
+    wanted.iter().zip(&given).all(|(want, got)| {
+        if want.starts_with('{') {
+            !got.is_empty()
         } else {
-            ts == ps
+            want == got
         }
     })
 }
@@ -331,7 +331,9 @@ fn routes_taking(method: &str, path: &str) -> Vec<(&'static str, &'static str)> 
     let method = if method == "HEAD" { "GET" } else { method };
     ROUTES
         .iter()
-        .filter(|(m, t)| (*m == "*" || *m == method) && under(t, path, *m == "*"))
+        .filter(|(routed, template)| {
+            (*routed == "*" || *routed == method) && under(template, path, *routed == "*")
+        })
         .copied()
         .collect()
 }
@@ -360,9 +362,9 @@ fn every_documented_operation_is_routed() {
                 // route it lies below (subscriptions live under a channel's URL).
                 let template = matched.template();
                 let same = normalise(template) == normalise(path);
-                let below = ROUTES
-                    .iter()
-                    .any(|(rm, t)| *rm == "*" && *t == template && under(t, &concrete, true));
+                let below = ROUTES.iter().any(|(routed, any)| {
+                    *routed == "*" && *any == template && under(any, &concrete, true)
+                });
                 if !same && !below {
                     problems.push(format!("{method} {path}: reaches {template}"));
                 }
@@ -395,7 +397,13 @@ fn probes() -> Vec<(String, String)> {
         paths.insert(
             template
                 .split('/')
-                .map(|s| if s.starts_with('{') { "" } else { s })
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        ""
+                    } else {
+                        segment
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("/"),
         );
@@ -413,7 +421,11 @@ fn probes() -> Vec<(String, String)> {
     }
     paths
         .into_iter()
-        .flat_map(|p| methods.iter().map(move |m| (m.to_string(), p.clone())))
+        .flat_map(|path| {
+            methods
+                .iter()
+                .map(move |method| (method.to_string(), path.clone()))
+        })
         .collect()
 }
 
@@ -434,8 +446,8 @@ fn every_request_the_router_accepts_is_in_the_route_table() {
                 // `Allow` names exactly the methods ROUTES gives it.
                 let listed: BTreeSet<&str> = ROUTES
                     .iter()
-                    .filter(|(m, t)| *m != "*" && under(t, path, false))
-                    .map(|(m, _)| *m)
+                    .filter(|(routed, template)| *routed != "*" && under(template, path, false))
+                    .map(|(routed, _)| *routed)
                     .collect();
                 let allowed: BTreeSet<&str> = allowed.split(", ").collect();
                 if listed.is_empty() || listed.contains(method.as_str()) || listed != allowed {

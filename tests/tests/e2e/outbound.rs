@@ -28,10 +28,10 @@ async fn delivered_on_the_attempt_after_n_failures() {
         )
         .await;
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "delivered", "{d}");
-    assert_eq!(statuses(&d), [json!(503), json!(503), json!(200)]);
-    let a = &d["attempts"][2];
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(statuses(&delivery), [json!(503), json!(503), json!(200)]);
+    let a = &delivery["attempts"][2];
     assert!(
         a["latency_ms"].is_u64() && a["at"].as_str().unwrap().ends_with('Z'),
         "{a}"
@@ -54,26 +54,32 @@ async fn stops_at_the_attempt_limit_and_is_dead_then_resend_restarts_it() {
         )
         .await;
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "dead", "{d}");
-    assert_eq!(d["attempts"].as_array().unwrap().len(), 3);
-    assert!(d["error"].as_str().unwrap().contains('3'), "{d}");
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "dead", "{delivery}");
+    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 3);
+    assert!(
+        delivery["error"].as_str().unwrap().contains('3'),
+        "{delivery}"
+    );
 
     // The receiver accepts from the 4th request on: a resend delivers.
     let path = format!(
         "{API}/{}/deliveries/{id}/resend",
         ch["id"].as_str().unwrap()
     );
-    let (s, v) = client.admin(Method::POST, &path, None).await;
-    assert_eq!(s, 202, "{v}");
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "delivered", "{d}");
-    assert_eq!(d["attempts"].as_array().unwrap().len(), 4);
+    let (status, answer) = client.admin(Method::POST, &path, None).await;
+    assert_eq!(status, 202, "{answer}");
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 4);
     // Only a dead or failed delivery can be resent.
-    let (s, v) = client.admin(Method::POST, &path, None).await;
-    let message = assert_rest_error(s, &v, 409);
-    assert!(message.contains("Only a dead or failed delivery"), "{v}");
-    assert!(message.contains("delivered"), "{v}");
+    let (status, answer) = client.admin(Method::POST, &path, None).await;
+    let message = assert_rest_error(status, &answer, 409);
+    assert!(
+        message.contains("Only a dead or failed delivery"),
+        "{answer}"
+    );
+    assert!(message.contains("delivered"), "{answer}");
 }
 
 #[tokio::test]
@@ -87,8 +93,8 @@ async fn retry_after_is_honoured() {
         )
         .await;
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "delivered", "{d}");
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
     let hits = receiver().hits(&key);
     assert_eq!(hits.len(), 2);
     let gap = hits[1].at - hits[0].at;
@@ -109,10 +115,10 @@ async fn gone_stops_at_once() {
         )
         .await;
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "failed", "{d}");
-    assert_eq!(statuses(&d), [json!(410)]);
-    assert!(d["error"].as_str().unwrap().contains("410"));
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "failed", "{delivery}");
+    assert_eq!(statuses(&delivery), [json!(410)]);
+    assert!(delivery["error"].as_str().unwrap().contains("410"));
 }
 
 #[tokio::test]
@@ -138,14 +144,14 @@ async fn only_200_counts_by_default_any_2xx_when_asked() {
         client.send_ok(&strict, json!({})).await,
         client.send_ok(&loose, json!({})).await,
     );
-    let d = client.delivery(&strict, &a, finished).await;
+    let delivery = client.delivery(&strict, &a, finished).await;
     assert_eq!(
-        d["state"], "dead",
-        "201 is not success under the Corteos rule: {d}"
+        delivery["state"], "dead",
+        "201 is not success under the Corteos rule: {delivery}"
     );
-    let d = client.delivery(&loose, &b, finished).await;
-    assert_eq!(d["state"], "delivered", "{d}");
-    assert_eq!(statuses(&d), [json!(201)]);
+    let delivery = client.delivery(&loose, &b, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(statuses(&delivery), [json!(201)]);
 }
 
 const HOSTILE: &str = "Quote \" back\\slash <tag> & amp 'apos'\nnew line\ttab é ✓ 😀 %20 +=&";
@@ -211,7 +217,7 @@ async fn json_xml_form_and_get_values_are_escaped_for_their_type() {
     client.send_ok(&ch, vars.clone()).await;
     let hit = &receiver().wait_hits(&key, 1, PATIENCE).await[0];
     let pairs: Vec<(String, String)> = form_urlencoded::parse(&hit.body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
     assert_eq!(
         pairs,
@@ -231,11 +237,11 @@ async fn json_xml_form_and_get_values_are_escaped_for_their_type() {
     assert_eq!(hit.method, "GET");
     assert!(hit.body.is_empty());
     let query = hit.uri.split_once('?').unwrap().1;
-    let v: Vec<String> = form_urlencoded::parse(query.as_bytes())
-        .filter(|(k, _)| k == "v")
-        .map(|(_, v)| v.into_owned())
+    let values: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "v")
+        .map(|(_, value)| value.into_owned())
         .collect();
-    assert_eq!(v, [HOSTILE]);
+    assert_eq!(values, [HOSTILE]);
 }
 
 #[tokio::test]
@@ -250,15 +256,15 @@ async fn bad_templates_are_refused_when_the_channel_is_saved() {
         (json!({"retry": {"max_attempts": 0}}), "max_attempts"),
         (json!({"colour": "red"}), "colour"),
     ] {
-        let (s, v) = client
+        let (status, answer) = client
             .admin(
                 Method::POST,
                 API,
                 Some(json!({"code": unique("bad"), "url": url, "opts": {"callback": callback}})),
             )
             .await;
-        let message = assert_rest_error(s, &v, 400);
-        assert!(message.contains(needle), "{needle}: {v}");
+        let message = assert_rest_error(status, &answer, 400);
+        assert!(message.contains(needle), "{needle}: {answer}");
     }
 }
 
@@ -270,14 +276,14 @@ async fn destinations_off_the_allow_list_are_refused_at_save() {
         "http://localhost:9/hook",
         "ftp://127.0.0.1/x",
     ] {
-        let (s, v) = client.admin(
+        let (status, answer) = client.admin(
             Method::POST,
             API,
             Some(json!({"code": unique("deny"), "url": url, "opts": {"callback": {"body": "x"}}})),
         )
         .await;
-        let message = assert_rest_error(s, &v, 400);
-        assert!(message.contains("url"), "{url}: {v}");
+        let message = assert_rest_error(status, &answer, 400);
+        assert!(message.contains("url"), "{url}: {answer}");
     }
 }
 
@@ -292,15 +298,15 @@ async fn redirects_are_not_followed() {
         )
         .await;
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "dead", "{d}");
-    assert_eq!(statuses(&d), [json!(302)]);
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "dead", "{delivery}");
+    assert_eq!(statuses(&delivery), [json!(302)]);
     assert!(
-        d["attempts"][0]["error"]
+        delivery["attempts"][0]["error"]
             .as_str()
             .unwrap()
             .contains("not followed"),
-        "{d}"
+        "{delivery}"
     );
     assert!(
         receiver().hits(&format!("{key}-target")).is_empty(),
@@ -361,18 +367,21 @@ async fn a_test_send_makes_one_attempt_and_queues_nothing() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["status"], 503);
-    assert!(v["body_excerpt"].as_str().unwrap().contains("503"), "{v}");
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["status"], 503);
     assert!(
-        v["headers"]
+        answer["body_excerpt"].as_str().unwrap().contains("503"),
+        "{answer}"
+    );
+    assert!(
+        answer["headers"]
             .as_array()
             .unwrap()
             .iter()
             .any(|h| h[0] == "content-type"),
-        "{v}"
+        "{answer}"
     );
-    assert_eq!(v["request"]["body"], "hello world");
+    assert_eq!(answer["request"]["body"], "hello world");
     let hits = receiver().hits(&key);
     assert_eq!(hits.len(), 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -402,10 +411,10 @@ async fn sends_need_the_admin_token_or_the_process_key_and_every_declared_variab
     .await;
     let url = format!("{}{API}/{}/send", client.base, ch["id"].as_str().unwrap());
     let body = json!({"variables": {"v": "1"}});
-    let r = client.http().post(&url).json(&body).send().await.unwrap();
-    assert_eq!(r.headers()["www-authenticate"], "Bearer");
-    assert_rest_answer(r, 401, &[]).await;
-    let r = client
+    let resp = client.http().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    assert_rest_answer(resp, 401, &[]).await;
+    let resp = client
         .http()
         .post(&url)
         .bearer_auth("wrong-key-wrong-key")
@@ -413,8 +422,8 @@ async fn sends_need_the_admin_token_or_the_process_key_and_every_declared_variab
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 401, &[]).await;
-    let r = client
+    assert_rest_answer(resp, 401, &[]).await;
+    let resp = client
         .http()
         .post(&url)
         .bearer_auth("process-key-0123456789")
@@ -422,9 +431,9 @@ async fn sends_need_the_admin_token_or_the_process_key_and_every_declared_variab
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(resp.status(), 202);
     // The process key opens nothing else.
-    let r = client
+    let resp = client
         .http()
         .get(format!(
             "{}{API}/{}",
@@ -435,11 +444,11 @@ async fn sends_need_the_admin_token_or_the_process_key_and_every_declared_variab
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 401, &[]).await;
+    assert_rest_answer(resp, 401, &[]).await;
     // Every declared variable is needed: a missing one is a 422 naming it.
     // (That the key is never shown to the channel's process is
     // webhooks::the_callback_secrets_are_not_shown_to_the_channels_process.)
-    let r = client
+    let resp = client
         .http()
         .post(&url)
         .bearer_auth(ADMIN)
@@ -447,7 +456,7 @@ async fn sends_need_the_admin_token_or_the_process_key_and_every_declared_variab
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 422, &["missing variables: v"]).await;
+    assert_rest_answer(resp, 422, &["missing variables: v"]).await;
 }
 
 #[tokio::test]
@@ -477,8 +486,8 @@ async fn deliveries_carry_standard_webhooks_signatures() {
     );
     assert_eq!(hit.headers["webhook-signature"], want);
     // The secret never shows in the delivery log.
-    let d = client.delivery(&ch, &id, finished).await;
-    assert!(!d.to_string().contains(&secret));
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert!(!delivery.to_string().contains(&secret));
 }
 
 /// A receiver slower than `CALLBACK_TIMEOUT_S` gives a failed attempt,
@@ -502,21 +511,21 @@ async fn a_receiver_slower_than_the_callback_timeout_is_a_failed_attempt() {
         .send()
         .await
         .unwrap();
-    let (s, v) = read_json(resp).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["error"], want.as_str(), "{v}");
-    assert!(v["status"].is_null(), "{v}");
+    let (status, answer) = read_json(resp).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["error"], want.as_str(), "{answer}");
+    assert!(answer["status"].is_null(), "{answer}");
     assert!(
-        v["latency_ms"].as_u64().unwrap() >= CALLBACK_TIMEOUT_S * 1000 - 50,
-        "gave up before CALLBACK_TIMEOUT_S: {v}"
+        answer["latency_ms"].as_u64().unwrap() >= CALLBACK_TIMEOUT_S * 1000 - 50,
+        "gave up before CALLBACK_TIMEOUT_S: {answer}"
     );
     let id = client.send_ok(&ch, json!({})).await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "dead", "{d}");
-    let attempts = d["attempts"].as_array().unwrap();
-    assert_eq!(attempts.len(), 1, "{d}");
-    assert_eq!(attempts[0]["error"], want.as_str(), "{d}");
-    assert!(attempts[0]["status"].is_null(), "{d}");
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "dead", "{delivery}");
+    let attempts = delivery["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{delivery}");
+    assert_eq!(attempts[0]["error"], want.as_str(), "{delivery}");
+    assert!(attempts[0]["status"].is_null(), "{delivery}");
     // Both attempts reached the receiver; neither waited for its answer.
     assert_eq!(receiver().wait_hits(&key, 2, PATIENCE).await.len(), 2);
 }
@@ -573,12 +582,12 @@ async fn a_restart_between_attempts_loses_nothing() {
 
     let restarted_at = Instant::now();
     let second = runtime(&dir, ALLOWED_HOSTS).await;
-    let d = TestClient::of(&second).delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "delivered", "{d}");
-    assert_eq!(statuses(&d), [json!(503), json!(200)]);
+    let delivery = TestClient::of(&second).delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(statuses(&delivery), [json!(503), json!(200)]);
     // Exactly one more attempt, made by the restarted runtime.
     let hits = receiver().hits(&key);
-    assert_eq!(hits.len(), 2, "{d}");
+    assert_eq!(hits.len(), 2, "{delivery}");
     assert!(
         hits[1].at >= restarted_at,
         "the retry came before the restart"
@@ -608,11 +617,14 @@ async fn the_allow_list_is_checked_again_at_send_time() {
 
     let second = runtime(&dir, "api.partner.example").await;
     let after = TestClient::of(&second);
-    let (s, v) = after.send(&ch, json!({}), None).await;
-    assert_rest_error(s, &v, 422);
-    let d = after.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "failed", "{d}");
-    assert!(d["error"].as_str().unwrap().contains("not sent"), "{d}");
+    let (status, answer) = after.send(&ch, json!({}), None).await;
+    assert_rest_error(status, &answer, 422);
+    let delivery = after.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "failed", "{delivery}");
+    assert!(
+        delivery["error"].as_str().unwrap().contains("not sent"),
+        "{delivery}"
+    );
     assert_eq!(
         receiver().hits(&key).len(),
         1,
@@ -662,13 +674,13 @@ async fn a_message_the_consumer_keeps_failing_on_is_dead_lettered() {
     let (mut fits, mut too_big) = (1usize << 20, 4usize << 20);
     while too_big - fits > 1 {
         let size = (fits + too_big) / 2;
-        let (s, v) = client
+        let (status, answer) = client
             .send(&probe, json!({"v": "x".repeat(size)}), None)
             .await;
-        match s.as_u16() {
+        match status.as_u16() {
             202 => fits = size,
-            500 if v.to_string().contains("SQLITE_TOOBIG") => too_big = size,
-            _ => panic!("a send of {size} bytes: {s} {v}"),
+            500 if answer.to_string().contains("SQLITE_TOOBIG") => too_big = size,
+            _ => panic!("a send of {size} bytes: {status} {answer}"),
         }
     }
     assert!(
@@ -684,15 +696,19 @@ async fn a_message_the_consumer_keeps_failing_on_is_dead_lettered() {
     let id = client
         .send_ok(&ch, json!({"v": "x".repeat(fits - 60)}))
         .await;
-    let d = client.delivery(&ch, &id, finished).await;
-    assert_eq!(d["state"], "dead", "{}", without_body(&d));
+    let delivery = client.delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "dead", "{}", without_body(&delivery));
     assert_eq!(
-        d["error"],
+        delivery["error"],
         "dead-lettered: the queue gave up on it",
         "{}",
-        without_body(&d)
+        without_body(&delivery)
     );
-    assert_eq!(d["attempts"], json!([]), "no attempt could be recorded");
+    assert_eq!(
+        delivery["attempts"],
+        json!([]),
+        "no attempt could be recorded"
+    );
     // The message's first delivery and its one retry each made the attempt.
     assert_eq!(receiver().hits(&key).len(), 2);
     stop_worker(worker).await;

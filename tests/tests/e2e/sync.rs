@@ -23,24 +23,24 @@ fn create(conv_id: Value, data: Value) -> Value {
 
 #[tokio::test]
 async fn happy_path_returns_the_process_result() {
-    let t = unique("happy");
+    let tag = unique("happy");
     let body = json!({"timeout": 10, "ops": [{
         "type": "create", "obj": "task", "conv_id": 123, "ref": "order-7", "id": "abc",
-        "data": {"tag": t, "amount": 100, "nested": {"k": [1, 2]}}
+        "data": {"tag": tag, "amount": 100, "nested": {"k": [1, 2]}}
     }]});
-    let (status, v) = client().call(&body).await;
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["request_proc"], "ok");
-    let op = &v["ops"][0];
-    assert_eq!(op["proc"], "ok", "{v}");
+    let (status, answer) = client().call(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["request_proc"], "ok");
+    let op = &answer["ops"][0];
+    assert_eq!(op["proc"], "ok", "{answer}");
     assert_eq!(
         op["data"]["echo"],
-        json!({"tag": t, "amount": 100, "nested": {"k": [1, 2]}})
+        json!({"tag": tag, "amount": 100, "nested": {"k": [1, 2]}})
     );
 
     // What the engine received: signed with the caller's key, conv_id, ref
     // and id kept, and a callback URL on the worker's own origin.
-    let got = engine().received_with_tag(&t);
+    let got = engine().received_with_tag(&tag);
     assert_eq!(got.len(), 1);
     let task = &got[0];
     assert!(task.signature_ok, "forwarded signature did not verify");
@@ -59,34 +59,34 @@ async fn happy_path_returns_the_process_result() {
 
 #[tokio::test]
 async fn three_ops_are_answered_in_request_order() {
-    let t = unique("three");
+    let tag = unique("three");
     // The engine calls none of them back before it has all three (mode
     // `barrier`): ops forwarded one after another would never complete.
     // Then the callbacks come in the order 2, 3, 1; answers keep request order.
     let ops: Vec<Value> = [(1, 600), (2, 0), (3, 300)]
         .iter()
-        .map(|(n, d)| {
+        .map(|(n, delivery)| {
             create(
                 json!(10 + n),
-                json!({"tag": t, "n": n, "sim": {"mode": "barrier", "count": 3, "delay_ms": d}}),
+                json!({"tag": tag, "n": n, "sim": {"mode": "barrier", "count": 3, "delay_ms": delivery}}),
             )
         })
         .collect();
-    let (status, v) = client().call(&json!({"timeout": 20, "ops": ops})).await;
-    assert_eq!(status, 200, "{v}");
-    let ns: Vec<Value> = v["ops"]
+    let (status, answer) = client().call(&json!({"timeout": 20, "ops": ops})).await;
+    assert_eq!(status, 200, "{answer}");
+    let ns: Vec<Value> = answer["ops"]
         .as_array()
         .unwrap()
         .iter()
         .map(|o| o["data"]["echo"]["n"].clone())
         .collect();
-    assert_eq!(ns, vec![json!(1), json!(2), json!(3)], "{v}");
+    assert_eq!(ns, vec![json!(1), json!(2), json!(3)], "{answer}");
     // Each op had its own request id.
     let urls: std::collections::HashSet<String> = engine()
-        .received_with_tag(&t)
+        .received_with_tag(&tag)
         .iter()
-        .map(|r| {
-            r.task["data"]["__callback_url"]
+        .map(|task| {
+            task.task["data"]["__callback_url"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -95,7 +95,7 @@ async fn three_ops_are_answered_in_request_order() {
     assert_eq!(urls.len(), 3);
     // The callbacks did come in the order 2, 3, 1.
     let mut order: Vec<(Instant, u64)> = Vec::new();
-    for task in engine().received_with_tag(&t) {
+    for task in engine().received_with_tag(&tag) {
         let url = task.task["data"]["__callback_url"].as_str().unwrap();
         let answers = callback_answers(url, 1).await;
         order.push((answers[0].sent_at, task.task["data"]["n"].as_u64().unwrap()));
@@ -107,50 +107,50 @@ async fn three_ops_are_answered_in_request_order() {
 
 #[tokio::test]
 async fn numeric_string_conv_id_is_accepted() {
-    let t = unique("strconv");
-    let (status, v) = client()
-        .call(&json!({"ops": [create(json!("4242"), json!({"tag": t}))]}))
+    let tag = unique("strconv");
+    let (status, answer) = client()
+        .call(&json!({"ops": [create(json!("4242"), json!({"tag": tag}))]}))
         .await;
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
-    assert_eq!(engine().received_with_tag(&t)[0].task["conv_id"], 4242);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["proc"], "ok", "{answer}");
+    assert_eq!(engine().received_with_tag(&tag)[0].task["conv_id"], 4242);
 }
 
 #[tokio::test]
 async fn uppercase_signature_is_accepted() {
     let client = client();
-    let t = unique("upper");
-    let body = json!({"ops": [create(json!(1), json!({"tag": t}))]}).to_string();
+    let tag = unique("upper");
+    let body = json!({"ops": [create(json!(1), json!({"tag": tag}))]}).to_string();
     let ts = now_s().to_string();
     let sig = corezoid_signature(&ts, SECRET, body.as_bytes()).to_uppercase();
     let url = client.url(&format!("/api/1/json/{LOGIN}/{ts}/{sig}"));
-    let (status, v) = post_raw(client.http(), &url, body.into_bytes()).await;
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "ok");
+    let (status, answer) = post_raw(client.http(), &url, body.into_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["proc"], "ok");
 }
 
 #[tokio::test]
 async fn request_level_errors_have_stable_codes() {
     let client = client();
-    let (s, v) = client.raw_call("{\"ops\": [").await;
-    assert_sync_error(s, &v, 400, "format_error");
-    let (s, v) = client.raw_call("[1,2]").await;
-    assert_sync_error(s, &v, 400, "format_error");
-    let (s, v) = client.raw_call("{}").await;
-    assert_sync_error(s, &v, 400, "ops_error");
-    let (s, v) = client.raw_call("{\"ops\": []}").await;
-    assert_sync_error(s, &v, 400, "ops_error");
-    let (s, v) = client.raw_call("{\"ops\": {}}").await;
-    assert_sync_error(s, &v, 400, "format_error");
+    let (status, answer) = client.raw_call("{\"ops\": [").await;
+    assert_sync_error(status, &answer, 400, "format_error");
+    let (status, answer) = client.raw_call("[1,2]").await;
+    assert_sync_error(status, &answer, 400, "format_error");
+    let (status, answer) = client.raw_call("{}").await;
+    assert_sync_error(status, &answer, 400, "ops_error");
+    let (status, answer) = client.raw_call("{\"ops\": []}").await;
+    assert_sync_error(status, &answer, 400, "ops_error");
+    let (status, answer) = client.raw_call("{\"ops\": {}}").await;
+    assert_sync_error(status, &answer, 400, "format_error");
     let too_many: Vec<Value> = (0..=MAX_OPS).map(|_| create(json!(1), json!({}))).collect();
-    let (s, v) = client.raw_call(&json!({"ops": too_many}).to_string()).await;
-    assert_sync_error(s, &v, 400, "ops_error");
-    let (s, v) = client.raw_call("{\"timeout\": -1, \"ops\": [{}]}").await;
-    assert_sync_error(s, &v, 400, "format_error");
-    let (s, v) = client
+    let (status, answer) = client.raw_call(&json!({"ops": too_many}).to_string()).await;
+    assert_sync_error(status, &answer, 400, "ops_error");
+    let (status, answer) = client.raw_call("{\"timeout\": -1, \"ops\": [{}]}").await;
+    assert_sync_error(status, &answer, 400, "format_error");
+    let (status, answer) = client
         .raw_call("{\"timeout\": \"soon\", \"ops\": [{}]}")
         .await;
-    assert_sync_error(s, &v, 400, "format_error");
+    assert_sync_error(status, &answer, 400, "format_error");
 }
 
 #[tokio::test]
@@ -165,74 +165,82 @@ async fn access_is_denied_for_bad_signature_unknown_login_and_stale_time() {
     let ts = now_s().to_string();
 
     let wrong = corezoid_signature(&ts, "not-the-secret", &b);
-    let (s, v) = post(format!("/api/1/json/{LOGIN}/{ts}/{wrong}"), b.clone()).await;
-    let denied = assert_sync_error(s, &v, 403, "access_denied");
+    let (status, answer) = post(format!("/api/1/json/{LOGIN}/{ts}/{wrong}"), b.clone()).await;
+    let denied = assert_sync_error(status, &answer, 403, "access_denied");
 
     let good = corezoid_signature(&ts, SECRET, &b);
-    let (s, v) = post(format!("/api/1/json/nobody/{ts}/{good}"), b.clone()).await;
+    let (status, answer) = post(format!("/api/1/json/nobody/{ts}/{good}"), b.clone()).await;
     // The same answer for an unknown login as for a wrong signature.
-    assert_eq!(assert_sync_error(s, &v, 403, "access_denied"), denied);
+    assert_eq!(
+        assert_sync_error(status, &answer, 403, "access_denied"),
+        denied
+    );
 
     // Signed over another body: the signature covers the raw body.
     let other = corezoid_signature(&ts, SECRET, b"{\"ops\":[]}");
-    let (s, v) = post(format!("/api/1/json/{LOGIN}/{ts}/{other}"), b.clone()).await;
-    assert_sync_error(s, &v, 403, "access_denied");
+    let (status, answer) = post(format!("/api/1/json/{LOGIN}/{ts}/{other}"), b.clone()).await;
+    assert_sync_error(status, &answer, 403, "access_denied");
 
     for skew in [-400i64, 400] {
-        let t = (now_s() as i64 + skew).to_string();
-        let sig = corezoid_signature(&t, SECRET, &b);
-        let (s, v) = post(format!("/api/1/json/{LOGIN}/{t}/{sig}"), b.clone()).await;
-        let description = assert_sync_error(s, &v, 403, "access_denied");
-        assert!(description.contains("300"), "{v}");
+        let unixtime = (now_s() as i64 + skew).to_string();
+        let sig = corezoid_signature(&unixtime, SECRET, &b);
+        let (status, answer) =
+            post(format!("/api/1/json/{LOGIN}/{unixtime}/{sig}"), b.clone()).await;
+        let description = assert_sync_error(status, &answer, 403, "access_denied");
+        assert!(description.contains("300"), "{answer}");
     }
     // Within the window either side is fine.
     for skew in [-250i64, 250] {
-        let t = (now_s() as i64 + skew).to_string();
+        let unixtime = (now_s() as i64 + skew).to_string();
         let tag = unique("skew");
         let body = json!({"ops": [create(json!(1), json!({"tag": tag}))]}).to_string();
-        let sig = corezoid_signature(&t, SECRET, body.as_bytes());
-        let (s, v) = post(format!("/api/1/json/{LOGIN}/{t}/{sig}"), body.into_bytes()).await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
+        let sig = corezoid_signature(&unixtime, SECRET, body.as_bytes());
+        let (status, answer) = post(
+            format!("/api/1/json/{LOGIN}/{unixtime}/{sig}"),
+            body.into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["ops"][0]["proc"], "ok", "{answer}");
     }
 }
 
 #[tokio::test]
 async fn oversized_body_is_refused_with_413() {
     let big = json!({"ops": [create(json!(1), json!({"blob": "x".repeat(MAX_BODY)}))]}).to_string();
-    let (s, v) = client().raw_call(&big).await;
-    let description = assert_sync_error(s, &v, 413, "body_too_large");
-    assert!(description.contains(&MAX_BODY.to_string()), "{v}");
+    let (status, answer) = client().raw_call(&big).await;
+    let description = assert_sync_error(status, &answer, 413, "body_too_large");
+    assert!(description.contains(&MAX_BODY.to_string()), "{answer}");
 }
 
 #[tokio::test]
 async fn an_unknown_op_type_fails_only_that_op() {
-    let t = unique("mixed");
+    let tag = unique("mixed");
     let body = json!({"timeout": 10, "ops": [
         {"type": "delete", "obj": "task", "conv_id": 1},
-        create(json!(1), json!({"tag": t})),
+        create(json!(1), json!({"tag": tag})),
         {"type": "create", "obj": "task", "conv_id": "abc", "data": {}},
         {"type": "create", "obj": "task", "conv_id": 1, "data": [1]},
     ]});
-    let (s, v) = client().call(&body).await;
-    assert_eq!(s, 200, "{v}");
-    let ops = v["ops"].as_array().unwrap();
+    let (status, answer) = client().call(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    let ops = answer["ops"].as_array().unwrap();
     assert_eq!(ops[0]["proc"], "error");
     assert!(
         ops[0]["description"].as_str().unwrap().contains("delete"),
-        "{v}"
+        "{answer}"
     );
     assert_eq!(ops[1]["proc"], "ok");
-    assert_eq!(ops[1]["data"]["echo"]["tag"], t);
+    assert_eq!(ops[1]["data"]["echo"]["tag"], tag);
     assert_eq!(ops[2]["proc"], "error");
     assert!(
         ops[2]["description"].as_str().unwrap().contains("conv_id"),
-        "{v}"
+        "{answer}"
     );
     assert_eq!(ops[3]["proc"], "error");
     assert!(
         ops[3]["description"].as_str().unwrap().contains("data"),
-        "{v}"
+        "{answer}"
     );
 }
 
@@ -243,15 +251,15 @@ async fn an_unknown_op_type_fails_only_that_op() {
 async fn explicit_timeout_gives_an_op_error_with_http_200() {
     let _quiet = quiet().await;
     let client = TestClient::of(quiet_worker());
-    let t = unique("timeout");
+    let tag = unique("timeout");
     let started = Instant::now();
-    let (s, v) = client
-        .call(&json!({"timeout": 1, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]}))
+    let (status, answer) = client
+        .call(&json!({"timeout": 1, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "silent"}}))]}))
         .await;
     let took = started.elapsed();
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["request_proc"], "ok");
-    let op = &v["ops"][0];
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["request_proc"], "ok");
+    let op = &answer["ops"][0];
     assert_eq!(op["proc"], "error");
     assert_eq!(op["description"], "Timeout for create task");
     assert_eq!(
@@ -268,33 +276,36 @@ async fn explicit_timeout_gives_an_op_error_with_http_200() {
 async fn default_timeout_gives_504() {
     let _quiet = quiet().await;
     let client = TestClient::of(quiet_worker());
-    let t = unique("t504");
+    let tag = unique("t504");
     let started = Instant::now();
-    let (s, v) = client
-        .call(&json!({"ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]}))
+    let (status, answer) = client
+        .call(&json!({"ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "silent"}}))]}))
         .await;
     let took = started.elapsed();
-    assert_sync_error(s, &v, 504, "timeout");
-    assert_eq!(v["description"], "Gateway Time-out");
+    assert_sync_error(status, &answer, 504, "timeout");
+    assert_eq!(answer["description"], "Gateway Time-out");
     let wait = Duration::from_secs(SYNC_DEFAULT_TIMEOUT_S);
     assert!(
         took >= wait - Duration::from_millis(50) && took < Duration::from_secs(10),
         "{took:?}"
     );
-    assert_eq!(v["ops"][0]["description"], "Timeout for create task", "{v}");
-    assert!(v["ops"][0]["request_id"].is_string(), "{v}");
+    assert_eq!(
+        answer["ops"][0]["description"], "Timeout for create task",
+        "{answer}"
+    );
+    assert!(answer["ops"][0]["request_id"].is_string(), "{answer}");
 }
 
 #[tokio::test]
 async fn a_callback_before_the_create_reply_still_reaches_the_caller() {
-    let t = unique("early");
-    let (s, v) = client()
-        .call(&json!({"timeout": 5, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "callback_first"}}))]}))
+    let tag = unique("early");
+    let (status, answer) = client()
+        .call(&json!({"timeout": 5, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "callback_first"}}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
-    assert_eq!(v["ops"][0]["data"]["echo"]["tag"], t);
-    let answers = callback_answers(&callback_url_of(&t), 1).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["proc"], "ok", "{answer}");
+    assert_eq!(answer["ops"][0]["data"]["echo"]["tag"], tag);
+    let answers = callback_answers(&callback_url_of(&tag), 1).await;
     assert_eq!(answers[0].status, 200);
     assert_eq!(answers[0].body, json!({"proc": "ok"}));
 }
@@ -305,14 +316,14 @@ const LONG_TIMEOUT_S: u64 = 20;
 
 #[tokio::test]
 async fn an_engine_refusal_is_answered_at_once() {
-    let t = unique("refuse");
+    let tag = unique("refuse");
     let started = Instant::now();
-    let (s, v) = client()
-        .call(&json!({"timeout": LONG_TIMEOUT_S, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "refuse"}}))]}))
+    let (status, answer) = client()
+        .call(&json!({"timeout": LONG_TIMEOUT_S, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "refuse"}}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "error");
-    assert_eq!(v["ops"][0]["description"], "Process is not active");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["proc"], "error");
+    assert_eq!(answer["ops"][0]["description"], "Process is not active");
     assert!(
         started.elapsed() < Duration::from_secs(LONG_TIMEOUT_S),
         "the refusal waited for the deadline: {:?}",
@@ -323,16 +334,19 @@ async fn an_engine_refusal_is_answered_at_once() {
 #[tokio::test]
 async fn engine_5xx_and_non_json_answers_are_clear_op_errors() {
     for (mode, needle) in [("http500", "HTTP 500"), ("non_json", "not a JSON")] {
-        let t = unique(mode);
+        let tag = unique(mode);
         let started = Instant::now();
-        let (s, v) = client()
-            .call(&json!({"timeout": LONG_TIMEOUT_S, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": mode}}))]}))
+        let (status, answer) = client()
+            .call(&json!({"timeout": LONG_TIMEOUT_S, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": mode}}))]}))
             .await;
-        assert_eq!(s, 200, "{v}");
-        let op = &v["ops"][0];
-        assert_eq!(op["proc"], "error", "{v}");
-        assert!(op["description"].as_str().unwrap().contains(needle), "{v}");
-        assert!(op["request_id"].is_string(), "{v}");
+        assert_eq!(status, 200, "{answer}");
+        let op = &answer["ops"][0];
+        assert_eq!(op["proc"], "error", "{answer}");
+        assert!(
+            op["description"].as_str().unwrap().contains(needle),
+            "{answer}"
+        );
+        assert!(op["request_id"].is_string(), "{answer}");
         assert!(
             started.elapsed() < Duration::from_secs(LONG_TIMEOUT_S),
             "{mode} waited for the deadline"
@@ -342,12 +356,12 @@ async fn engine_5xx_and_non_json_answers_are_clear_op_errors() {
 
 #[tokio::test]
 async fn an_engine_slow_past_the_deadline_times_out() {
-    let t = unique("slow");
-    let (s, v) = client()
-        .call(&json!({"timeout": 1, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "slow", "delay_ms": 4000}}))]}))
+    let tag = unique("slow");
+    let (status, answer) = client()
+        .call(&json!({"timeout": 1, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "slow", "delay_ms": 4000}}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["description"], "Timeout for create task");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["description"], "Timeout for create task");
 }
 
 #[tokio::test]
@@ -358,15 +372,15 @@ async fn an_unreachable_engine_is_a_clear_op_error() {
     let worker = start_worker(vars).await;
     let started = Instant::now();
     let body = json!({"timeout": LONG_TIMEOUT_S, "ops": [create(json!(1), json!({}))]});
-    let (s, v) = TestClient::of(&worker).call(&body).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["proc"], "error");
+    let (status, answer) = TestClient::of(&worker).call(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["proc"], "error");
     assert!(
-        v["ops"][0]["description"]
+        answer["ops"][0]["description"]
             .as_str()
             .unwrap()
             .contains("unreachable"),
-        "{v}"
+        "{answer}"
     );
     assert!(started.elapsed() < Duration::from_secs(LONG_TIMEOUT_S));
 }
@@ -388,63 +402,63 @@ async fn forged_mangled_expired_and_malformed_callbacks_are_refused() {
         now_s() + 600,
         LOGIN,
     );
-    let (s, v) = post(forged, body.clone()).await;
-    assert_plugin_error(s, &v, 404, "unknown_request");
+    let (status, answer) = post(forged, body.clone()).await;
+    assert_plugin_error(status, &answer, 404, "unknown_request");
     // Garbage and wrong length.
     for bad in ["nothex", "00", &"g".repeat(request_id::REQUEST_ID_LEN)] {
-        let (s, v) = post(bad.to_string(), body.clone()).await;
-        assert_plugin_error(s, &v, 404, "unknown_request");
+        let (status, answer) = post(bad.to_string(), body.clone()).await;
+        assert_plugin_error(status, &answer, 404, "unknown_request");
     }
     // A real id with one character changed.
     let genuine = request_id::issue(CALLBACK_SECRET.as_bytes(), [9; 16], now_s() + 600, LOGIN);
     let mut mangled = genuine.clone().into_bytes();
     mangled[3] = if mangled[3] == b'a' { b'b' } else { b'a' };
-    let (s, v) = post(String::from_utf8(mangled).unwrap(), body.clone()).await;
-    assert_plugin_error(s, &v, 404, "unknown_request");
+    let (status, answer) = post(String::from_utf8(mangled).unwrap(), body.clone()).await;
+    assert_plugin_error(status, &answer, 404, "unknown_request");
     // Authentic but expired.
     let expired = request_id::issue(CALLBACK_SECRET.as_bytes(), [5; 16], now_s() - 5, LOGIN);
-    let (s, v) = post(expired, body.clone()).await;
-    assert_plugin_error(s, &v, 410, "request_expired");
+    let (status, answer) = post(expired, body.clone()).await;
+    assert_plugin_error(status, &answer, 410, "request_expired");
     // Authentic and live, but the body is not a JSON object, or is too big.
     for bad in [&b"[1,2]"[..], b"\"text\"", b"{not json"] {
-        let (s, v) = post(genuine.clone(), bad.to_vec()).await;
-        assert_plugin_error(s, &v, 400, "format_error");
+        let (status, answer) = post(genuine.clone(), bad.to_vec()).await;
+        assert_plugin_error(status, &answer, 400, "format_error");
     }
     let huge = format!("{{\"x\":\"{}\"}}", "y".repeat(MAX_BODY));
-    let (s, v) = post(genuine.clone(), huge.into_bytes()).await;
-    assert_plugin_error(s, &v, 413, "body_too_large");
+    let (status, answer) = post(genuine.clone(), huge.into_bytes()).await;
+    assert_plugin_error(status, &answer, 413, "body_too_large");
     // The callback route takes POST only.
-    let r = client.http().get(cb(&genuine)).send().await.unwrap();
-    assert_eq!(r.headers()["allow"], "POST");
-    let status = r.status().as_u16();
-    let v: Value = r.json().await.unwrap();
-    assert_plugin_error(status, &v, 405, "method_not_allowed");
+    let resp = client.http().get(cb(&genuine)).send().await.unwrap();
+    assert_eq!(resp.headers()["allow"], "POST");
+    let status = resp.status().as_u16();
+    let answer: Value = resp.json().await.unwrap();
+    assert_plugin_error(status, &answer, 405, "method_not_allowed");
 }
 
 #[tokio::test]
 async fn a_late_result_is_fetched_after_the_timeout_by_its_owner_only() {
     let client = client();
-    let t = unique("late");
-    let (s, v) = client
-        .call(&json!({"timeout": 0.5, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "late", "delay_ms": 1500}}))]}))
+    let tag = unique("late");
+    let (status, answer) = client
+        .call(&json!({"timeout": 0.5, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "late", "delay_ms": 1500}}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["description"], "Timeout for create task");
-    let id = v["ops"][0]["request_id"].as_str().unwrap().to_string();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["description"], "Timeout for create task");
+    let id = answer["ops"][0]["request_id"].as_str().unwrap().to_string();
 
     // Before the callback arrives: not yet.
     let op = client.show(LOGIN, SECRET, &id).await;
     assert_eq!(op["proc"], "wait", "{op}");
     assert_eq!(op["description"], "Result not received yet", "{op}");
 
-    let answers = callback_answers(&callback_url_of(&t), 1).await;
+    let answers = callback_answers(&callback_url_of(&tag), 1).await;
     assert_eq!(answers[0].status, 200, "{:?}", answers[0].body);
 
     let op = client.show(LOGIN, SECRET, &id).await;
     assert_eq!(op["proc"], "ok", "{op}");
     assert_eq!(op["obj"], "result", "{op}");
     assert_eq!(op["request_id"], id.as_str());
-    assert_eq!(op["data"]["echo"]["tag"], t);
+    assert_eq!(op["data"]["echo"]["tag"], tag);
 
     // Another login cannot read it, nor can anyone with a mangled id: both
     // are told it is not found, as for an id that never existed.
@@ -463,15 +477,18 @@ async fn a_late_result_is_fetched_after_the_timeout_by_its_owner_only() {
 #[tokio::test]
 async fn a_duplicate_callback_leaves_the_stored_result_unchanged() {
     let client = client();
-    let t = unique("dup");
-    let (s, v) = client
-        .call(&json!({"timeout": 5, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "duplicate"}}))]}))
+    let tag = unique("dup");
+    let (status, answer) = client
+        .call(&json!({"timeout": 5, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "duplicate"}}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["data"]["echo"]["tag"], t);
-    assert!(v["ops"][0]["data"].get("variant").is_none(), "{v}");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["data"]["echo"]["tag"], tag);
+    assert!(
+        answer["ops"][0]["data"].get("variant").is_none(),
+        "{answer}"
+    );
 
-    let url = callback_url_of(&t);
+    let url = callback_url_of(&tag);
     let answers = callback_answers(&url, 2).await;
     assert_eq!(answers.len(), 2);
     assert_eq!(answers[0].body, json!({"proc": "ok"}));
@@ -493,8 +510,8 @@ async fn a_duplicate_callback_leaves_the_stored_result_unchanged() {
 /// report the disconnect to the worker, see README "Limits".)
 #[tokio::test]
 async fn a_caller_that_goes_away_loses_nothing() {
-    let t = unique("gone");
-    let body = json!({"timeout": 10, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "late", "delay_ms": 800}}))]}).to_string();
+    let tag = unique("gone");
+    let body = json!({"timeout": 10, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "late", "delay_ms": 800}}))]}).to_string();
     let url = sync_url(&shared().base, LOGIN, SECRET, body.as_bytes());
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(200))
@@ -505,77 +522,82 @@ async fn a_caller_that_goes_away_loses_nothing() {
         "expected the client to give up"
     );
 
-    let cb = callback_url_of(&t);
+    let cb = callback_url_of(&tag);
     let answers = callback_answers(&cb, 1).await;
     assert_eq!(answers[0].status, 200, "{:?}", answers[0].body);
     let op = client()
         .show(LOGIN, SECRET, cb.rsplit('/').next().unwrap())
         .await;
     assert_eq!(op["proc"], "ok", "{op}");
-    assert_eq!(op["data"]["echo"]["tag"], t);
+    assert_eq!(op["data"]["echo"]["tag"], tag);
 }
 
 #[tokio::test]
 async fn two_hundred_concurrent_callers_each_get_their_own_result() {
     let _heavy = heavy().await;
     let client = client();
-    let t = unique("crowd");
+    let tag = unique("crowd");
     let calls = (0..200).map(|caller| {
         let client = client.clone();
-        let t = t.clone();
+        let tag = tag.clone();
         async move {
             // Spread callbacks so they interleave with other callers' waits.
             let body = json!({"timeout": 60, "ops": [create(json!(1),
-                json!({"tag": t, "caller": caller, "sim": {"mode": "late", "delay_ms": (caller * 7) % 300}}))]});
-            let (s, v) = client.call(&body).await;
-            (caller, s, v)
+                json!({"tag": tag, "caller": caller, "sim": {"mode": "late", "delay_ms": (caller * 7) % 300}}))]});
+            let (status, answer) = client.call(&body).await;
+            (caller, status, answer)
         }
     });
     let results = futures::future::join_all(calls).await;
-    for (caller, s, v) in results {
-        assert_eq!(s, 200, "caller {caller}: {v}");
-        assert_eq!(v["ops"][0]["proc"], "ok", "caller {caller}: {v}");
+    for (caller, status, answer) in results {
+        assert_eq!(status, 200, "caller {caller}: {answer}");
+        assert_eq!(answer["ops"][0]["proc"], "ok", "caller {caller}: {answer}");
         assert_eq!(
-            v["ops"][0]["data"]["echo"]["caller"], caller,
-            "caller {caller} got another's result: {v}"
+            answer["ops"][0]["data"]["echo"]["caller"], caller,
+            "caller {caller} got another's result: {answer}"
         );
     }
-    assert_eq!(engine().received_with_tag(&t).len(), 200);
+    assert_eq!(engine().received_with_tag(&tag).len(), 200);
 }
 
 #[tokio::test]
 async fn every_forwarded_signature_verified() {
     // Runs alongside the others; by the end of any test that forwarded a
     // task, the engine must not have seen a bad signature.
-    let t = unique("sig");
-    let (s, v) = client()
-        .call(&json!({"ops": [create(json!(1), json!({"tag": t}))]}))
+    let tag = unique("sig");
+    let (status, answer) = client()
+        .call(&json!({"ops": [create(json!(1), json!({"tag": tag}))]}))
         .await;
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(engine().bad_signatures(), 0);
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_json_errors() {
     let client = client();
-    let r = client.get("/nope").send().await.unwrap();
-    let status = r.status().as_u16();
-    assert_plugin_error(status, &r.json().await.unwrap(), 404, "not_found");
-    let r = client
+    let resp = client.get("/nope").send().await.unwrap();
+    let status = resp.status().as_u16();
+    assert_plugin_error(status, &resp.json().await.unwrap(), 404, "not_found");
+    let resp = client
         .get(&format!("/api/1/json/{LOGIN}/1/2"))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["allow"], "POST");
-    let status = r.status().as_u16();
-    assert_plugin_error(status, &r.json().await.unwrap(), 405, "method_not_allowed");
-    let r = client.get("/healthz").send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    assert!(r.headers()["content-type"]
+    assert_eq!(resp.headers()["allow"], "POST");
+    let status = resp.status().as_u16();
+    assert_plugin_error(
+        status,
+        &resp.json().await.unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    let resp = client.get("/healthz").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/json"));
-    assert_eq!(r.text().await.unwrap(), r#"{"proc":"ok"}"#);
+    assert_eq!(resp.text().await.unwrap(), r#"{"proc":"ok"}"#);
 }
 
 /// `__callback_url` takes its origin from `PUBLIC_URL` when it is set, not
@@ -585,12 +607,12 @@ async fn public_url_is_the_origin_of_the_callback_url() {
     let mut vars = shared_settings();
     vars["PUBLIC_URL"] = json!("https://gw.example/");
     let worker = start_worker(vars).await;
-    let t = unique("public");
-    let body = json!({"timeout": 0.5, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]});
-    let (s, v) = TestClient::of(&worker).call(&body).await;
-    assert_eq!(s, 200, "{v}");
-    let cb = callback_url_of(&t);
-    let id = v["ops"][0]["request_id"].as_str().unwrap();
+    let tag = unique("public");
+    let body = json!({"timeout": 0.5, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "silent"}}))]});
+    let (status, answer) = TestClient::of(&worker).call(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    let cb = callback_url_of(&tag);
+    let id = answer["ops"][0]["request_id"].as_str().unwrap();
     assert_eq!(
         cb,
         format!("https://gw.example/api/1/plugins/callback/{id}"),
@@ -607,13 +629,13 @@ async fn without_corezoid_api_url_a_create_is_a_config_error() {
     vars.as_object_mut().unwrap().remove("COREZOID_API_URL");
     let worker = start_worker(vars).await;
     let client = TestClient::of(&worker);
-    let t = unique("noengine");
-    let (s, v) = client
-        .call(&json!({"ops": [create(json!(1), json!({"tag": t}))]}))
+    let tag = unique("noengine");
+    let (status, answer) = client
+        .call(&json!({"ops": [create(json!(1), json!({"tag": tag}))]}))
         .await;
-    let description = assert_sync_error(s, &v, 500, "config_error");
-    assert!(description.contains("COREZOID_API_URL"), "{v}");
-    assert!(engine().received_with_tag(&t).is_empty());
+    let description = assert_sync_error(status, &answer, 500, "config_error");
+    assert!(description.contains("COREZOID_API_URL"), "{answer}");
+    assert!(engine().received_with_tag(&tag).is_empty());
     let op = client.show(LOGIN, SECRET, &"0".repeat(88)).await;
     assert_eq!(op["description"], "Result not found", "{op}");
 }
@@ -650,13 +672,13 @@ fn stored_keys(dir: &std::path::Path) -> Vec<String> {
 async fn a_timeout_over_the_maximum_is_cut_to_it() {
     let _quiet = quiet().await;
     let client = TestClient::of(&tight().worker);
-    let t = unique("capped");
-    let body = json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": t, "sim": {"mode": "silent"}}))]});
+    let tag = unique("capped");
+    let body = json!({"timeout": 3600, "ops": [create(json!(1), json!({"tag": tag, "sim": {"mode": "silent"}}))]});
     let started = Instant::now();
-    let (s, v) = client.call(&body).await;
+    let (status, answer) = client.call(&body).await;
     let took = started.elapsed();
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["ops"][0]["description"], "Timeout for create task");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ops"][0]["description"], "Timeout for create task");
     // Cut to SYNC_MAX_TIMEOUT_S = 1: not before it, and long before the
     // 3600 s asked for (or the shared workers' maximum, 60 s) could end it.
     assert!(
@@ -669,13 +691,17 @@ async fn a_timeout_over_the_maximum_is_cut_to_it() {
 async fn an_alarm_deletes_a_result_when_its_window_ends() {
     let tight = tight();
     let client = TestClient::of(&tight.worker);
-    let t = unique("ttl");
+    let tag = unique("ttl");
     let timeout_s = 1;
-    let body = json!({"timeout": timeout_s, "ops": [create(json!(1), json!({"tag": t}))]});
+    let body = json!({"timeout": timeout_s, "ops": [create(json!(1), json!({"tag": tag}))]});
     let called_at = Instant::now();
-    let (s, v) = client.call(&body).await;
-    assert_eq!((s, &v["ops"][0]["proc"]), (200, &json!("ok")), "{v}");
-    let cb = callback_url_of(&t);
+    let (status, answer) = client.call(&body).await;
+    assert_eq!(
+        (status, &answer["ops"][0]["proc"]),
+        (200, &json!("ok")),
+        "{answer}"
+    );
+    let cb = callback_url_of(&tag);
     let id = cb.rsplit('/').next().unwrap().to_string();
 
     // Stored now, and fetchable.
@@ -709,6 +735,6 @@ async fn an_alarm_deletes_a_result_when_its_window_ends() {
         "Result not found"
     );
     // A late callback on the dead id is refused without creating anything.
-    let (s, v) = post_raw(client.http(), &cb, b"{}".to_vec()).await;
-    assert_plugin_error(s, &v, 410, "request_expired");
+    let (status, answer) = post_raw(client.http(), &cb, b"{}".to_vec()).await;
+    assert_plugin_error(status, &answer, 410, "request_expired");
 }

@@ -37,13 +37,19 @@ async fn sync_webhook_with_json_query_cookies_and_headers() {
         .to_str()
         .unwrap()
         .starts_with("application/json"));
-    let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["method"], "POST");
-    assert_eq!(v["body"], json!({"amount": 100, "to": "B"}));
-    assert_eq!(v["query"]["tag"], json!(["a", "b"]));
-    assert_eq!(v["cookies"], json!({"session": "abc", "theme": "dark"}));
-    assert_eq!(v["async"], false);
-    assert!(v["path"].as_str().unwrap().ends_with("/orders/7"), "{v}");
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["method"], "POST");
+    assert_eq!(answer["body"], json!({"amount": 100, "to": "B"}));
+    assert_eq!(answer["query"]["tag"], json!(["a", "b"]));
+    assert_eq!(
+        answer["cookies"],
+        json!({"session": "abc", "theme": "dark"})
+    );
+    assert_eq!(answer["async"], false);
+    assert!(
+        answer["path"].as_str().unwrap().ends_with("/orders/7"),
+        "{answer}"
+    );
 
     let e = event_with(&marker).await.event;
     assert_eq!(e["event"]["type"], "$webRequest");
@@ -65,7 +71,7 @@ async fn sync_webhook_with_json_query_cookies_and_headers() {
 async fn sync_webhook_with_form_text_and_binary_bodies() {
     let client = client();
     let ch = client.sync_channel("echo", json!({})).await;
-    let v: Value = client
+    let answer: Value = client
         .http()
         .post(client.hook(&ch))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -76,9 +82,9 @@ async fn sync_webhook_with_form_text_and_binary_bodies() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["body"], json!({"name": "Ann", "tags": ["1", "2"]}));
+    assert_eq!(answer["body"], json!({"name": "Ann", "tags": ["1", "2"]}));
 
-    let v: Value = client
+    let answer: Value = client
         .http()
         .put(client.hook(&ch))
         .header("content-type", "text/plain")
@@ -90,12 +96,12 @@ async fn sync_webhook_with_form_text_and_binary_bodies() {
         .await
         .unwrap();
     assert_eq!(
-        (v["method"].as_str(), v["body"].as_str()),
+        (answer["method"].as_str(), answer["body"].as_str()),
         (Some("PUT"), Some("hello там"))
     );
 
     let bytes = vec![0u8, 159, 146, 150, 255];
-    let v: Value = client
+    let answer: Value = client
         .http()
         .post(client.hook(&ch))
         .header("content-type", "application/octet-stream")
@@ -106,9 +112,9 @@ async fn sync_webhook_with_form_text_and_binary_bodies() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["body_encoding"], "base64");
+    assert_eq!(answer["body_encoding"], "base64");
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(v["body"].as_str().unwrap())
+        .decode(answer["body"].as_str().unwrap())
         .unwrap();
     assert_eq!(decoded, bytes);
 }
@@ -117,29 +123,29 @@ async fn sync_webhook_with_form_text_and_binary_bodies() {
 async fn the_process_decides_status_body_and_headers() {
     let client = client();
     let text = client.sync_channel("text", json!({})).await;
-    let r = client.http().get(client.hook(&text)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
-    assert_eq!(r.text().await.unwrap(), "plain answer");
+    let resp = client.http().get(client.hook(&text)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(resp.text().await.unwrap(), "plain answer");
 
     // No content and no headers: empty body, application/octet-stream.
     let bare = client.sync_channel("bare", json!({})).await;
-    let r = client
+    let resp = client
         .http()
         .get(format!("{}?code=202", client.hook(&bare)))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 202);
-    assert_eq!(r.headers()["content-type"], "application/octet-stream");
-    assert_eq!(r.bytes().await.unwrap().len(), 0);
-    let r = client
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    assert_eq!(resp.bytes().await.unwrap().len(), 0);
+    let resp = client
         .http()
         .get(format!("{}?code=418", client.hook(&bare)))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 418);
+    assert_eq!(resp.status(), 418);
 }
 
 #[tokio::test]
@@ -153,15 +159,15 @@ async fn async_webhooks_answer_at_once_and_the_process_still_runs() {
         format!("{}?", client.hook(&async_ch)),
     ] {
         let marker = unique("async");
-        let r = client
+        let resp = client
             .http()
             .post(format!("{target}marker={marker}"))
             .body("{}")
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.bytes().await.unwrap().len(), 0);
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.bytes().await.unwrap().len(), 0);
         let e = event_with(&marker).await.event;
         assert_eq!(e["event"]["async"], true);
     }
@@ -172,7 +178,7 @@ async fn a_silent_process_gives_504_after_the_wait() {
     let client = client();
     let ch = client.sync_channel("silent", json!({})).await;
     let started = Instant::now();
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&ch))
         .body("{}")
@@ -180,7 +186,7 @@ async fn a_silent_process_gives_504_after_the_wait() {
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_rest_answer(r, 504, &[&format!("{WEBHOOK_WAIT_S} s")]).await;
+    assert_rest_answer(resp, 504, &[&format!("{WEBHOOK_WAIT_S} s")]).await;
     assert!(
         took >= Duration::from_millis(WEBHOOK_WAIT_S * 1000 - 50),
         "{took:?}"
@@ -194,36 +200,36 @@ async fn a_silent_process_gives_504_after_the_wait() {
 async fn a_failing_or_missing_process_gives_502() {
     let client = client();
     let broken = client.sync_channel("broken", json!({})).await;
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&broken))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 502, &["500"]).await;
+    assert_rest_answer(resp, 502, &["500"]).await;
 
     let none = client
         .create_channel(json!({"code": unique("none"), "opts": {"issync": true}}))
         .await;
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&none))
         .body("{}")
         .send()
         .await
         .unwrap();
-    let sync_error = assert_rest_answer(r, 502, &[]).await;
+    let sync_error = assert_rest_answer(resp, 502, &[]).await;
     // Async: still 200 at once; the failure is in the request log.
-    let r = client
+    let resp = client
         .http()
         .post(format!("{}?async=true", client.hook(&none)))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().len(), 0);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().len(), 0);
     let records = client.requests(&none, 2).await;
     assert_eq!(records.len(), 2, "{records:?}");
     let (async_record, sync_record) = (&records[0], &records[1]);
@@ -254,26 +260,26 @@ async fn cors_preflight_and_browser_calls() {
             .header("access-control-request-headers", "content-type")
             .send()
     };
-    let r = pre("https://shop.example").await.unwrap();
-    assert_eq!(r.status(), 204);
+    let resp = pre("https://shop.example").await.unwrap();
+    assert_eq!(resp.status(), 204);
     assert_eq!(
-        r.headers()["access-control-allow-origin"],
+        resp.headers()["access-control-allow-origin"],
         "https://shop.example"
     );
-    assert!(r.headers()["access-control-allow-methods"]
+    assert!(resp.headers()["access-control-allow-methods"]
         .to_str()
         .unwrap()
         .contains("POST"));
-    assert!(r.headers()["access-control-allow-headers"]
+    assert!(resp.headers()["access-control-allow-headers"]
         .to_str()
         .unwrap()
         .contains("content-type"));
-    let r = pre("https://evil.example").await.unwrap();
-    assert_eq!(r.status(), 204);
-    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let resp = pre("https://evil.example").await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
 
     // The browser's real call: the channel's origin is allowed on the answer.
-    let r = client
+    let resp = client
         .http()
         .post(client.hook(&ch))
         .header("origin", "https://shop.example")
@@ -281,9 +287,9 @@ async fn cors_preflight_and_browser_calls() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(resp.status(), 201);
     assert_eq!(
-        r.headers()["access-control-allow-origin"],
+        resp.headers()["access-control-allow-origin"],
         "https://shop.example"
     );
 
@@ -291,20 +297,20 @@ async fn cors_preflight_and_browser_calls() {
     let open = client
         .sync_channel("text", json!({"cors_origins": ["*"]}))
         .await;
-    let r = client
+    let resp = client
         .http()
         .get(client.hook(&open))
         .header("origin", "https://any.example")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
 
     // The process's own header passes through.
     let own = client
         .sync_channel("cors", json!({"cors_origins": ["https://shop.example"]}))
         .await;
-    let r = client
+    let resp = client
         .http()
         .get(client.hook(&own))
         .header("origin", "https://shop.example")
@@ -312,7 +318,7 @@ async fn cors_preflight_and_browser_calls() {
         .await
         .unwrap();
     assert_eq!(
-        r.headers()["access-control-allow-origin"],
+        resp.headers()["access-control-allow-origin"],
         "https://process.example"
     );
 }
@@ -320,38 +326,38 @@ async fn cors_preflight_and_browser_calls() {
 #[tokio::test]
 async fn webhook_errors_unknown_token_eventing_channel_and_size() {
     let client = client();
-    let r = client
+    let resp = client
         .http()
         .post(client.url(&format!("/api/token/v1/{}", "f".repeat(32))))
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 404, &["No channel"]).await;
+    assert_rest_answer(resp, 404, &["No channel"]).await;
 
     let ev = client
         .create_channel(json!({"code": unique("ev"), "type": "eventing"}))
         .await;
     for path in ["", "/orders", "/subscribe/x/y"] {
-        let r = client
+        let resp = client
             .http()
             .post(format!("{}{path}", client.hook(&ev)))
             .body("{}")
             .send()
             .await
             .unwrap();
-        assert_rest_answer(r, 403, &["eventing channel"]).await;
+        assert_rest_answer(resp, 403, &["eventing channel"]).await;
     }
 
     let ch = client.sync_channel("echo", json!({})).await;
     let marker = unique("big");
-    let r = client
+    let resp = client
         .http()
         .post(format!("{}?marker={marker}", client.hook(&ch)))
         .body(vec![b'x'; MAX_BODY + 1])
         .send()
         .await
         .unwrap();
-    assert_rest_answer(r, 413, &[&MAX_BODY.to_string()]).await;
+    assert_rest_answer(resp, 413, &[&MAX_BODY.to_string()]).await;
     assert!(
         engine().events_with(&marker).is_empty(),
         "the process got the oversized event"
@@ -369,14 +375,14 @@ async fn bpium_style_url_by_a_code_with_spaces_and_letters() {
         .await;
     assert_eq!(ch["code"], code.as_str());
     let encoded: String = url_encode(&code);
-    let r = client
+    let resp = client
         .http()
         .get(client.url(&format!("/api/webrequest/{encoded}")))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "plain answer");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "plain answer");
 }
 
 #[tokio::test]
@@ -384,15 +390,15 @@ async fn bpium_style_url_by_code() {
     let client = client();
     let ch = client.sync_channel("echo", json!({})).await;
     let code = ch["code"].as_str().unwrap();
-    let r = client
+    let resp = client
         .http()
         .get(client.url(&format!("/api/webrequest/{code}/deep/path?x=1")))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["query"]["x"], "1");
+    assert_eq!(resp.status(), 201);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["query"]["x"], "1");
 }
 
 #[tokio::test]
@@ -407,14 +413,14 @@ async fn events_to_an_http_process_carry_standard_webhooks_signatures() {
         }))
         .await;
     let marker = unique("sig");
-    let r = client
+    let resp = client
         .http()
         .post(format!("{}?m={marker}", client.hook(&ch)))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(resp.status(), 201);
     let e = event_with(&marker).await;
     let id = &e.headers["webhook-id"];
     let ts = &e.headers["webhook-timestamp"];
@@ -440,18 +446,19 @@ async fn a_corezoid_process_behind_a_channel() {
             "opts": {"issync": true, "corezoid_login": LOGIN},
         }))
         .await;
-    let r = client
+    let resp = client
         .http()
         .patch(client.hook(&ch))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    let text = r.text().await.unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let answer: Value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
     assert_eq!(
-        v,
+        answer,
         json!({"via": "corezoid", "conv_id": 77, "method": "PATCH"})
     );
     assert_eq!(engine().bad_signatures(), 0);
@@ -463,23 +470,23 @@ async fn every_inbound_request_is_recorded_newest_first() {
     let ch = client.sync_channel("bare", json!({})).await;
     let id = ch["id"].as_str().unwrap();
     for code in [201, 202, 203] {
-        let r = client
+        let resp = client
             .http()
             .post(format!("{}?code={code}", client.hook(&ch)))
             .body("{}")
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status().as_u16(), code);
+        assert_eq!(resp.status().as_u16(), code);
     }
-    let r = client
+    let resp = client
         .http()
         .post(format!("{}?async=true", client.hook(&ch)))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(resp.status(), 200);
     let path = format!("{API}/{id}/requests");
     let list = client.requests(&ch, 4).await;
     assert_eq!(list.len(), 4, "{list:?}");
@@ -506,16 +513,16 @@ async fn every_inbound_request_is_recorded_newest_first() {
         "{}",
         list[1]["url"]
     );
-    let (s, page) = client
+    let (status, page) = client
         .admin(Method::GET, &format!("{path}?offset=1&limit=2"), None)
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(status, 200);
     assert_eq!(page.as_array().unwrap().len(), 2);
     assert_eq!(page[0]["status"], 203);
-    let (s, v) = client
+    let (status, answer) = client
         .admin(Method::GET, &format!("{path}?limit=x"), None)
         .await;
-    assert_rest_error(s, &v, 400);
+    assert_rest_error(status, &answer, 400);
 }
 
 #[tokio::test]
@@ -523,8 +530,8 @@ async fn one_json_log_line_per_request_without_secrets() {
     let client = client();
     let ch = client.sync_channel("text", json!({})).await;
     let token = ch["token_local"].as_str().unwrap().to_string();
-    let r = client.http().get(client.hook(&ch)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let resp = client.http().get(client.hook(&ch)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
     let w = shared();
     assert!(
         w.wait_for_log("/api/token/v1/{token_local}", PATIENCE)
@@ -534,11 +541,11 @@ async fn one_json_log_line_per_request_without_secrets() {
         .logs()
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["log"] == "request")
+        .filter(|line| line["log"] == "request")
         .collect();
     let hook_line = lines
         .iter()
-        .find(|v| v["route"] == "/api/token/v1/{token_local}" && v["method"] == "GET")
+        .find(|line| line["route"] == "/api/token/v1/{token_local}" && line["method"] == "GET")
         .expect("a log line for the webhook");
     assert_eq!(hook_line["status"], 200);
     assert!(hook_line["duration_ms"].is_u64());
@@ -563,13 +570,13 @@ async fn request_records_expire_after_their_ttl() {
     let worker = start_worker(vars).await;
     let client = TestClient::of(&worker);
     let ch = client.sync_channel("text", json!({})).await;
-    let r = client.http().get(client.hook(&ch)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let resp = client.http().get(client.hook(&ch)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
     assert_eq!(client.requests(&ch, 1).await.len(), 1, "never recorded");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let path = format!("{API}/{}/requests", ch["id"].as_str().unwrap());
-    let (s, list) = client.admin(Method::GET, &path, None).await;
-    assert_eq!(s, 200, "{list}");
+    let (status, list) = client.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{list}");
     assert_eq!(list, json!([]), "the record outlived REQUEST_LOG_TTL_S");
 }
 
@@ -579,9 +586,9 @@ async fn request_records_expire_after_their_ttl() {
 async fn the_request_log_keeps_the_first_kilobyte_of_an_answer() {
     let client = client();
     let ch = client.sync_channel("big", json!({})).await;
-    let r = client.http().get(client.hook(&ch)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body = r.text().await.unwrap();
+    let resp = client.http().get(client.hook(&ch)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
     assert_eq!(body, "0123456789".repeat(300));
     let record = &client.requests(&ch, 1).await[0];
     let response = &record["response"];
@@ -603,20 +610,20 @@ async fn the_request_log_keeps_the_first_kilobyte_of_an_answer() {
 async fn framing_headers_of_the_process_are_dropped_even_when_invalid() {
     let client = client();
     let ch = client.sync_channel("framing", json!({})).await;
-    let r = client.http().get(client.hook(&ch)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["x-kept"], "yes");
-    if let Some(length) = r.headers().get("content-length") {
+    let resp = client.http().get(client.hook(&ch)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-kept"], "yes");
+    if let Some(length) = resp.headers().get("content-length") {
         assert_eq!(length, "21", "the runtime's own length");
     }
     assert_ne!(
-        r.headers()
+        resp.headers()
             .get("connection")
-            .map(|v| v.to_str().unwrap().to_string()),
+            .map(|value| value.to_str().unwrap().to_string()),
         Some("close".to_string()),
         "the process's Connection header went out"
     );
-    assert_eq!(r.text().await.unwrap(), "framed by the runtime");
+    assert_eq!(resp.text().await.unwrap(), "framed by the runtime");
     let record = &client.requests(&ch, 1).await[0];
     let names: Vec<String> = record["response"]["headers"]
         .as_array()
@@ -651,14 +658,14 @@ async fn the_callback_secrets_are_not_shown_to_the_channels_process() {
         }))
         .await;
     let marker = unique("secrets");
-    let r = client
+    let resp = client
         .http()
         .post(format!("{}?marker={marker}", client.hook(&ch)))
         .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(resp.status(), 201);
     let event = event_with(&marker).await;
     let raw = String::from_utf8_lossy(&event.body).to_string();
     for secret in [
