@@ -157,37 +157,37 @@ pub(crate) async fn measure(ctx: &Arc<Ctx>, route: Route, concurrency: usize, ar
 
 /// Phases 1 and 2: /healthz and sync throughput at the same concurrency.
 pub(crate) async fn throughput_phase(ctx: &Arc<Ctx>, args: &Args, rep: &mut Report) -> (Run, Run) {
-    let c = args.concurrency;
+    let concurrency = args.concurrency;
     // Alternating rounds share out the drift of a machine that other work
     // also uses; each round's ratio is kept to show the spread.
     let (mut hs, mut ss, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.rounds {
-        let h = measure(ctx, Route::Healthz, c, args).await;
-        let s = measure(ctx, Route::Sync, c, args).await;
-        ratios.push(s.rps() / h.rps());
-        hs.push(h);
-        ss.push(s);
+        let healthz = measure(ctx, Route::Healthz, concurrency, args).await;
+        let sync = measure(ctx, Route::Sync, concurrency, args).await;
+        ratios.push(sync.rps() / healthz.rps());
+        hs.push(healthz);
+        ss.push(sync);
     }
-    let (h, s) = (Run::combine(hs), Run::combine(ss));
-    let ratio = s.rps() / h.rps();
-    let d = &mut rep.details;
+    let (healthz, sync) = (Run::combine(hs), Run::combine(ss));
+    let ratio = sync.rps() / healthz.rps();
+    let details = &mut rep.details;
     writeln!(
-        d,
-        "### Throughput at concurrency {c}\n\n{} alternating round{} of {} s per route.\n",
+        details,
+        "### Throughput at concurrency {concurrency}\n\n{} alternating round{} of {} s per route.\n",
         args.rounds,
         if args.rounds == 1 { "" } else { "s" },
         args.duration
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| route | requests | ok/s | wrong | failed | machine busy / loadgen cores |"
     )
     .unwrap();
-    writeln!(d, "| --- | --- | --- | --- | --- | --- |").unwrap();
-    for (route, r) in [(Route::Healthz, &h), (Route::Sync, &s)] {
+    writeln!(details, "| --- | --- | --- | --- | --- | --- |").unwrap();
+    for (route, r) in [(Route::Healthz, &healthz), (Route::Sync, &sync)] {
         writeln!(
-            d,
+            details,
             "| {} | {} | {:.1} | {} | {} | {} |",
             route.label(),
             r.tally.answered(),
@@ -199,7 +199,7 @@ pub(crate) async fn throughput_phase(ctx: &Arc<Ctx>, args: &Args, rep: &mut Repo
         .unwrap();
     }
     writeln!(
-        d,
+        details,
         "\nRatio of sync round trips/s to /healthz requests/s: **{ratio:.3}** (per round: {}).\n",
         ratios
             .iter()
@@ -208,19 +208,19 @@ pub(crate) async fn throughput_phase(ctx: &Arc<Ctx>, args: &Args, rep: &mut Repo
             .join(", ")
     )
     .unwrap();
-    for (route, r) in [(Route::Healthz, &h), (Route::Sync, &s)] {
+    for (route, r) in [(Route::Healthz, &healthz), (Route::Sync, &sync)] {
         if r.tally.bad() > 0 {
-            writeln!(d, "{}:{}\n", route.label(), problem_note(&r.tally)).unwrap();
+            writeln!(details, "{}:{}\n", route.label(), problem_note(&r.tally)).unwrap();
         }
     }
     rep.figure(
-        format!("/healthz requests/s (c={c})"),
-        format!("{:.0}", h.rps()),
+        format!("/healthz requests/s (c={concurrency})"),
+        format!("{:.0}", healthz.rps()),
         "baseline",
     );
     rep.figure(
-        format!("sync round trips/s (c={c})"),
-        format!("{:.0}", s.rps()),
+        format!("sync round trips/s (c={concurrency})"),
+        format!("{:.0}", sync.rps()),
         "",
     );
     ratios.sort_by(f64::total_cmp);
@@ -240,61 +240,65 @@ pub(crate) async fn throughput_phase(ctx: &Arc<Ctx>, args: &Args, rep: &mut Repo
     );
     rep.figure(
         "sync answers wrong or failed (throughput run)",
-        format!("{} of {}", s.tally.bad(), s.tally.answered()),
+        format!("{} of {}", sync.tally.bad(), sync.tally.answered()),
         "0",
     );
-    (h, s)
+    (healthz, sync)
 }
 
 /// Phase 3: latency at each level; the throughput runs serve for their level.
 pub(crate) async fn latency_phase(ctx: &Arc<Ctx>, args: &Args, at_c: (Run, Run), rep: &mut Report) {
     let mut at_c = Some(at_c);
     let mut rows = String::new();
-    for &c in &args.levels {
-        let (h, s) = match at_c.take_if(|_| c == args.concurrency) {
+    for &concurrency in &args.levels {
+        let (healthz, sync) = match at_c.take_if(|_| concurrency == args.concurrency) {
             Some(pair) => pair,
             None => {
-                let h = measure(ctx, Route::Healthz, c, args).await;
-                let s = measure(ctx, Route::Sync, c, args).await;
-                (h, s)
+                let healthz = measure(ctx, Route::Healthz, concurrency, args).await;
+                let sync = measure(ctx, Route::Sync, concurrency, args).await;
+                (healthz, sync)
             }
         };
-        rep.wrong_answers |= h.tally.bad() > 0 || s.tally.bad() > 0;
+        rep.wrong_answers |= healthz.tally.bad() > 0 || sync.tally.bad() > 0;
         writeln!(
             rows,
-            "| {c} | {} | {} | {} | {} | {:.0} | {:.0} | {} |",
-            ms(s.pct_ms(0.5)),
-            ms(s.pct_ms(0.99)),
-            ms(h.pct_ms(0.5)),
-            ms(h.pct_ms(0.99)),
-            s.rps(),
-            h.rps(),
-            s.tally.bad()
+            "| {concurrency} | {} | {} | {} | {} | {:.0} | {:.0} | {} |",
+            ms(sync.pct_ms(0.5)),
+            ms(sync.pct_ms(0.99)),
+            ms(healthz.pct_ms(0.5)),
+            ms(healthz.pct_ms(0.99)),
+            sync.rps(),
+            healthz.rps(),
+            sync.tally.bad()
         )
         .unwrap();
         rep.figure(
             format!(
-                "added latency p50 / p99, {c} caller{} (ms)",
-                if c == 1 { "" } else { "s" }
+                "added latency p50 / p99, {concurrency} caller{} (ms)",
+                if concurrency == 1 { "" } else { "s" }
             ),
-            format!("{} / {}", ms(s.pct_ms(0.5)), ms(s.pct_ms(0.99))),
-            format!("/healthz {} / {}", ms(h.pct_ms(0.5)), ms(h.pct_ms(0.99))),
+            format!("{} / {}", ms(sync.pct_ms(0.5)), ms(sync.pct_ms(0.99))),
+            format!(
+                "/healthz {} / {}",
+                ms(healthz.pct_ms(0.5)),
+                ms(healthz.pct_ms(0.99))
+            ),
         );
     }
-    if let Some((h, s)) = at_c {
+    if let Some((healthz, sync)) = at_c {
         // The throughput concurrency was not a latency level; still check it.
-        rep.wrong_answers |= h.tally.bad() > 0 || s.tally.bad() > 0;
+        rep.wrong_answers |= healthz.tally.bad() > 0 || sync.tally.bad() > 0;
     }
-    let d = &mut rep.details;
-    writeln!(d, "### Latency (ms) by concurrency\n").unwrap();
+    let details = &mut rep.details;
+    writeln!(details, "### Latency (ms) by concurrency\n").unwrap();
     writeln!(
-        d,
+        details,
         "The engine calls back at once, so a sync round trip's latency is the gateway's added latency \
          (plus loopback and the simulated engine's own work).\n"
     )
     .unwrap();
-    writeln!(d, "| concurrent callers | sync p50 | sync p99 | /healthz p50 | /healthz p99 | sync ok/s | /healthz ok/s | sync wrong+failed |").unwrap();
-    writeln!(d, "| --- | --- | --- | --- | --- | --- | --- | --- |").unwrap();
-    d.push_str(&rows);
-    d.push('\n');
+    writeln!(details, "| concurrent callers | sync p50 | sync p99 | /healthz p50 | /healthz p99 | sync ok/s | /healthz ok/s | sync wrong+failed |").unwrap();
+    writeln!(details, "| --- | --- | --- | --- | --- | --- | --- | --- |").unwrap();
+    details.push_str(&rows);
+    details.push('\n');
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) struct ParkedStep {
-    pub(crate) n: usize,
+    pub(crate) callers: usize,
     pub(crate) delay_ms: u64,
     pub(crate) tally: Tally,
     /// Callers still waiting when the step was cut (time bound, or a loss).
@@ -52,7 +52,7 @@ pub(crate) struct Peaks {
 pub(crate) async fn parked_step(
     ctx: &Arc<Ctx>,
     procs: &Arc<WorkerProcs>,
-    n: usize,
+    caller_count: usize,
     delay_ms: u64,
     bound: Duration,
 ) -> ParkedStep {
@@ -81,7 +81,7 @@ pub(crate) async fn parked_step(
                     )
                 };
                 p.parked = p.parked.max(received.saturating_sub(answered));
-                if p.ramp.is_none() && received >= n {
+                if p.ramp.is_none() && received >= caller_count {
                     p.ramp = Some(start.elapsed());
                 }
                 // Listing thousands of descriptors costs more: every 200 ms.
@@ -101,7 +101,7 @@ pub(crate) async fn parked_step(
     let timeout_s = bound.as_secs() + 60;
     // Outcomes are tallied as they come, so a step cut short still counts.
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let callers: Vec<_> = (0..n)
+    let callers: Vec<_> = (0..caller_count)
         .map(|_| {
             let (ctx, sim, tally) = (ctx.clone(), sim.clone(), tally.clone());
             tokio::spawn(async move {
@@ -113,7 +113,7 @@ pub(crate) async fn parked_step(
     let cut = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let t = tally.lock().unwrap();
-        if t.answered() == n as u64 {
+        if t.answered() == caller_count as u64 {
             break None;
         }
         if start.elapsed() >= bound {
@@ -134,10 +134,10 @@ pub(crate) async fn parked_step(
         .expect("the monitor panicked");
 
     let tally = std::mem::take(&mut *tally.lock().unwrap());
-    let s = ParkedStep {
-        n,
+    let step = ParkedStep {
+        callers: caller_count,
         delay_ms,
-        unanswered: n as u64 - tally.answered(),
+        unanswered: caller_count as u64 - tally.answered(),
         tally,
         cut,
         peak_parked: peaks.parked,
@@ -149,17 +149,17 @@ pub(crate) async fn parked_step(
         rss_peak_mib: peaks.rss_mib,
     };
     eprintln!(
-        "loadgen: parked N={n:<6} delay {delay_ms} ms: ok {} lost {} peak parked {} workerd files {:?} wall {:.1} s",
-        s.tally.ok,
-        s.lost(),
-        s.peak_parked,
-        s.files_peak,
+        "loadgen: parked N={caller_count:<6} delay {delay_ms} ms: ok {} lost {} peak parked {} workerd files {:?} wall {:.1} s",
+        step.tally.ok,
+        step.lost(),
+        step.peak_parked,
+        step.files_peak,
         wall.as_secs_f64()
     );
-    for (kind, p) in s.tally.problems() {
+    for (kind, p) in step.tally.problems() {
         eprintln!("loadgen:   {kind}: {p}");
     }
-    s
+    step
 }
 
 /// Waits (bounded) until workerd has closed most of the files it opened for
@@ -185,7 +185,7 @@ pub(crate) async fn parked_phase(
     rep: &mut Report,
 ) {
     let mut steps = Vec::new();
-    for &n in &args.parked {
+    for &caller_count in &args.parked {
         // Objects of earlier runs hold files until workerd evicts them.
         settle(procs, idle_files).await;
         // Every caller must be parked before the first callback comes, so
@@ -193,10 +193,10 @@ pub(crate) async fn parked_phase(
         // from the measured round-trip rate (parking alone is faster).
         let delay_ms = args.park_delay_ms.unwrap_or_else(|| {
             let rate = sync_rps.unwrap_or(200.0).max(50.0);
-            ((n as f64 / rate * 1.5 + 3.0) * 1000.0) as u64
+            ((caller_count as f64 / rate * 1.5 + 3.0) * 1000.0) as u64
         });
         let bound = Duration::from_secs(args.park_limit_s.unwrap_or(2 * delay_ms / 1000 + 60));
-        let step = parked_step(ctx, procs, n, delay_ms, bound).await;
+        let step = parked_step(ctx, procs, caller_count, delay_ms, bound).await;
         let lost = step.lost();
         steps.push(step);
         if lost > 0 {
@@ -204,10 +204,10 @@ pub(crate) async fn parked_phase(
         }
     }
     let limit = procs.open_files_limit();
-    let d = &mut rep.details;
-    writeln!(d, "### Parked capacity\n").unwrap();
+    let details = &mut rep.details;
+    writeln!(details, "### Parked capacity\n").unwrap();
     writeln!(
-        d,
+        details,
         "Each task's callback comes `delay` after the engine receives it (engine mode `late`). \
          *Peak parked* is the most tasks the engine held at once whose callback the gateway had not yet \
          taken: callers parked at the same moment. *Lost* counts wrong answers, errors and callers cut off \
@@ -215,17 +215,17 @@ pub(crate) async fn parked_phase(
         opt(limit)
     )
     .unwrap();
-    writeln!(d, "| N callers | delay | ok | wrong / failed / unanswered | peak parked | all parked after | wall time | workerd open files before → peak | workerd peak RSS | machine busy / loadgen cores |").unwrap();
+    writeln!(details, "| N callers | delay | ok | wrong / failed / unanswered | peak parked | all parked after | wall time | workerd open files before → peak | workerd peak RSS | machine busy / loadgen cores |").unwrap();
     writeln!(
-        d,
+        details,
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     .unwrap();
     for s in &steps {
         writeln!(
-            d,
+            details,
             "| {} | {:.1} s | {} | {} / {} / {} | {} | {} | {:.1} s | {} → {} | {} MiB | {} |",
-            s.n,
+            s.callers,
             s.delay_ms as f64 / 1000.0,
             s.tally.ok,
             s.tally.wrong,
@@ -243,18 +243,22 @@ pub(crate) async fn parked_phase(
         .unwrap();
     }
     for s in steps.iter().filter(|s| s.lost() > 0) {
-        write!(d, "\nN={}: lost {}.", s.n, s.lost()).unwrap();
+        write!(details, "\nN={}: lost {}.", s.callers, s.lost()).unwrap();
         if let Some(c) = &s.cut {
-            write!(d, " Step cut {c}.").unwrap();
+            write!(details, " Step cut {c}.").unwrap();
         }
         if let (Some(peak), Some(lim)) = (s.files_peak, limit) {
             if peak as u64 * 100 >= lim * 95 {
-                write!(d, " workerd reached its open-file limit ({peak} of {lim}).").unwrap();
+                write!(
+                    details,
+                    " workerd reached its open-file limit ({peak} of {lim})."
+                )
+                .unwrap();
             }
         }
         if s.tally.problems().any(|(_, p)| p.contains("SQLITE_NOMEM")) {
             write!(
-                d,
+                details,
                 " workerd caps SQLite's heap at 512 MiB per process \
                  (`sqlite3_hard_heap_limit64` in `src/workerd/util/sqlite.c++`), and every parked \
                  request holds its own Durable Object's database open: past a few thousand, \
@@ -262,16 +266,19 @@ pub(crate) async fn parked_phase(
             )
             .unwrap();
         }
-        writeln!(d, "{}", problem_note(&s.tally)).unwrap();
+        writeln!(details, "{}", problem_note(&s.tally)).unwrap();
     }
-    d.push('\n');
-    let best = steps.iter().filter(|s| s.lost() == 0).max_by_key(|s| s.n);
+    details.push('\n');
+    let best = steps
+        .iter()
+        .filter(|s| s.lost() == 0)
+        .max_by_key(|s| s.callers);
     rep.figure(
         "parked at once, none lost",
         match best {
             Some(s) => format!(
                 "{} (peak parked {}, wall {:.1} s)",
-                s.n,
+                s.callers,
                 s.peak_parked,
                 s.wall.as_secs_f64()
             ),
@@ -284,7 +291,7 @@ pub(crate) async fn parked_phase(
             "first step with losses",
             format!(
                 "N={}: {} ok, {} lost, peak parked {}",
-                s.n,
+                s.callers,
                 s.tally.ok,
                 s.lost(),
                 s.peak_parked

@@ -107,8 +107,8 @@ impl Ctx {
 
     /// One signed Sync API round trip with a single create op, checked.
     pub(crate) async fn sync(&self, timeout_s: u64, sim: Option<&Value>) -> Outcome {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let mut data = json!({ "n": n });
+        let mark = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut data = json!({ "n": mark });
         if let Some(sim) = sim {
             data["sim"] = sim.clone();
         }
@@ -141,12 +141,12 @@ impl Ctx {
         if status == 200
             && v["request_proc"] == "ok"
             && op["proc"] == "ok"
-            && op["data"]["echo"]["n"] == n
+            && op["data"]["echo"]["n"] == mark
         {
             Outcome::Ok
         } else {
             Outcome::Wrong(format!(
-                "HTTP {status}, expected echo.n={n}: {}",
+                "HTTP {status}, expected echo.n={mark}: {}",
                 excerpt(&text)
             ))
         }

@@ -25,7 +25,7 @@ pub(crate) struct SigBench {
 /// Times `signature::verify` against SHA-1 of the same bytes. The rounds
 /// rotate which side goes first, so drift (clock boost, caches) is shared.
 pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
-    let t = "1767225600";
+    let unixtime = "1767225600";
     let secret = SECRET;
     // A ~1 KB Sync API body: a create op with some data.
     let mut body =
@@ -41,14 +41,20 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     }
     body.push_str(r#""n":1}}]}"#);
     let body = body.into_bytes();
-    let sig = signature::sign(t, secret, &body);
+    let sig = signature::sign(unixtime, secret, &body);
     assert!(
-        signature::verify(&sig, t, secret, &body),
+        signature::verify(&sig, unixtime, secret, &body),
         "verify must accept its own signature"
     );
     // The baseline hashes one contiguous, prebuilt buffer: the least work
     // any implementation of the formula can do.
-    let concat: Vec<u8> = [t.as_bytes(), secret.as_bytes(), &body, secret.as_bytes()].concat();
+    let concat: Vec<u8> = [
+        unixtime.as_bytes(),
+        secret.as_bytes(),
+        &body,
+        secret.as_bytes(),
+    ]
+    .concat();
     assert_eq!(hex::encode(Sha1::digest(&concat)), sig);
 
     let timed = |f: &dyn Fn()| {
@@ -61,7 +67,7 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     let verify = || {
         black_box(signature::verify(
             black_box(&sig),
-            black_box(t),
+            black_box(unixtime),
             black_box(secret),
             black_box(&body),
         ));
@@ -72,7 +78,7 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     // What a straightforward check does: build the string, hash, compare hex.
     let naive = || {
         let mut buf = Vec::with_capacity(concat.len());
-        buf.extend_from_slice(t.as_bytes());
+        buf.extend_from_slice(unixtime.as_bytes());
         buf.extend_from_slice(secret.as_bytes());
         buf.extend_from_slice(black_box(&body));
         buf.extend_from_slice(secret.as_bytes());
@@ -81,7 +87,7 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     // verify's hashing alone: the four pieces fed in turn, no hex, no compare.
     let streamed = || {
         let mut h = Sha1::new();
-        h.update(black_box(t).as_bytes());
+        h.update(black_box(unixtime).as_bytes());
         h.update(black_box(secret).as_bytes());
         h.update(black_box(&body));
         h.update(black_box(secret).as_bytes());
@@ -92,23 +98,23 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     sides.iter().for_each(|f| {
         timed(*f);
     });
-    let n = sides.len();
-    let mut totals = vec![Duration::ZERO; n];
+    let side_count = sides.len();
+    let mut totals = vec![Duration::ZERO; side_count];
     let mut ratios = Vec::with_capacity(rounds);
     for r in 0..rounds {
-        let mut round = vec![Duration::ZERO; n];
-        for k in 0..n {
-            let side = (r + k) % n;
+        let mut round = vec![Duration::ZERO; side_count];
+        for turn in 0..side_count {
+            let side = (r + turn) % side_count;
             round[side] = timed(sides[side]);
         }
-        for (total, d) in totals.iter_mut().zip(&round) {
-            *total += *d;
+        for (total, elapsed) in totals.iter_mut().zip(&round) {
+            *total += *elapsed;
         }
         // Throughput ratio is the time ratio inverted.
         ratios.push(round[1].as_secs_f64() / round[0].as_secs_f64());
     }
     ratios.sort_by(f64::total_cmp);
-    let per_s = |d: Duration| (iters as f64 * rounds as f64) / d.as_secs_f64();
+    let per_s = |elapsed: Duration| (iters as f64 * rounds as f64) / elapsed.as_secs_f64();
     SigBench {
         body_len: body.len(),
         iters,
@@ -127,59 +133,63 @@ pub(crate) fn signature_phase(args: &Args, rep: &mut Report) {
         "loadgen: signature bench ({} iterations x {} rounds)",
         args.sig_iters, args.sig_rounds
     );
-    let b = sig_bench(args.sig_iters, args.sig_rounds);
-    let ratio = b.verify_per_s / b.sha1_per_s;
-    let d = &mut rep.details;
-    writeln!(d, "### Signature checking, native (no worker)\n").unwrap();
-    writeln!(d, "| measure | value |\n| --- | --- |").unwrap();
+    let bench = sig_bench(args.sig_iters, args.sig_rounds);
+    let ratio = bench.verify_per_s / bench.sha1_per_s;
+    let details = &mut rep.details;
+    writeln!(details, "### Signature checking, native (no worker)\n").unwrap();
+    writeln!(details, "| measure | value |\n| --- | --- |").unwrap();
     writeln!(
-        d,
+        details,
         "| body | {} bytes (plus a 10-byte time and a 34-byte secret, twice) |",
-        b.body_len
+        bench.body_len
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| iterations | {} per side per round, {} rounds, order rotated |",
-        b.iters, b.rounds
+        bench.iters, bench.rounds
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| `signature::verify` | {:.0} checks/s ({:.0} MB/s of body) |",
-        b.verify_per_s,
-        b.verify_per_s * b.body_len as f64 / 1e6
+        bench.verify_per_s,
+        bench.verify_per_s * bench.body_len as f64 / 1e6
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| raw `Sha1::digest` of the prebuilt `t+secret+body+secret` | {:.0} hashes/s |",
-        b.sha1_per_s
+        bench.sha1_per_s
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| the same SHA-1 fed in four pieces, as verify does (no hex decode, no compare) | {:.0} hashes/s |",
-        b.streamed_per_s
+        bench.streamed_per_s
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| naive check: concatenate, hash, hex-encode, compare | {:.0} checks/s |",
-        b.naive_per_s
+        bench.naive_per_s
     )
     .unwrap();
-    writeln!(d, "| **verify / raw sha1** (totals) | **{ratio:.3}** |").unwrap();
     writeln!(
-        d,
+        details,
+        "| **verify / raw sha1** (totals) | **{ratio:.3}** |"
+    )
+    .unwrap();
+    writeln!(
+        details,
         "| verify / raw sha1 (median round) | {:.3} |",
-        b.median_ratio
+        bench.median_ratio
     )
     .unwrap();
     writeln!(
-        d,
+        details,
         "| verify / naive check | {:.3} |\n",
-        b.verify_per_s / b.naive_per_s
+        bench.verify_per_s / bench.naive_per_s
     )
     .unwrap();
     let label = args
