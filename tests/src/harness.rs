@@ -327,15 +327,17 @@ impl TestClient {
         read_json(resp).await
     }
 
-    /// The channel's inbound request log, waiting until it holds `n` records.
-    pub async fn requests(&self, channel: &Value, n: usize) -> Vec<Value> {
+    /// The channel's inbound request log (newest first, at most 500),
+    /// waiting until it holds `at_least` records.
+    pub async fn requests(&self, channel: &Value, at_least: usize) -> Vec<Value> {
+        assert!(at_least <= 500, "a page holds at most 500 records");
         let path = format!("{API}/{}/requests?limit=500", id_of(channel));
         let start = Instant::now();
         loop {
             let (status, v) = self.admin(Method::GET, &path, None).await;
             assert_eq!(status, 200, "{v}");
             let list = v.as_array().expect("a list").clone();
-            if list.len() >= n || start.elapsed() > PATIENCE {
+            if list.len() >= at_least || start.elapsed() > PATIENCE {
                 return list;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
