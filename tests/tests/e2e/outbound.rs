@@ -11,8 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use syncbridge_tests::harness::{
     assert_rest_answer, assert_rest_error, client, fast, finished, heavy, read_json, receiver,
-    shared_settings, start_worker_opts, start_worker_with_wrangler_toml, state_dir, statuses,
-    stop_worker, TestClient, ADMIN, ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS, PATIENCE,
+    shared_settings, start_worker, start_worker_opts, start_worker_with_wrangler_toml, state_dir,
+    statuses, stop_worker, TestClient, ADMIN, ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS,
+    PATIENCE,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{repo_root, Worker};
@@ -722,4 +723,36 @@ fn without_body(delivery: &Value) -> String {
     let mut d = delivery.clone();
     d["request"]["body"] = json!("…");
     d.to_string()
+}
+
+/// A send the caller makes too big to store (variables within
+/// `MAX_BODY_BYTES` that the template repeats past D1's row size) gets a
+/// clear client error, as DESIGN.md asks of every error a caller can cause,
+/// not a 500 that quotes the database.
+#[tokio::test]
+#[ignore = "gateway bug: such a send answers 500 {\"error_message\":\"database error: D1: D1Error { cause: … SQLITE_TOOBIG …\"}"]
+async fn a_send_too_big_to_store_is_a_clear_client_error() {
+    let mut vars = shared_settings();
+    // The default MAX_BODY_BYTES (1 MiB), as deployed.
+    vars.as_object_mut().unwrap().remove("MAX_BODY_BYTES");
+    let worker = start_worker(vars).await;
+    let client = TestClient::of(&worker);
+    let key = unique("toobig");
+    let ch = client
+        .callback_channel(
+            &format!("/status/{key}?code=200"),
+            json!({"body": "@v@v@v", "variables": ["v"], "retry": fast(1)}),
+        )
+        .await;
+    let (status, answer) = client
+        .send(&ch, json!({"v": "x".repeat(900_000)}), None)
+        .await;
+    let message = answer["error_message"].as_str().unwrap_or_default();
+    assert!(
+        status.is_client_error(),
+        "{status}: {}",
+        &message[..message.len().min(200)]
+    );
+    assert!(!message.contains("D1"), "{message}");
+    assert!(receiver().hits(&key).is_empty());
 }
