@@ -51,8 +51,10 @@ pub const SYNC_MAX_TIMEOUT_S: u64 = 60;
 pub const WEBHOOK_WAIT_S: u64 = 2;
 /// `CALLBACK_TIMEOUT_S`.
 pub const CALLBACK_TIMEOUT_S: u64 = 2;
-/// `CALLBACK_SWEEP_GRACE_S`.
-pub const SWEEP_GRACE_S: u64 = 2;
+/// `CALLBACK_SWEEP_GRACE_S`, the default: the sweeper leaves the shared
+/// worker's deliveries to the queue (the restart tests, whose queue messages
+/// die with the runtime, start workers with a short grace of their own).
+pub const SWEEP_GRACE_S: u64 = 60;
 /// `CALLBACK_ALLOWED_HOSTS`: the loopback receiver, over plain http.
 pub const ALLOWED_HOSTS: &str = "http://127.0.0.1";
 /// `WS_MAX_MESSAGE_BYTES`.

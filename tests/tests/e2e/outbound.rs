@@ -531,10 +531,13 @@ async fn a_receiver_slower_than_the_callback_timeout_is_a_failed_attempt() {
     assert_eq!(receiver().wait_hits(&key, 2, PATIENCE).await.len(), 2);
 }
 
-/// The shared settings with `allowed` as `CALLBACK_ALLOWED_HOSTS`.
+/// The shared settings with `allowed` as `CALLBACK_ALLOWED_HOSTS`, and a
+/// sweeper that re-queues a pending delivery 2 s past its due time (queue
+/// messages live in memory, so after a restart the sweeper resumes them).
 fn settings_allowing(allowed: &str) -> Value {
     let mut vars = shared_settings();
     vars["CALLBACK_ALLOWED_HOSTS"] = json!(allowed);
+    vars["CALLBACK_SWEEP_GRACE_S"] = json!("2");
     vars
 }
 
