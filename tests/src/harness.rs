@@ -193,6 +193,29 @@ pub fn state_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A folder for the persisted state of a worker that lives as long as the
+/// test process (a shared one, never stopped): `syncbridge-{name}-{pid}`.
+/// Such folders of test processes that have ended are removed.
+pub fn process_state_dir(name: &str) -> PathBuf {
+    let prefix = format!("syncbridge-{name}-");
+    for entry in std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// The URL of the engine's HTTP process `behavior` (see [`crate::engine`]).
 pub fn process_url(behavior: &str) -> String {
     format!("{}/process/{behavior}", engine().url())

@@ -652,7 +652,7 @@ const TIGHT_TTL_S: u64 = 1;
 fn tight() -> &'static Tight {
     static TIGHT: OnceLock<Tight> = OnceLock::new();
     TIGHT.get_or_init(|| {
-        let dir = syncbridge_tests::harness::state_dir("tight");
+        let dir = syncbridge_tests::harness::process_state_dir("tight");
         let mut vars = shared_settings();
         vars["SYNC_MAX_TIMEOUT_S"] = json!("1");
         vars["RESULT_TTL_S"] = json!(TIGHT_TTL_S.to_string());
