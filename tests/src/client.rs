@@ -24,9 +24,9 @@ pub fn corezoid_signature(unixtime: &str, secret: &str, body: &[u8]) -> String {
 
 /// The signed Sync API URL for `body` sent now.
 pub fn sync_url(base: &str, login: &str, secret: &str, body: &[u8]) -> String {
-    let t = now_s().to_string();
-    let sig = corezoid_signature(&t, secret, body);
-    format!("{base}/api/1/json/{login}/{t}/{sig}")
+    let unixtime = now_s().to_string();
+    let signature = corezoid_signature(&unixtime, secret, body);
+    format!("{base}/api/1/json/{login}/{unixtime}/{signature}")
 }
 
 /// Sends a signed Sync API call; returns the status and the JSON body.

@@ -16,6 +16,7 @@
 //! | `http500`        | answer HTTP 500                                                 |
 //! | `non_json`       | answer 200 with an HTML page                                    |
 //! | `slow`           | wait `sim.delay_ms` before creating the task; no callback      |
+//! | `barrier`        | create; call back `sim.delay_ms` after `sim.count` tasks of the same `data.tag` have arrived (so ops sent one after another never get theirs) |
 //!
 //! The callback body is `{"echo": data without __callback_url and sim,
 //! "conv_id": …, "ref": …, "id": …}`, so a caller can check it got exactly
@@ -51,6 +52,8 @@ pub struct CallbackAnswer {
     pub url: String,
     pub status: u16,
     pub body: Value,
+    /// When the engine sent the callback (before the gateway could store it).
+    pub sent_at: std::time::Instant,
 }
 
 /// An event a simulated HTTP process received (a webhook the gateway forwarded).
@@ -203,13 +206,14 @@ fn callback_body(task: &Value, variant: Option<&str>) -> Value {
 /// Posts a callback as a process would: a transport failure is retried
 /// (up to 3 tries); the gateway's answer, whatever it is, is final.
 async fn call_back(state: &EngineState, url: &str, body: &Value) {
+    let sent_at = std::time::Instant::now();
     let mut tries = 0;
     let (status, body) = loop {
         tries += 1;
         match state.http.post(url).json(body).send().await {
             Ok(r) => {
-                let s = r.status().as_u16();
-                break (s, r.json::<Value>().await.unwrap_or(Value::Null));
+                let status = r.status().as_u16();
+                break (status, r.json::<Value>().await.unwrap_or(Value::Null));
             }
             Err(e) if tries >= 3 => break (0, json!({"transport_error": e.to_string()})),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -219,6 +223,7 @@ async fn call_back(state: &EngineState, url: &str, body: &Value) {
         url: url.to_string(),
         status,
         body,
+        sent_at,
     });
 }
 
@@ -243,7 +248,7 @@ async fn create(
     if !signature_ok {
         return corezoid(json!({"request_proc": "error", "description": "Wrong signature"}));
     }
-    let cb = task["data"]["__callback_url"]
+    let callback_url = task["data"]["__callback_url"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -252,8 +257,8 @@ async fn create(
         let answer = json!({"response_code": 200, "response_content": {
             "via": "corezoid", "conv_id": task["conv_id"], "method": task["data"]["method"],
         }});
-        let st = state.clone();
-        tokio::spawn(async move { call_back(&st, &cb, &answer).await });
+        let state = state.clone();
+        tokio::spawn(async move { call_back(&state, &callback_url, &answer).await });
         return accepted(&task);
     }
     let sim = &task["data"]["sim"];
@@ -271,24 +276,55 @@ async fn create(
             accepted(&task)
         }
         "callback_first" => {
-            call_back(&state, &cb, &callback_body(&task, None)).await;
+            call_back(&state, &callback_url, &callback_body(&task, None)).await;
+            accepted(&task)
+        }
+        "barrier" => {
+            let state = state.clone();
+            let callback_task = task.clone();
+            let count = sim["count"].as_u64().unwrap_or(1) as usize;
+            tokio::spawn(async move {
+                // Bounded: a gateway that never sends the others gets no callback.
+                let give_up = std::time::Instant::now() + Duration::from_secs(60);
+                while std::time::Instant::now() < give_up {
+                    let arrived = {
+                        let log = state.log.lock().unwrap();
+                        log.received
+                            .iter()
+                            .filter(|r| r.task["data"]["tag"] == callback_task["data"]["tag"])
+                            .count()
+                    };
+                    if arrived >= count {
+                        tokio::time::sleep(delay).await;
+                        call_back(&state, &callback_url, &callback_body(&callback_task, None))
+                            .await;
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            });
             accepted(&task)
         }
         "duplicate" => {
-            let st = state.clone();
-            let t = task.clone();
+            let state = state.clone();
+            let callback_task = task.clone();
             tokio::spawn(async move {
-                call_back(&st, &cb, &callback_body(&t, None)).await;
-                call_back(&st, &cb, &callback_body(&t, Some("second"))).await;
+                call_back(&state, &callback_url, &callback_body(&callback_task, None)).await;
+                call_back(
+                    &state,
+                    &callback_url,
+                    &callback_body(&callback_task, Some("second")),
+                )
+                .await;
             });
             accepted(&task)
         }
         _ => {
-            let st = state.clone();
-            let t = task.clone();
+            let state = state.clone();
+            let callback_task = task.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                call_back(&st, &cb, &callback_body(&t, None)).await;
+                call_back(&state, &callback_url, &callback_body(&callback_task, None)).await;
             });
             accepted(&task)
         }
@@ -306,6 +342,8 @@ async fn create(
 /// | `bare`   | `response_code` from the request's `?code=`, no content, no headers       |
 /// | `cors`   | 200, `"{}"` with the process's own `Access-Control-Allow-Origin`             |
 /// | `p2p`    | a P2P transfer of the JSON body `{from, to, amount}`: 200 `{"result": "ok", "transfer_id": event id, from, to, amount}` for 0 < amount ≤ 10000; 422 `{"result": "declined", "reason": …}` otherwise; none when `to` is `"timeout"` |
+/// | `big`    | 200, `"0123456789"` repeated 300 times (3000 bytes) as `text/plain`          |
+/// | `framing`| 200, `"framed by the runtime"` with its own invalid `Content-Length`, `Transfer-Encoding` and `Connection` headers |
 /// | `silent` | none                                                                        |
 /// | `broken` | none; the event is refused with HTTP 500                                    |
 /// | `wsecho` | an inbound WebSocket message: replies `echo:{message}` then `done:{message}` on its connection |
@@ -316,17 +354,17 @@ async fn process(
     body: Bytes,
 ) -> Response {
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let hs = headers
+    let received_headers = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
         .collect();
     state.log.lock().unwrap().events.push(ProcessEvent {
         behavior: behavior.clone(),
-        headers: hs,
+        headers: received_headers,
         body: body.to_vec(),
         event: event.clone(),
     });
-    let cb = event["__callback_url"]
+    let callback_url = event["__callback_url"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -348,6 +386,22 @@ async fn process(
         "bare" => Some(json!({
             "response_code": event["query"]["code"].as_str().and_then(|c| c.parse::<u16>().ok()).unwrap_or(200),
         })),
+        "big" => Some(json!({
+            "response_code": 200,
+            "response_content": "0123456789".repeat(300),
+            "response_headers": {"Content-Type": "text/plain"},
+        })),
+        "framing" => Some(json!({
+            "response_code": 200,
+            "response_content": "framed by the runtime",
+            "response_headers": {
+                "Content-Type": "text/plain",
+                "Content-Length": {"not": "a length"},
+                "Transfer-Encoding": "chunked",
+                "Connection": "close",
+                "x-kept": "yes",
+            },
+        })),
         "cors" => Some(json!({
             "response_code": 200,
             "response_content": "{}",
@@ -356,20 +410,22 @@ async fn process(
         "p2p" => {
             // The example page's process (examples/frontend): amounts come as
             // numbers or numeric strings; `to: "timeout"` never answers.
-            let b = &event["body"];
-            let amount = b["amount"]
-                .as_f64()
-                .or_else(|| b["amount"].as_str().and_then(|a| a.trim().parse().ok()));
+            let transfer = &event["body"];
+            let amount = transfer["amount"].as_f64().or_else(|| {
+                transfer["amount"]
+                    .as_str()
+                    .and_then(|a| a.trim().parse().ok())
+            });
             let declined = |reason: &str| {
                 json!({"response_code": 422,
                        "response_content": {"result": "declined", "reason": reason}})
             };
             match amount {
-                _ if b["to"] == "timeout" => None,
+                _ if transfer["to"] == "timeout" => None,
                 Some(a) if a > 10000.0 => Some(declined("Amount over the 10000 limit")),
                 Some(a) if a > 0.0 => Some(json!({"response_code": 200, "response_content": {
                     "result": "ok", "transfer_id": event["event"]["id"],
-                    "from": b["from"], "to": b["to"], "amount": b["amount"],
+                    "from": transfer["from"], "to": transfer["to"], "amount": transfer["amount"],
                 }})),
                 _ => Some(declined("Amount must be a positive number")),
             }
@@ -378,16 +434,18 @@ async fn process(
         "wsecho" => {
             // An inbound WebSocket message: answer twice on the connection.
             let msg = event["message"].as_str().unwrap_or_default().to_string();
-            let st = state.clone();
-            let cb = cb.clone();
+            let state = state.clone();
+            let callback_url = callback_url.clone();
             tokio::spawn(async move {
                 for reply in [format!("echo:{msg}"), format!("done:{msg}")] {
-                    let r = st.http.post(&cb).body(reply).send().await;
+                    let sent_at = std::time::Instant::now();
+                    let r = state.http.post(&callback_url).body(reply).send().await;
                     let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-                    st.log.lock().unwrap().callbacks.push(CallbackAnswer {
-                        url: cb.clone(),
+                    state.log.lock().unwrap().callbacks.push(CallbackAnswer {
+                        url: callback_url.clone(),
                         status,
                         body: Value::Null,
+                        sent_at,
                     });
                 }
             });
@@ -395,9 +453,9 @@ async fn process(
         }
         _ => None,
     };
-    if let Some(a) = answer {
-        let st = state.clone();
-        tokio::spawn(async move { call_back(&st, &cb, &a).await });
+    if let Some(reply) = answer {
+        let state = state.clone();
+        tokio::spawn(async move { call_back(&state, &callback_url, &reply).await });
     }
     (StatusCode::OK, "taken").into_response()
 }

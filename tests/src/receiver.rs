@@ -51,8 +51,11 @@ impl Receiver {
             let rt = tokio::runtime::Runtime::new().expect("receiver runtime");
             rt.block_on(async {
                 let inner = Arc::new(Mutex::new(Inner::default()));
+                // Bodies of any size are taken (axum refuses over 2 MiB by
+                // default, before the handler could record the request).
                 let app = Router::new()
                     .route("/{behavior}/{key}", any(handle))
+                    .layer(axum::extract::DefaultBodyLimit::disable())
                     .with_state(inner.clone());
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
@@ -101,8 +104,8 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let seen = {
-        let mut g = inner.lock().unwrap();
-        g.hits.push(Hit {
+        let mut log = inner.lock().unwrap();
+        log.hits.push(Hit {
             key: key.clone(),
             method: method.to_string(),
             uri: uri.to_string(),
@@ -113,7 +116,7 @@ async fn handle(
             body: body.to_vec(),
             at: Instant::now(),
         });
-        g.hits.iter().filter(|h| h.key == key).count()
+        log.hits.iter().filter(|h| h.key == key).count()
     };
     let num =
         |name: &str, default: u64| q.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
