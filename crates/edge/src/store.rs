@@ -365,18 +365,23 @@ impl Store {
     }
 
     /// Moves a delivery to a new generation (the sweeper's claim), with its
-    /// next attempt at `next_attempt_at_ms`; false when it changed meanwhile.
+    /// next attempt at `next_attempt_at_ms`, if it is still pending at
+    /// `generation` and still overdue (due before `cutoff_ms`); false when it
+    /// changed meanwhile. Re-checking the due time matters: a consumer that
+    /// leased the delivery after the sweeper read it keeps its generation
+    /// but moves the due time past its attempt, and must not be raced.
     pub async fn bump_generation(
         &self,
         id: &str,
         generation: u64,
+        cutoff_ms: u64,
         next_attempt_at_ms: u64,
     ) -> Result<bool, RestError> {
         let changed = self
             .run(
-                "UPDATE deliveries SET generation = generation + 1, next_attempt_at_ms = ?3 \
-                 WHERE id = ?1 AND generation = ?2 AND state = 'pending'",
-                &[text(id), number(generation), number(next_attempt_at_ms)],
+                "UPDATE deliveries SET generation = generation + 1, next_attempt_at_ms = ?4 \
+                 WHERE id = ?1 AND generation = ?2 AND state = 'pending' AND next_attempt_at_ms < ?3",
+                &[text(id), number(generation), number(cutoff_ms), number(next_attempt_at_ms)],
             )
             .await?;
         Ok(changed > 0)

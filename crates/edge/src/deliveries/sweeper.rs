@@ -18,12 +18,11 @@ pub async fn sweep(ctx: &Ctx) -> std::result::Result<usize, RestError> {
     let settings = &ctx.settings;
     let store = ctx.store()?;
     let now = now_ms();
-    let overdue = store
-        .overdue_deliveries(lease::sweep_cutoff_ms(now, settings), SWEEP_BATCH)
-        .await?;
+    let cutoff = lease::sweep_cutoff_ms(now, settings);
+    let overdue = store.overdue_deliveries(cutoff, SWEEP_BATCH).await?;
     let mut resumed = 0;
     for (id, generation) in overdue {
-        if store.bump_generation(&id, generation, now).await? {
+        if store.bump_generation(&id, generation, cutoff, now).await? {
             enqueue(&ctx.env, &id, generation + 1, 0)
                 .await
                 .map_err(internal)?;
