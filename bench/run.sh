@@ -33,7 +33,7 @@ if [ ! -f build/index.js ]; then
 fi
 
 say "building loadgen and flowbench (release)"
-cargo build --release --quiet -p syncbridge-tests --bin loadgen --bin flowbench
+cargo build --release --quiet -p syncbridge-bench --bin loadgen --bin flowbench
 # Native release builds use opt-level 3 (the wasm alone is built for size).
 loadgen=target/release/loadgen
 

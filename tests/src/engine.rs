@@ -16,6 +16,7 @@
 //! | `http500`        | answer HTTP 500                                                 |
 //! | `non_json`       | answer 200 with an HTML page                                    |
 //! | `slow`           | wait `sim.delay_ms` before creating the task; no callback      |
+//! | `barrier`        | create; call back `sim.delay_ms` after `sim.count` tasks of the same `data.tag` have arrived (so ops sent one after another never get theirs) |
 //!
 //! The callback body is `{"echo": data without __callback_url and sim,
 //! "conv_id": …, "ref": …, "id": …}`, so a caller can check it got exactly
@@ -51,6 +52,8 @@ pub struct CallbackAnswer {
     pub url: String,
     pub status: u16,
     pub body: Value,
+    /// When the engine sent the callback (before the gateway could store it).
+    pub sent_at: std::time::Instant,
 }
 
 /// An event a simulated HTTP process received (a webhook the gateway forwarded).
@@ -203,6 +206,7 @@ fn callback_body(task: &Value, variant: Option<&str>) -> Value {
 /// Posts a callback as a process would: a transport failure is retried
 /// (up to 3 tries); the gateway's answer, whatever it is, is final.
 async fn call_back(state: &EngineState, url: &str, body: &Value) {
+    let sent_at = std::time::Instant::now();
     let mut tries = 0;
     let (status, body) = loop {
         tries += 1;
@@ -219,6 +223,7 @@ async fn call_back(state: &EngineState, url: &str, body: &Value) {
         url: url.to_string(),
         status,
         body,
+        sent_at,
     });
 }
 
@@ -274,6 +279,31 @@ async fn create(
             call_back(&state, &cb, &callback_body(&task, None)).await;
             accepted(&task)
         }
+        "barrier" => {
+            let st = state.clone();
+            let t = task.clone();
+            let count = sim["count"].as_u64().unwrap_or(1) as usize;
+            tokio::spawn(async move {
+                // Bounded: a gateway that never sends the others gets no callback.
+                let give_up = std::time::Instant::now() + Duration::from_secs(60);
+                while std::time::Instant::now() < give_up {
+                    let arrived = {
+                        let log = st.log.lock().unwrap();
+                        log.received
+                            .iter()
+                            .filter(|r| r.task["data"]["tag"] == t["data"]["tag"])
+                            .count()
+                    };
+                    if arrived >= count {
+                        tokio::time::sleep(delay).await;
+                        call_back(&st, &cb, &callback_body(&t, None)).await;
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            });
+            accepted(&task)
+        }
         "duplicate" => {
             let st = state.clone();
             let t = task.clone();
@@ -306,6 +336,8 @@ async fn create(
 /// | `bare`   | `response_code` from the request's `?code=`, no content, no headers       |
 /// | `cors`   | 200, `"{}"` with the process's own `Access-Control-Allow-Origin`             |
 /// | `p2p`    | a P2P transfer of the JSON body `{from, to, amount}`: 200 `{"result": "ok", "transfer_id": event id, from, to, amount}` for 0 < amount ≤ 10000; 422 `{"result": "declined", "reason": …}` otherwise; none when `to` is `"timeout"` |
+/// | `big`    | 200, `"0123456789"` repeated 300 times (3000 bytes) as `text/plain`          |
+/// | `framing`| 200, `"framed by the runtime"` with its own invalid `Content-Length`, `Transfer-Encoding` and `Connection` headers |
 /// | `silent` | none                                                                        |
 /// | `broken` | none; the event is refused with HTTP 500                                    |
 /// | `wsecho` | an inbound WebSocket message: replies `echo:{message}` then `done:{message}` on its connection |
@@ -348,6 +380,22 @@ async fn process(
         "bare" => Some(json!({
             "response_code": event["query"]["code"].as_str().and_then(|c| c.parse::<u16>().ok()).unwrap_or(200),
         })),
+        "big" => Some(json!({
+            "response_code": 200,
+            "response_content": "0123456789".repeat(300),
+            "response_headers": {"Content-Type": "text/plain"},
+        })),
+        "framing" => Some(json!({
+            "response_code": 200,
+            "response_content": "framed by the runtime",
+            "response_headers": {
+                "Content-Type": "text/plain",
+                "Content-Length": {"not": "a length"},
+                "Transfer-Encoding": "chunked",
+                "Connection": "close",
+                "x-kept": "yes",
+            },
+        })),
         "cors" => Some(json!({
             "response_code": 200,
             "response_content": "{}",
@@ -382,12 +430,14 @@ async fn process(
             let cb = cb.clone();
             tokio::spawn(async move {
                 for reply in [format!("echo:{msg}"), format!("done:{msg}")] {
+                    let sent_at = std::time::Instant::now();
                     let r = st.http.post(&cb).body(reply).send().await;
                     let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
                     st.log.lock().unwrap().callbacks.push(CallbackAnswer {
                         url: cb.clone(),
                         status,
                         body: Value::Null,
+                        sent_at,
                     });
                 }
             });

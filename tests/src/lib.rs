@@ -1,9 +1,14 @@
 //! Test support for syncbridge: a simulated process engine that speaks
-//! Corezoid's API on loopback, a launcher for the real worker under workerd,
-//! and a client that signs Sync API calls from the documented formula.
+//! Corezoid's API on loopback ([`engine`]), a receiver of outbound callbacks
+//! ([`receiver`]), a launcher for the real worker under workerd ([`worker`]),
+//! a client that signs Sync API calls from the documented formula
+//! ([`client`]), and the end-to-end harness built on them ([`harness`]).
+//! The load generators (`bench/loadgen`) and `make dev`'s demo engine use
+//! it too.
 
 pub mod client;
 pub mod engine;
+pub mod harness;
 pub mod receiver;
 pub mod worker;
 

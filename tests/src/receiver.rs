@@ -51,8 +51,11 @@ impl Receiver {
             let rt = tokio::runtime::Runtime::new().expect("receiver runtime");
             rt.block_on(async {
                 let inner = Arc::new(Mutex::new(Inner::default()));
+                // Bodies of any size are taken (axum refuses over 2 MiB by
+                // default, before the handler could record the request).
                 let app = Router::new()
                     .route("/{behavior}/{key}", any(handle))
+                    .layer(axum::extract::DefaultBodyLimit::disable())
                     .with_state(inner.clone());
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Worker {
     pub base: String,
     child: Child,
+    /// The folder of a worker started with a wrangler.toml of its own.
+    config_dir: Option<PathBuf>,
     /// Closing it asks the launcher to stop (it watches its stdin).
     stdin: Option<std::process::ChildStdin>,
     logs: Arc<Mutex<Vec<String>>>,
@@ -50,6 +52,35 @@ impl Worker {
         persist: Option<&std::path::Path>,
         cron_ms: Option<u64>,
     ) -> Worker {
+        Self::launch(vars, persist, cron_ms, None)
+    }
+
+    /// As [`Worker::start_opts`], with `wrangler_toml` instead of the
+    /// repository's wrangler.toml (the same worker, deployed with other
+    /// bindings' settings, such as a queue's retries). It runs in a folder
+    /// of its own that holds that file and links to build/ and migrations/.
+    pub fn start_with_wrangler_toml(
+        vars: &Value,
+        wrangler_toml: &str,
+        persist: Option<&std::path::Path>,
+        cron_ms: Option<u64>,
+    ) -> Worker {
+        let dir = std::env::temp_dir().join(format!("syncbridge-{}", crate::unique("config")));
+        std::fs::create_dir_all(&dir).expect("a folder for the worker's config");
+        std::fs::write(dir.join("wrangler.toml"), wrangler_toml).expect("write wrangler.toml");
+        for linked in ["build", "migrations"] {
+            std::os::unix::fs::symlink(repo_root().join(linked), dir.join(linked))
+                .expect("link the build and the migrations");
+        }
+        Self::launch(vars, persist, cron_ms, Some(dir))
+    }
+
+    fn launch(
+        vars: &Value,
+        persist: Option<&std::path::Path>,
+        cron_ms: Option<u64>,
+        config_dir: Option<PathBuf>,
+    ) -> Worker {
         let root = repo_root();
         assert!(
             root.join("build/index.js").exists(),
@@ -57,12 +88,11 @@ impl Worker {
         );
         let port = free_port();
         let mut cmd = Command::new("node");
-        cmd.current_dir(&root).args([
-            "scripts/serve.mjs",
-            "--watch-stdin",
-            "--port",
-            &port.to_string(),
-        ]);
+        // serve.mjs reads wrangler.toml, build/ and migrations/ from its
+        // working folder.
+        cmd.current_dir(config_dir.as_deref().unwrap_or(&root))
+            .arg(root.join("scripts/serve.mjs"))
+            .args(["--watch-stdin", "--port", &port.to_string()]);
         if let Some(dir) = persist {
             cmd.arg("--persist").arg(dir);
         }
@@ -74,10 +104,11 @@ impl Worker {
             .env("WRANGLER_SEND_METRICS", "false")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start node scripts/serve.mjs");
         let stdout = child.stdout.take().expect("child stdout");
+        let stderr = child.stderr.take().expect("child stderr");
         let stdin = child.stdin.take();
         let (tx, rx) = mpsc::channel();
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -90,17 +121,28 @@ impl Worker {
                 sink.lock().unwrap().push(line);
             }
         });
+        // The worker's console.error lines come on stderr: kept with the
+        // others, and still shown.
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
         rx.recv_timeout(Duration::from_secs(60))
             .expect("the worker did not become ready within 60 s");
         Worker {
             base: format!("http://127.0.0.1:{port}"),
             child,
+            config_dir,
             stdin,
             logs,
         }
     }
 
-    /// Lines the worker has printed so far (its `console.log` output).
+    /// Lines the worker has printed so far (its `console.log` and
+    /// `console.error` output, and the launcher's).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
@@ -124,13 +166,20 @@ impl Drop for Worker {
     fn drop(&mut self) {
         drop(self.stdin.take());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut stopped = false;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                stopped = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !stopped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(dir) = self.config_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

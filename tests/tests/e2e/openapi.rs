@@ -11,11 +11,19 @@
 //!   `X-HTTP-Method-Override` whose schema's `enum` holds `"LOOKUP"`.
 //! - Path templates are compared with parameter names normalised away
 //!   (`{id}` and `{channel_id}` are the same segment).
+//!
+//! The route table is also checked against the router itself
+//! (`syncbridge_core::route::route`), which serves requests: every
+//! documented operation reaches a route, and every request the router
+//! accepts (from a set of probes around each route) is one `ROUTES` lists.
+//! The router serves `HEAD` as `GET`, and its collection also with a
+//! trailing slash; the table lists neither.
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use syncbridge_core::route::ROUTES;
-use syncbridge_tests::worker::{repo_root, Worker};
+use syncbridge_core::route::{route, Route, ROUTES};
+use syncbridge_tests::harness::client;
+use syncbridge_tests::worker::repo_root;
 
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -260,12 +268,7 @@ fn the_document_is_openapi_3_1_and_every_ref_resolves() {
 
 #[tokio::test]
 async fn the_worker_serves_exactly_this_document() {
-    let worker = Worker::start(&json!({
-        "CALLBACK_SECRET": "openapi-test-callback-secret-0123456789",
-    }));
-    let resp = reqwest::get(format!("{}/openapi.json", worker.base))
-        .await
-        .unwrap();
+    let resp = client().get("/openapi.json").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let ct = resp
         .headers()
@@ -279,4 +282,178 @@ async fn the_worker_serves_exactly_this_document() {
         served == document(),
         "GET /openapi.json differs from docs/openapi.json: rebuild the worker (make build)"
     );
+}
+
+/// A path template with every parameter replaced by a sample value.
+fn instantiate(template: &str) -> String {
+    template
+        .split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some("id" | "channel_id") => "b4680fbe-016c-4d6f-9d6b-50e54938780c".to_string(),
+                Some(name) => format!("sample-{name}"),
+                None => seg.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Paths the router serves as another: the collection with a trailing slash.
+const ALIASES: [(&str, &str); 1] = [(
+    "/rest/v1/service/integration_points/",
+    "/rest/v1/service/integration_points",
+)];
+
+/// Does `path` fall under `template`? A parameter matches one non-empty
+/// segment; a route of method `*` also takes any path below it.
+fn under(template: &str, path: &str, any_method: bool) -> bool {
+    let path = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == path)
+        .map_or(path, |(_, canonical)| canonical);
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    if p.len() < t.len() || (!any_method && p.len() != t.len()) {
+        return false;
+    }
+    t.iter().zip(&p).all(|(ts, ps)| {
+        if ts.starts_with('{') {
+            !ps.is_empty()
+        } else {
+            ts == ps
+        }
+    })
+}
+
+/// The entries of `ROUTES` that take `method` on `path`.
+fn routes_taking(method: &str, path: &str) -> Vec<(&'static str, &'static str)> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ROUTES
+        .iter()
+        .filter(|(m, t)| (*m == "*" || *m == method) && under(t, path, *m == "*"))
+        .copied()
+        .collect()
+}
+
+#[test]
+fn every_documented_operation_is_routed() {
+    let doc = document();
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = instantiate(path);
+        for m in HTTP_METHODS {
+            let Some(op) = item.get(m) else { continue };
+            let mut methods = vec![m.to_ascii_uppercase()];
+            if m == "post" && is_lookup(op) {
+                methods.push("LOOKUP".into());
+            }
+            for method in methods {
+                let matched = route(&method, &concrete);
+                if matches!(matched, Route::NotFound | Route::MethodNotAllowed { .. }) {
+                    problems.push(format!(
+                        "{method} {path} ({concrete}): routed to {matched:?}"
+                    ));
+                    continue;
+                }
+                // It reaches the route the document names, or the any-method
+                // route it lies below (subscriptions live under a channel's URL).
+                let template = matched.template();
+                let same = normalise(template) == normalise(path);
+                let below = ROUTES
+                    .iter()
+                    .any(|(rm, t)| *rm == "*" && *t == template && under(t, &concrete, true));
+                if !same && !below {
+                    problems.push(format!("{method} {path}: reaches {template}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Requests around every route: the route itself, each method, a trailing
+/// slash, a segment more or fewer, an empty parameter.
+fn probes() -> Vec<(String, String)> {
+    let methods = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "LOOKUP",
+    ];
+    let mut paths = BTreeSet::new();
+    for (_, template) in ROUTES {
+        let concrete = instantiate(template);
+        paths.insert(concrete.clone());
+        paths.insert(format!("{concrete}/"));
+        paths.insert(format!("{concrete}/extra"));
+        paths.insert(format!("{concrete}/extra/deeper"));
+        if let Some((parent, _)) = concrete.rsplit_once('/') {
+            paths.insert(if parent.is_empty() {
+                "/".into()
+            } else {
+                parent.to_string()
+            });
+        }
+        paths.insert(
+            template
+                .split('/')
+                .map(|s| if s.starts_with('{') { "" } else { s })
+                .collect::<Vec<_>>()
+                .join("/"),
+        );
+    }
+    for extra in [
+        "/",
+        "/api",
+        "/api/1",
+        "/rest/v1/service",
+        "/ws/token/v1",
+        "/api/token/v1",
+        "/api/webrequest",
+    ] {
+        paths.insert(extra.to_string());
+    }
+    paths
+        .into_iter()
+        .flat_map(|p| methods.iter().map(move |m| (m.to_string(), p.clone())))
+        .collect()
+}
+
+#[test]
+fn every_request_the_router_accepts_is_in_the_route_table() {
+    let mut problems = Vec::new();
+    let probes = probes();
+    assert!(probes.len() > 500, "{} probes", probes.len());
+    for (method, path) in &probes {
+        match route(method, path) {
+            Route::NotFound => {
+                if !routes_taking(method, path).is_empty() {
+                    problems.push(format!("{method} {path}: in ROUTES, not routed"));
+                }
+            }
+            Route::MethodNotAllowed { allowed } => {
+                // A known path: ROUTES lists it, without this method, and
+                // `Allow` names exactly the methods ROUTES gives it.
+                let listed: BTreeSet<&str> = ROUTES
+                    .iter()
+                    .filter(|(m, t)| *m != "*" && under(t, path, false))
+                    .map(|(m, _)| *m)
+                    .collect();
+                let allowed: BTreeSet<&str> = allowed.split(", ").collect();
+                if listed.is_empty() || listed.contains(method.as_str()) || listed != allowed {
+                    problems.push(format!(
+                        "{method} {path}: Allow {allowed:?}, ROUTES {listed:?}"
+                    ));
+                }
+            }
+            matched => {
+                let taking = routes_taking(method, path);
+                if !taking.iter().any(|(_, t)| *t == matched.template()) {
+                    problems.push(format!(
+                        "{method} {path}: served as {} ({matched:?}), ROUTES has {taking:?}",
+                        matched.template()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -2,7 +2,7 @@
 //! baseline measured in the same run (`GET /healthz` at the same
 //! concurrency), against the real worker under workerd on loopback.
 //!
-//!   cargo run --release -p syncbridge-tests --bin flowbench -- [--quick]
+//!   cargo run --release -p syncbridge-bench --bin flowbench -- [--quick]
 //!
 //! Prints a markdown section for bench/RESULTS.md. Every loop is bounded in
 //! count and time; only 127.0.0.1 is contacted.
@@ -127,7 +127,7 @@ async fn main() {
         .build()
         .unwrap();
     println!("## Channels, callbacks and eventing (`flowbench`)\n");
-    println!("Command: `cargo run --release -p syncbridge-tests --bin flowbench{}`; {n} requests per row; 2 cores shared with the load generator.\n", if quick { " -- --quick" } else { "" });
+    println!("Command: `cargo run --release -p syncbridge-bench --bin flowbench{}`; {n} requests per row; 2 cores shared with the load generator.\n", if quick { " -- --quick" } else { "" });
 
     // ---- Issue 3: sync webhooks and the channel look-up ----------------
     let ch = create(
