@@ -11,9 +11,10 @@
 // Prints "ready on http://127.0.0.1:PORT" once it accepts requests; stops on
 // SIGINT/SIGTERM or when its standard input closes (so a test that dies
 // cannot leave it running).
-import { Miniflare, Log, LogLevel } from "miniflare";
+import { Miniflare, Log, LogLevel, Response } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
-import { readFileSync, existsSync, readdirSync } from "node:fs";
+import { readFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { join, normalize, extname } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
@@ -49,10 +50,19 @@ if (args["vars-file"] && existsSync(args["vars-file"])) {
 }
 if (process.env.SYNCBRIDGE_VARS) Object.assign(vars, JSON.parse(process.env.SYNCBRIDGE_VARS));
 
-const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+const { workerOptions: tomlOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+// wrangler.toml's [assets] binds build/public as ASSETS, and the worker runs
+// first on every request. Miniflare's assets router in front of the worker
+// would also take the cron trigger path below, so locally ASSETS is a
+// service binding that serves the same directory, and the router is left out.
+const { assets, ...workerOptions } = tomlOptions;
 const persist = args.persist || false;
 const mf = new Miniflare({
   ...workerOptions,
+  serviceBindings: {
+    ...(workerOptions.serviceBindings || {}),
+    ...(assets?.binding ? { [assets.binding]: (request) => serveAsset(assets.directory, request) } : {}),
+  },
   name: "syncbridge",
   modules: true,
   modulesRules: [
@@ -121,6 +131,18 @@ async function applyMigrations(db) {
       db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name),
     ]);
   }
+}
+
+// One static file of `dir` for GET/HEAD, with its content type; else 404.
+function serveAsset(dir, request) {
+  const types = { ".json": "application/json", ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml" };
+  const path = decodeURIComponent(new URL(request.url).pathname);
+  const file = join(dir, normalize(path).replace(/^(\.\.(\/|$))+/, ""));
+  if (!["GET", "HEAD"].includes(request.method) || !file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+    return new Response("Not found", { status: 404 });
+  }
+  const type = types[extname(file)] || "application/octet-stream";
+  return new Response(request.method === "HEAD" ? null : readFileSync(file), { headers: { "content-type": type } });
 }
 
 async function stop() {
