@@ -572,7 +572,8 @@ impl ChannelHub {
 /// with 1013 Try Again Later. The socket is accepted by this instance, not
 /// through the Hibernation API, so that it is not counted among the
 /// channel's connections and its TCP connection ends with the close
-/// handshake (a hibernatable socket closed this way kept it open ~10 s).
+/// handshake (a hibernatable socket closed before its upgrade was answered
+/// kept it open ~10 s; one closed later, for a message too big, does not).
 fn refuse(pair: WebSocketPair, reason: String) -> Result<Response> {
     pair.server.accept()?;
     pair.server
