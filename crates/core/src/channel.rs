@@ -49,6 +49,9 @@ pub const DEFAULT_LIST_LIMIT: u64 = 100;
 pub const MAX_LIST_LIMIT: u64 = 1000;
 /// Longest `code`, in characters.
 pub const MAX_CODE_LEN: usize = 128;
+/// Most channels followed along `opts.eventing_channel` from a channel being
+/// saved (see [`next_eventing_hop`]); a longer chain is refused.
+pub const MAX_EVENTING_HOPS: usize = 8;
 
 /// The channel entity, exactly as the API shows it (field order included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +219,57 @@ pub fn patch(existing: &Channel, input: &Value, now_iso: &str) -> Result<Channel
     apply(&mut channel, input, Mode::Patch)?;
     channel.ext.lwt = now_iso.to_owned();
     Ok(channel)
+}
+
+/// The next step in checking, when `channel_id` is saved, the chain of
+/// channels its `opts.eventing_channel` leads through: `chain[0]` is that
+/// target, and each next item the `opts.eventing_channel` of the channel
+/// named by the item before it (`""` when it names none or does not exist).
+/// The caller looks up the id returned and pushes what it names, until
+/// `Ok(None)`: the chain ends without coming back.
+///
+/// Refused with a 400 that names `opts.eventing_channel`: a channel that
+/// names itself; a chain that comes back to `channel_id` (a cycle through
+/// it) or to any channel already in it (a cycle further on, from older
+/// data); and a chain of more than [`MAX_EVENTING_HOPS`] channels. Each of
+/// these would feed a channel's gateway events back to it, or could.
+pub fn next_eventing_hop<'a>(
+    channel_id: &str,
+    chain: &'a [String],
+) -> Result<Option<&'a str>, RestError> {
+    let Some((last, before)) = chain.split_last() else {
+        return Ok(None);
+    };
+    if last.is_empty() {
+        return Ok(None);
+    }
+    if last == channel_id {
+        return Err(bad(if chain.len() == 1 {
+            "`opts.eventing_channel` names the channel itself: its gateway events would feed \
+             themselves"
+                .to_owned()
+        } else {
+            format!(
+                "`opts.eventing_channel` leads back to this channel through {}: a cycle of \
+                 eventing channels would feed their gateway events to each other",
+                before.join(" → ")
+            )
+        }));
+    }
+    if before.contains(last) {
+        return Err(bad(format!(
+            "`opts.eventing_channel` leads into a cycle of eventing channels ({} → {last}): \
+             their gateway events would feed each other",
+            before.join(" → ")
+        )));
+    }
+    if chain.len() > MAX_EVENTING_HOPS {
+        return Err(bad(format!(
+            "`opts.eventing_channel` leads through more than {MAX_EVENTING_HOPS} channels, \
+             each naming the next in opts.eventing_channel"
+        )));
+    }
+    Ok(Some(last))
 }
 
 /// Sets every field of `input` on `channel`, validating each.

@@ -36,6 +36,22 @@ pub const DEFAULT_WS_MAX_MESSAGES_PER_S: u32 = 20;
 pub const DEFAULT_WS_MAX_CONNECTIONS: usize = 1000;
 /// Default of `EVENT_BUFFER`: events kept per channel for `last_event_id` replay.
 pub const DEFAULT_EVENT_BUFFER: usize = 1000;
+/// Default of `EVENT_BUFFER_BYTES`: bytes of events kept per channel for
+/// `last_event_id` replay (4 MiB), counted as the events' JSON.
+pub const DEFAULT_EVENT_BUFFER_BYTES: usize = 4 << 20;
+/// Default of `EVENT_MAX_BYTES`: the largest event (its `type` and its `data`
+/// as JSON) that can be published (256 KiB).
+pub const DEFAULT_EVENT_MAX_BYTES: usize = 256 << 10;
+/// Smallest `EVENT_MAX_BYTES` accepted: a gateway event, its long fields
+/// cut to [`crate::eventing::GATEWAY_FIELD_MAX_BYTES`], always fits.
+pub const MIN_EVENT_MAX_BYTES: usize = 16 << 10;
+/// Largest `EVENT_MAX_BYTES` accepted (1 MiB): one event always fits one
+/// row of the channel hub's storage (whose values are limited to 2 MB).
+pub const MAX_EVENT_MAX_BYTES: usize = 1 << 20;
+/// Default of `WS_MAX_SUBSCRIBERS`: WebSocket subscribers per eventing channel.
+pub const DEFAULT_WS_MAX_SUBSCRIBERS: usize = 1000;
+/// Default of `MAX_SUBSCRIPTIONS`: webhook subscriptions per eventing channel.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 100;
 /// Shortest `ADMIN_TOKEN` accepted, in bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Shortest `CALLBACK_SECRET` accepted, in bytes.
@@ -85,6 +101,16 @@ pub struct Settings {
     pub ws_max_connections: usize,
     /// `EVENT_BUFFER`: events kept per channel for `last_event_id` replay.
     pub event_buffer: usize,
+    /// `EVENT_BUFFER_BYTES`: bytes of events (their JSON) kept per channel
+    /// for replay; the oldest are dropped beyond it, as beyond `EVENT_BUFFER`.
+    pub event_buffer_bytes: usize,
+    /// `EVENT_MAX_BYTES`: the largest event that can be published (its
+    /// `type` and its `data` as JSON); a publish over it is a 413.
+    pub event_max_bytes: usize,
+    /// `WS_MAX_SUBSCRIBERS`: WebSocket subscribers per eventing channel (close 1013 beyond).
+    pub ws_max_subscribers: usize,
+    /// `MAX_SUBSCRIPTIONS`: webhook subscriptions per eventing channel (409 beyond).
+    pub max_subscriptions: usize,
 }
 
 /// A setting that is missing or unusable. Its message names the setting, never its value.
@@ -112,6 +138,22 @@ fn number<T: std::str::FromStr + PartialOrd + Copy>(
                 "setting {name} must be a whole number (at least the minimum allowed)"
             ))),
         },
+    }
+}
+
+/// As [`number`], also refusing values above `max`; the message gives the range.
+fn number_in(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    match number(get, name, default, min) {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(ConfigError(format!(
+            "setting {name} must be a whole number from {min} to {max}"
+        ))),
     }
 }
 
@@ -232,6 +274,16 @@ impl Settings {
             )?,
             ws_max_connections: number(&get, "WS_MAX_CONNECTIONS", DEFAULT_WS_MAX_CONNECTIONS, 1)?,
             event_buffer: number(&get, "EVENT_BUFFER", DEFAULT_EVENT_BUFFER, 0)?,
+            event_buffer_bytes: number(&get, "EVENT_BUFFER_BYTES", DEFAULT_EVENT_BUFFER_BYTES, 0)?,
+            event_max_bytes: number_in(
+                &get,
+                "EVENT_MAX_BYTES",
+                DEFAULT_EVENT_MAX_BYTES,
+                MIN_EVENT_MAX_BYTES,
+                MAX_EVENT_MAX_BYTES,
+            )?,
+            ws_max_subscribers: number(&get, "WS_MAX_SUBSCRIBERS", DEFAULT_WS_MAX_SUBSCRIBERS, 1)?,
+            max_subscriptions: number(&get, "MAX_SUBSCRIPTIONS", DEFAULT_MAX_SUBSCRIPTIONS, 1)?,
             callback_sweep_grace_s: number(
                 &get,
                 "CALLBACK_SWEEP_GRACE_S",

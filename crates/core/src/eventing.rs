@@ -87,6 +87,11 @@ fn bad(message: impl Into<String>) -> RestError {
 /// Longest webhook subscription URL, in characters.
 const MAX_URL_LEN: usize = 2048;
 
+/// True for the types of the gateway's own events (`gateway.…`).
+pub fn is_gateway_type(kind: &str) -> bool {
+    kind.starts_with("gateway.")
+}
+
 /// Types the gateway keeps for its own events.
 fn is_reserved(kind: &str) -> bool {
     kind.starts_with('$') || kind.starts_with("gateway.")
@@ -318,7 +323,96 @@ fn check_url(url: &str) -> Result<(), RestError> {
     Ok(())
 }
 
-/// The bounded replay buffer of a channel's last events, oldest first.
+/// The bounds of a channel's replay buffer: `EVENT_BUFFER` events and
+/// `EVENT_BUFFER_BYTES` bytes (each event counted as its JSON, see
+/// [`stored_size`]). Beyond either, the oldest events are dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferLimits {
+    /// Most events kept.
+    pub max_events: usize,
+    /// Most bytes kept.
+    pub max_bytes: usize,
+}
+
+impl BufferLimits {
+    /// The limits of `settings` (`EVENT_BUFFER`, `EVENT_BUFFER_BYTES`).
+    pub fn of(settings: &crate::Settings) -> BufferLimits {
+        BufferLimits {
+            max_events: settings.event_buffer,
+            max_bytes: settings.event_buffer_bytes,
+        }
+    }
+
+    /// True when a buffer of `count` events and `bytes` bytes is within them.
+    pub fn holds(&self, count: usize, bytes: usize) -> bool {
+        count <= self.max_events && bytes <= self.max_bytes
+    }
+}
+
+/// The bytes an event takes in the replay buffer: the length of its JSON
+/// (as subscribers receive it).
+pub fn stored_size(event: &Event) -> usize {
+    serde_json::to_string(event).map_or(0, |s| s.len())
+}
+
+/// Which of the oldest events a buffer of `count` events and `bytes` bytes
+/// drops to come within `limits`: given its events oldest first as
+/// `(key, size)`, the key of the newest one to drop (every older one goes
+/// too), or None when nothing is dropped.
+///
+/// Only as many items are read as are dropped, plus none: a store can pass a
+/// lazy cursor. Events are dropped oldest first until both the count and
+/// the bytes are within the limits, so a buffer whose byte limit is below
+/// its newest event's size ends up empty. Items past the end (a `count`
+/// larger than the items given) stop the dropping.
+pub fn drop_through<K>(
+    count: usize,
+    bytes: usize,
+    limits: &BufferLimits,
+    oldest_first: impl IntoIterator<Item = (K, usize)>,
+) -> Option<K> {
+    let (mut count, mut bytes) = (count, bytes);
+    let mut last = None;
+    let mut items = oldest_first.into_iter();
+    while !limits.holds(count, bytes) {
+        let Some((key, size)) = items.next() else {
+            break;
+        };
+        count = count.saturating_sub(1);
+        bytes = bytes.saturating_sub(size);
+        last = Some(key);
+    }
+    last
+}
+
+/// Whether a subscriber that last saw `last` misses events it cannot be
+/// given: it is being replayed something (`replaying`) and the oldest
+/// buffered event (`oldest`) comes after `last + 1`. The replay buffer and
+/// the channel hub's storage both decide with this.
+pub fn replay_gap(last: u64, oldest: Option<u64>, replaying: bool) -> bool {
+    replaying && oldest.is_some_and(|id| id > last.saturating_add(1))
+}
+
+/// Reads the `last_event_id` query parameter of a WebSocket subscription:
+/// absent or empty means no replay (None); otherwise it must be an event id,
+/// a whole number in ASCII digits (leading zeros are fine) within `u64`.
+/// Anything else (`abc`, `-1`, `1.5`, ` 1`) is a 400 that names it.
+pub fn parse_last_event_id(value: Option<&str>) -> Result<Option<u64>, RestError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) => parse_id(v).map(Some).ok_or_else(|| {
+            bad(
+                "`last_event_id` must be the id of an event: a whole number, in digits only \
+                 (leave it out to get no replay)",
+            )
+        }),
+    }
+}
+
+/// The bounded replay buffer of a channel's last events, oldest first: the
+/// model of the channel hub's storage (which keeps one row per event and
+/// decides with the same rules, [`drop_through`] and [`replay_gap`]), and
+/// the shape its older versions stored, read once to move it into rows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Buffer {
     /// The events, oldest first.
@@ -336,24 +430,46 @@ pub struct Replay {
 }
 
 impl Buffer {
-    /// Appends, dropping the oldest beyond `cap`.
+    /// Appends, dropping the oldest beyond `cap` events.
     /// A `cap` of 0 keeps nothing.
     pub fn push(&mut self, event: Event, cap: usize) {
+        let limits = BufferLimits {
+            max_events: cap,
+            max_bytes: usize::MAX,
+        };
+        self.push_within(event, &limits);
+    }
+
+    /// Appends, dropping the oldest events (see [`drop_through`]) until the
+    /// buffer is within `limits`.
+    pub fn push_within(&mut self, event: Event, limits: &BufferLimits) {
         self.events.push_back(event);
-        while self.events.len() > cap {
-            self.events.pop_front();
+        let bytes = self.bytes();
+        let sizes = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, stored_size(e)));
+        if let Some(last) = drop_through(self.events.len(), bytes, limits, sizes) {
+            self.events.drain(..=last);
         }
     }
 
+    /// The bytes its events take (see [`stored_size`]).
+    pub fn bytes(&self) -> usize {
+        self.events.iter().map(stored_size).sum()
+    }
+
     /// The events after `last_event_id` (a decimal id). An id that is not a
-    /// number replays nothing and reports a gap.
+    /// number replays nothing and reports a gap (the WebSocket route refuses
+    /// such an id first, see [`parse_last_event_id`]).
     ///
     /// Ids are compared as numbers (`"9"` < `"10"`); only ASCII digits are
     /// a number (no sign, no spaces; leading zeros are fine). A gap is
     /// reported when the oldest buffered event comes after
-    /// `last_event_id + 1`; an empty buffer, or a `last_event_id` at or past
-    /// the newest event, reports none. Buffered events whose id is not a
-    /// number are never replayed.
+    /// `last_event_id + 1` ([`replay_gap`]); an empty buffer, or a
+    /// `last_event_id` at or past the newest event, reports none. Buffered
+    /// events whose id is not a number are never replayed.
     pub fn since(&self, last_event_id: &str) -> Replay {
         let Some(last) = parse_id(last_event_id) else {
             return Replay {
@@ -368,17 +484,134 @@ impl Buffer {
             .cloned()
             .collect();
         let oldest = self.events.iter().find_map(|e| parse_id(&e.id));
-        let gap = !events.is_empty() && oldest.is_some_and(|id| id > last.saturating_add(1));
+        let gap = replay_gap(last, oldest, !events.is_empty());
         Replay { events, gap }
     }
 }
 
 /// A decimal event id: ASCII digits only, within `u64`.
-fn parse_id(id: &str) -> Option<u64> {
+pub fn parse_id(id: &str) -> Option<u64> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     id.parse().ok()
+}
+
+/// Checks the size of an event about to be published: its `type` plus its
+/// `data` as (compact) JSON must be at most `max_bytes` (`EVENT_MAX_BYTES`),
+/// else a 413 that names the limit.
+pub fn check_event_size(kind: &str, data: &Value, max_bytes: usize) -> Result<(), RestError> {
+    let size = kind.len() + serde_json::to_string(data).map_or(0, |s| s.len());
+    if size > max_bytes {
+        return Err(RestError::new(
+            413,
+            format!(
+                "The event is larger than {max_bytes} bytes (EVENT_MAX_BYTES counts its type \
+                 and its data as JSON)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest string field of a gateway event, in bytes of its JSON form
+/// (without the quotes): longer ones are cut by [`gateway_data`].
+pub const GATEWAY_FIELD_MAX_BYTES: usize = 1024;
+
+/// What ends a string cut by [`gateway_data`].
+pub const TRUNCATION_MARK: &str = "…";
+
+/// A gateway event's `data` made to fit any `EVENT_MAX_BYTES`: every string
+/// in it (at any depth) whose JSON form (escaped, without the quotes) is
+/// longer than [`GATEWAY_FIELD_MAX_BYTES`] is cut at a character boundary
+/// and ends with [`TRUNCATION_MARK`], the whole within that length; the
+/// names of the cut top-level fields are listed, in order, in a
+/// `"truncated"` array added to `data` (absent when nothing was cut). Other
+/// values are kept as they are. Gateway events have a handful of fields, so
+/// the result is far below [`crate::config::MIN_EVENT_MAX_BYTES`].
+pub fn gateway_data(data: Value) -> Value {
+    match data {
+        Value::Object(map) => {
+            let mut cut = Vec::new();
+            let mut out = Map::new();
+            for (key, value) in map {
+                let (value, was_cut) = fit_value(value);
+                if was_cut {
+                    cut.push(Value::String(key.clone()));
+                }
+                out.insert(key, value);
+            }
+            if !cut.is_empty() {
+                out.insert("truncated".into(), Value::Array(cut));
+            }
+            Value::Object(out)
+        }
+        other => fit_value(other).0,
+    }
+}
+
+/// A value with its long strings cut; true when something was.
+fn fit_value(value: Value) -> (Value, bool) {
+    match value {
+        Value::String(s) => match fit_string(&s, GATEWAY_FIELD_MAX_BYTES) {
+            Some(cut) => (Value::String(cut), true),
+            None => (Value::String(s), false),
+        },
+        Value::Array(items) => {
+            let mut any = false;
+            let items = items
+                .into_iter()
+                .map(|v| {
+                    let (v, c) = fit_value(v);
+                    any |= c;
+                    v
+                })
+                .collect();
+            (Value::Array(items), any)
+        }
+        Value::Object(map) => {
+            let mut any = false;
+            let map = map
+                .into_iter()
+                .map(|(k, v)| {
+                    let (v, c) = fit_value(v);
+                    any |= c;
+                    (k, v)
+                })
+                .collect();
+            (Value::Object(map), any)
+        }
+        other => (other, false),
+    }
+}
+
+/// Bytes `c` takes in a JSON string (escaped as serde_json does).
+fn json_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\u{08}' | '\u{0C}' | '\n' | '\r' | '\t' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// `s` cut so that its JSON form, [`TRUNCATION_MARK`] included, takes at
+/// most `max` bytes; None when it already fits whole.
+fn fit_string(s: &str, max: usize) -> Option<String> {
+    if s.chars().map(json_len).sum::<usize>() <= max {
+        return None;
+    }
+    let budget = max.saturating_sub(TRUNCATION_MARK.len());
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let n = json_len(c);
+        if used + n > budget {
+            break;
+        }
+        used += n;
+        end = i + c.len_utf8();
+    }
+    Some(format!("{}{TRUNCATION_MARK}", &s[..end]))
 }
 
 /// Types of the events the gateway publishes for a channel's traffic (to
@@ -456,8 +689,16 @@ pub fn webhook_event_type(outcome: crate::request_log::Outcome) -> &'static str 
 /// recorded: [`DELIVERY_DEAD`] or [`DELIVERY_FAILED`] with `{delivery_id,
 /// attempts, error}` (`attempts` counts every attempt in the log); None
 /// while it is pending or once delivered. The publisher adds `channel_id`.
+///
+/// None too for a delivery that carries a gateway event itself (its
+/// `event_type` is a `gateway.…` type): reporting its end would publish a
+/// gateway event about a gateway event, which a failing subscriber to it
+/// would turn into another, and so on.
 pub fn delivery_event(delivery: &crate::outbound::Delivery) -> Option<(&'static str, Value)> {
     use crate::outbound::DeliveryState;
+    if delivery.event_type.as_deref().is_some_and(is_gateway_type) {
+        return None;
+    }
     let kind = match delivery.state {
         DeliveryState::Dead => DELIVERY_DEAD,
         DeliveryState::Failed => DELIVERY_FAILED,

@@ -4,10 +4,13 @@
 
 use serde_json::{json, Value};
 use syncbridge_core::channel::Channel;
+use syncbridge_core::eventing;
 use worker::Env;
 
 /// Publishes a gateway event for `channel`'s traffic, if it names an
-/// eventing channel; failures are logged, never the caller's problem.
+/// eventing channel; failures are logged, never the caller's problem. Long
+/// string fields (a URL, an error) are cut so that the event always fits
+/// `EVENT_MAX_BYTES` (`eventing::gateway_data`).
 pub async fn publish(env: &Env, channel: &Channel, kind: &str, data: Value) {
     let target = &channel.opts.eventing_channel;
     if target.is_empty() {
@@ -15,10 +18,11 @@ pub async fn publish(env: &Env, channel: &Channel, kind: &str, data: Value) {
     }
     let mut data = data;
     data["channel_id"] = json!(channel.id);
+    let data = eventing::gateway_data(data);
     if let Err(e) = crate::clients::hub::publish(env, target, kind, data).await {
         worker::console_error!(
             "{}",
-            json!({"log": "publish_failed", "type": kind, "error": e.to_string()})
+            json!({"log": "publish_failed", "type": kind, "error": e.error_message})
         );
     }
 }

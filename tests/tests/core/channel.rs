@@ -1178,3 +1178,81 @@ fn sql_ignores_fields_outside_the_whitelist() {
     };
     assert_eq!(run(&conn, &q).len(), 6);
 }
+
+// ---- opts.eventing_channel: self-references and cycles ----------------------
+
+/// Follows `chain` as the edge does, with `links` as the channels' targets
+/// (id → its `opts.eventing_channel`; a missing id names none).
+fn follow(id: &str, target: &str, links: &[(&str, &str)]) -> Result<Vec<String>, RestError> {
+    let mut chain = vec![target.to_owned()];
+    let mut lookups = 0;
+    while let Some(next) = next_eventing_hop(id, &chain)? {
+        lookups += 1;
+        assert!(lookups <= MAX_EVENTING_HOPS, "more lookups than the bound");
+        let t = links
+            .iter()
+            .find(|(k, _)| *k == next)
+            .map_or("", |(_, v)| *v);
+        chain.push(t.to_owned());
+    }
+    Ok(chain)
+}
+
+#[test]
+fn an_eventing_chain_that_ends_is_fine() {
+    assert_eq!(MAX_EVENTING_HOPS, 8);
+    assert_eq!(follow("a", "", &[]).unwrap(), [""]);
+    assert_eq!(next_eventing_hop("a", &[]).unwrap(), None);
+    // a → b → c → (none); a → x (missing).
+    let links = [("b", "c"), ("c", "")];
+    assert_eq!(follow("a", "b", &links).unwrap(), ["b", "c", ""]);
+    assert_eq!(follow("a", "x", &links).unwrap(), ["x", ""]);
+    // The longest chain allowed: a → c1 → … → c8 → (none).
+    let ids: Vec<String> = (1..=MAX_EVENTING_HOPS).map(|i| format!("c{i}")).collect();
+    let mut links: Vec<(&str, &str)> = ids.windows(2).map(|w| (&*w[0], &*w[1])).collect();
+    links.push((ids.last().unwrap(), ""));
+    assert_eq!(
+        follow("a", "c1", &links).unwrap().len(),
+        MAX_EVENTING_HOPS + 1
+    );
+}
+
+#[test]
+fn an_eventing_chain_back_to_the_channel_or_into_a_cycle_is_refused() {
+    let msg = assert_400(follow("a", "a", &[]), "opts.eventing_channel");
+    assert!(msg.contains("itself"), "{msg}");
+    // a → b → a.
+    let msg = assert_400(follow("a", "b", &[("b", "a")]), "opts.eventing_channel");
+    assert!(
+        msg.contains("back to this channel") && msg.contains('b'),
+        "{msg}"
+    );
+    // a → b → c → a.
+    let msg = assert_400(
+        follow("a", "b", &[("b", "c"), ("c", "a")]),
+        "opts.eventing_channel",
+    );
+    assert!(msg.contains("b → c"), "{msg}");
+    // a → b → c → b: a cycle further on (older data).
+    let msg = assert_400(
+        follow("a", "b", &[("b", "c"), ("c", "b")]),
+        "opts.eventing_channel",
+    );
+    assert!(msg.contains("cycle"), "{msg}");
+    // b → b itself, reached from a.
+    assert_400(follow("a", "b", &[("b", "b")]), "opts.eventing_channel");
+}
+
+#[test]
+fn an_eventing_chain_longer_than_the_bound_is_refused() {
+    let ids: Vec<String> = (1..=MAX_EVENTING_HOPS + 1)
+        .map(|i| format!("c{i}"))
+        .collect();
+    let mut links: Vec<(&str, &str)> = ids.windows(2).map(|w| (&*w[0], &*w[1])).collect();
+    links.push((ids.last().unwrap(), ""));
+    let msg = assert_400(follow("a", "c1", &links), "opts.eventing_channel");
+    assert!(
+        msg.contains(&format!("more than {MAX_EVENTING_HOPS}")),
+        "{msg}"
+    );
+}

@@ -94,3 +94,44 @@ fn public_base_is_public_url_or_the_request_origin() {
     let s = settings_with(&[("PUBLIC_URL", "  ")]).unwrap();
     assert_eq!(s.public_base("http://x"), "http://x");
 }
+
+#[test]
+fn eventing_limits_have_defaults_and_bounds() {
+    let s = settings();
+    assert_eq!(s.event_buffer, 1000);
+    assert_eq!(s.event_buffer_bytes, 4 << 20);
+    assert_eq!(s.event_max_bytes, 256 << 10);
+    assert_eq!(s.ws_max_subscribers, 1000);
+    assert_eq!(s.max_subscriptions, 100);
+    assert_eq!(config::MIN_EVENT_MAX_BYTES, 16384);
+    assert_eq!(config::MAX_EVENT_MAX_BYTES, 1 << 20);
+
+    let with = settings_with(&[
+        ("EVENT_BUFFER_BYTES", "0"),
+        ("EVENT_MAX_BYTES", "16384"),
+        ("WS_MAX_SUBSCRIBERS", "7"),
+        ("MAX_SUBSCRIPTIONS", "1"),
+    ])
+    .unwrap();
+    assert_eq!(with.event_buffer_bytes, 0);
+    assert_eq!(with.event_max_bytes, config::MIN_EVENT_MAX_BYTES);
+    assert_eq!(with.ws_max_subscribers, 7);
+    assert_eq!(with.max_subscriptions, 1);
+    let top = settings_with(&[("EVENT_MAX_BYTES", "1048576")]).unwrap();
+    assert_eq!(top.event_max_bytes, config::MAX_EVENT_MAX_BYTES);
+
+    for (k, v) in [
+        ("EVENT_BUFFER_BYTES", "-1"),
+        ("EVENT_MAX_BYTES", "16383"),
+        ("EVENT_MAX_BYTES", "1048577"),
+        ("EVENT_MAX_BYTES", "big"),
+        ("WS_MAX_SUBSCRIBERS", "0"),
+        ("MAX_SUBSCRIPTIONS", "0"),
+    ] {
+        let e = settings_with(&[(k, v)]).unwrap_err();
+        assert!(e.0.contains(k), "{k}={v}: {e}");
+        assert!(!e.0.contains(v), "{e} leaks the value");
+    }
+    let e = settings_with(&[("EVENT_MAX_BYTES", "9")]).unwrap_err();
+    assert!(e.0.contains("from 16384 to 1048576"), "{e}");
+}

@@ -1205,3 +1205,274 @@ fn finished_deliveries_map_to_gateway_events() {
         ))
     );
 }
+
+// ---------------------------------------------------------------------------
+// The buffer's limits: count and bytes (drop_through, push_within)
+
+fn limits(max_events: usize, max_bytes: usize) -> BufferLimits {
+    BufferLimits {
+        max_events,
+        max_bytes,
+    }
+}
+
+#[test]
+fn drop_through_drops_nothing_within_the_limits() {
+    let l = limits(3, 100);
+    assert!(l.holds(3, 100));
+    assert!(!l.holds(4, 10) && !l.holds(1, 101));
+    let items = [(1, 10), (2, 10), (3, 10)];
+    assert_eq!(drop_through(3, 30, &l, items), None);
+    assert_eq!(drop_through(0, 0, &l, Vec::<(u64, usize)>::new()), None);
+}
+
+#[test]
+fn drop_through_drops_the_oldest_beyond_the_count() {
+    let items = [(1u64, 10), (2, 10), (3, 10), (4, 10), (5, 10)];
+    assert_eq!(drop_through(5, 50, &limits(3, 1000), items), Some(2));
+    assert_eq!(drop_through(5, 50, &limits(0, 1000), items), Some(5));
+}
+
+#[test]
+fn drop_through_drops_the_oldest_beyond_the_bytes() {
+    // 300 bytes over a limit of 250: the first (100) is not enough, the
+    // second brings it to 100.
+    let items = [(7u64, 100), (8, 100), (9, 50), (10, 50)];
+    assert_eq!(drop_through(4, 300, &limits(10, 250), items), Some(7));
+    assert_eq!(drop_through(4, 300, &limits(10, 150), items), Some(8));
+    // Both limits: the stricter one decides.
+    assert_eq!(drop_through(4, 300, &limits(1, 1000), items), Some(9));
+    // A newest event larger than the byte limit leaves nothing.
+    assert_eq!(drop_through(4, 300, &limits(10, 40), items), Some(10));
+}
+
+#[test]
+fn drop_through_reads_only_what_it_drops() {
+    let mut read = 0;
+    let items = (1u64..=1000).map(|k| {
+        read += 1;
+        (k, 10)
+    });
+    assert_eq!(
+        drop_through(1000, 10_000, &limits(998, 1 << 20), items),
+        Some(2)
+    );
+    assert_eq!(read, 2);
+    // Fewer items than the count says: it stops at their end.
+    assert_eq!(
+        drop_through(10, 100, &limits(1, 1000), [(1u64, 10)]),
+        Some(1)
+    );
+}
+
+#[test]
+fn push_within_bounds_the_buffer_by_count_and_bytes() {
+    let size = stored_size(&event("1"));
+    assert_eq!(size, serde_json::to_string(&event("1")).unwrap().len());
+    let mut b = Buffer::default();
+    for i in 1..=10u64 {
+        b.push_within(event(&i.to_string()), &limits(100, 3 * size + 2));
+    }
+    // Ids 1..=9 have the same size; "10" is one byte longer (twice, in id and data).
+    assert_eq!(
+        ids(&b.events.iter().cloned().collect::<Vec<_>>()),
+        id_list(&[8, 9, 10])
+    );
+    assert!(b.bytes() <= 3 * size + 2);
+    let mut b = Buffer::default();
+    for i in 1..=10u64 {
+        b.push_within(event(&i.to_string()), &limits(2, usize::MAX));
+    }
+    assert_eq!(b.events.len(), 2);
+    let mut b = Buffer::default();
+    b.push_within(event("1"), &limits(10, size - 1));
+    assert!(
+        b.events.is_empty(),
+        "an event over the byte limit is not kept"
+    );
+    let settings = crate::settings();
+    assert_eq!(
+        BufferLimits::of(&settings),
+        limits(settings.event_buffer, settings.event_buffer_bytes)
+    );
+}
+
+#[test]
+fn replay_gap_is_the_rule_of_since() {
+    assert!(!replay_gap(5, Some(6), true), "6 is the next one");
+    assert!(replay_gap(5, Some(7), true), "6 was dropped");
+    assert!(!replay_gap(5, Some(7), false), "nothing to replay: no gap");
+    assert!(!replay_gap(5, None, false));
+    assert!(!replay_gap(u64::MAX, Some(u64::MAX), true));
+    // The buffer agrees with it.
+    let b = buffer(&[7, 8]);
+    for last in 0..10u64 {
+        let r = b.since(&last.to_string());
+        assert_eq!(
+            r.gap,
+            replay_gap(last, Some(7), !r.events.is_empty()),
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn last_event_id_must_be_digits() {
+    assert_eq!(parse_last_event_id(None).unwrap(), None);
+    assert_eq!(parse_last_event_id(Some("")).unwrap(), None);
+    assert_eq!(parse_last_event_id(Some("0")).unwrap(), Some(0));
+    assert_eq!(parse_last_event_id(Some("0042")).unwrap(), Some(42));
+    assert_eq!(
+        parse_last_event_id(Some(&u64::MAX.to_string())).unwrap(),
+        Some(u64::MAX)
+    );
+    for bad in [
+        "abc",
+        "-1",
+        "+1",
+        "1.5",
+        " 1",
+        "1 ",
+        "1e3",
+        "18446744073709551616",
+        "٣",
+    ] {
+        assert_err(parse_last_event_id(Some(bad)), 400, &["last_event_id"]);
+    }
+    assert_eq!(parse_id("12"), Some(12));
+    assert_eq!(parse_id("x"), None);
+}
+
+// ---------------------------------------------------------------------------
+// One event's size, and gateway events that always fit
+
+#[test]
+fn an_event_over_the_size_limit_is_a_413() {
+    // "t" + {"s":"…"} (8 bytes of JSON around the string).
+    let data = |n: usize| json!({"s": "x".repeat(n)});
+    assert!(check_event_size("t", &data(91), 100).is_ok());
+    let msg = assert_err(
+        check_event_size("t", &data(92), 100),
+        413,
+        &["100 bytes", "EVENT_MAX_BYTES"],
+    );
+    assert!(msg.contains("type"), "{msg}");
+    // Escapes count as they are sent.
+    assert!(check_event_size("t", &json!({"s": "\"".repeat(45)}), 100).is_ok());
+    assert!(check_event_size("t", &json!({"s": "\"".repeat(46)}), 100).is_err());
+}
+
+#[test]
+fn gateway_data_keeps_short_fields() {
+    let data =
+        json!({"channel_id": "c", "url": "https://x.example/a", "status": 200, "error": null});
+    assert_eq!(gateway_data(data.clone()), data);
+    let exact = "u".repeat(GATEWAY_FIELD_MAX_BYTES);
+    assert_eq!(
+        gateway_data(json!({"url": exact})),
+        json!({"url": exact}),
+        "exactly the limit is kept"
+    );
+}
+
+#[test]
+fn gateway_data_cuts_long_fields_and_says_which() {
+    assert_eq!(GATEWAY_FIELD_MAX_BYTES, 1024);
+    let url = format!("https://x.example/?q={}", "a".repeat(30_000));
+    let out = gateway_data(json!({"url": url, "method": "POST", "error": "e".repeat(5000)}));
+    let cut = out["url"].as_str().unwrap();
+    assert_eq!(cut.len(), GATEWAY_FIELD_MAX_BYTES);
+    assert!(cut.ends_with(TRUNCATION_MARK));
+    assert!(url.starts_with(cut.trim_end_matches(TRUNCATION_MARK)));
+    assert_eq!(out["method"], "POST");
+    assert_eq!(
+        out["error"].as_str().unwrap().len(),
+        GATEWAY_FIELD_MAX_BYTES
+    );
+    assert_eq!(
+        out["truncated"],
+        json!(["url", "error"]),
+        "in the order of the fields"
+    );
+}
+
+#[test]
+fn gateway_data_cuts_at_characters_and_counts_escapes() {
+    // Multi-byte characters are never split.
+    let out = gateway_data(json!({"s": "é".repeat(2000)}));
+    let s = out["s"].as_str().unwrap();
+    assert!(s.len() <= GATEWAY_FIELD_MAX_BYTES);
+    assert!(s
+        .trim_end_matches(TRUNCATION_MARK)
+        .chars()
+        .all(|c| c == 'é'));
+    // Quotes and control characters take 2 and 6 bytes in JSON.
+    for (raw, each) in [("\"", 2), ("\u{1}", 6), ("\n", 2)] {
+        let out = gateway_data(json!({"s": raw.repeat(2000)}));
+        let json_len = serde_json::to_string(&out["s"]).unwrap().len() - 2;
+        assert!(json_len <= GATEWAY_FIELD_MAX_BYTES, "{raw:?}: {json_len}");
+        assert!(json_len > GATEWAY_FIELD_MAX_BYTES - each - TRUNCATION_MARK.len());
+    }
+    // Nested strings too; only top-level names are listed.
+    let out = gateway_data(json!({"n": {"deep": ["x".repeat(2000)]}}));
+    assert!(out["n"]["deep"][0].as_str().unwrap().len() <= GATEWAY_FIELD_MAX_BYTES);
+    assert_eq!(out["truncated"], json!(["n"]));
+}
+
+#[test]
+fn a_gateway_event_with_huge_fields_fits_the_smallest_event_limit() {
+    let huge = "\u{1}".repeat(100_000);
+    let data = json!({
+        "channel_id": huge, "request_id": huge, "method": huge, "url": huge, "mode": huge,
+        "status": 502, "duration_ms": u64::MAX, "error": huge, "delivery_id": huge,
+        "attempts": 100,
+    });
+    let data = gateway_data(data);
+    for kind in [WEBHOOK_FAILED, DELIVERY_DEAD] {
+        assert!(
+            check_event_size(kind, &data, syncbridge_core::config::MIN_EVENT_MAX_BYTES).is_ok()
+        );
+    }
+}
+
+#[test]
+fn a_delivery_carrying_a_gateway_event_reports_nothing() {
+    use syncbridge_core::outbound::{Delivery, DeliveryState, Rendered, RetryPolicy};
+    let new = || {
+        Delivery::new(
+            "d1".into(),
+            "c1".into(),
+            Rendered::json_post("https://x.example/", "{}"),
+            RetryPolicy::default(),
+            None,
+            "t".into(),
+            0,
+        )
+    };
+    assert_eq!(new().event_type, None);
+    for (kind, reported) in [
+        ("order.paid", true),
+        (DELIVERY_DEAD, false),
+        (DELIVERY_FAILED, false),
+        (WEBHOOK_RECEIVED, false),
+    ] {
+        let mut d = new().carrying(kind);
+        assert_eq!(d.event_type.as_deref(), Some(kind));
+        assert_eq!(is_gateway_type(kind), !reported);
+        for state in [DeliveryState::Dead, DeliveryState::Failed] {
+            d.state = state;
+            assert_eq!(delivery_event(&d).is_some(), reported, "{kind} {state}");
+        }
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["event_type"], kind);
+        assert_eq!(serde_json::from_value::<Delivery>(v).unwrap(), d);
+    }
+    // Older records have no event_type.
+    let mut v = serde_json::to_value(new()).unwrap();
+    assert!(v.get("event_type").is_none());
+    v.as_object_mut().unwrap().remove("event_type");
+    assert_eq!(
+        serde_json::from_value::<Delivery>(v).unwrap().event_type,
+        None
+    );
+}

@@ -10,6 +10,7 @@
 
 mod channels;
 mod eventing;
+mod eventing_limits;
 mod openapi;
 mod outbound;
 mod sync;

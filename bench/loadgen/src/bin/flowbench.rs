@@ -111,6 +111,9 @@ async fn main() {
         "ADMIN_TOKEN": ADMIN,
         "CALLBACK_ALLOWED_HOSTS": "http://127.0.0.1",
         "WS_MAX_CONNECTIONS": "5000",
+        // Room for the 1,000-subscriber fan-out while the 100 of the round
+        // before may still be closing.
+        "WS_MAX_SUBSCRIBERS": "5000",
         "API_KEYS": json!({"bench": "flowbench-sync-secret"}).to_string(),
         "COREZOID_API_URL": engine.url(),
     });

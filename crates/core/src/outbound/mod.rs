@@ -103,6 +103,12 @@ pub struct Delivery {
     /// Why it failed or died.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The type of the event a webhook subscription's delivery carries
+    /// (absent for a send). A delivery carrying a gateway event
+    /// (`gateway.…`) publishes no gateway event of its own when it fails or
+    /// dies (see [`crate::eventing::delivery_event`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
 }
 
 impl Delivery {
@@ -133,7 +139,15 @@ impl Delivery {
             attempt_base: 0,
             next_attempt_at_ms: Some(now_ms),
             error: None,
+            event_type: None,
         }
+    }
+
+    /// The same delivery, marked as carrying an event of type `kind` to a
+    /// webhook subscriber.
+    pub fn carrying(mut self, kind: &str) -> Delivery {
+        self.event_type = Some(kind.to_owned());
+        self
     }
 
     /// Attempts counted by the retry policy: those since the latest resend.

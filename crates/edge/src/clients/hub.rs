@@ -2,16 +2,20 @@
 //! manage webhook subscriptions, hand over a WebSocket upgrade, send to an
 //! inbound connection.
 
-use crate::http::object_request;
+use crate::http::{internal, object_request};
 use serde_json::{json, Value};
+use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::Event;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
 /// Names the object kind in traces; never fetched.
 const BASE: &str = "https://hub.internal";
-/// `POST ?channel=`: publish `{"type", "data"}` → the numbered `Event`.
+/// `POST ?channel=`: publish `{"type", "data"}` → the numbered `Event`
+/// (413 in the channel API's error shape when it is over `EVENT_MAX_BYTES`).
 pub const PUBLISH: &str = "/publish";
-/// `GET` (list), `POST` (a `Subscription`), `DELETE` (`{"id"}`), `?channel=`.
+/// `GET` (list), `POST` (a `Subscription`; 409 over `MAX_SUBSCRIPTIONS`),
+/// `DELETE` (`{"id"}`; 404 when there is none), `?channel=`. Refusals are in
+/// the channel API's error shape.
 pub const SUBSCRIPTIONS: &str = "/subscriptions";
 /// `POST {"connection_id", "message"}`: send on an inbound connection (410 when gone).
 pub const SEND: &str = "/send";
@@ -28,14 +32,42 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// The hub's answer when it is a success; its refusal (a 4xx in the
+/// channel API's error shape) as that error; anything else as a 500.
+async fn checked(answer: Result<Response>) -> std::result::Result<Response, RestError> {
+    let mut resp = answer.map_err(internal)?;
+    let status = resp.status_code();
+    if status < 400 {
+        return Ok(resp);
+    }
+    let text = resp.text().await.unwrap_or_default();
+    let refusal = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error_message"].as_str().map(str::to_owned));
+    Err(match refusal {
+        Some(message) if status < 500 => RestError::new(status, message),
+        _ => RestError::internal(format!(
+            "the channel hub answered {status}: {}",
+            text.chars().take(200).collect::<String>()
+        )),
+    })
+}
+
 /// Publishes an event on `channel_id` (an eventing channel) and returns it.
-pub async fn publish(env: &Env, channel_id: &str, kind: &str, data: Value) -> Result<Event> {
+pub async fn publish(
+    env: &Env,
+    channel_id: &str,
+    kind: &str,
+    data: Value,
+) -> std::result::Result<Event, RestError> {
     let body = json!({"type": kind, "data": data}).to_string();
     let path = format!("{PUBLISH}?channel={}", enc(channel_id));
-    let mut resp = stub(env, channel_id)?
-        .fetch_with_request(object_request(BASE, Method::Post, &path, Some(body))?)
-        .await?;
-    resp.json().await
+    let request = object_request(BASE, Method::Post, &path, Some(body)).map_err(internal)?;
+    let answer = match stub(env, channel_id) {
+        Ok(stub) => stub.fetch_with_request(request).await,
+        Err(e) => Err(e),
+    };
+    checked(answer).await?.json().await.map_err(internal)
 }
 
 /// A subscription call: list (`GET`), create (`POST`), delete (`DELETE`).
@@ -44,11 +76,14 @@ pub async fn subscriptions(
     channel_id: &str,
     method: Method,
     body: Option<String>,
-) -> Result<Response> {
+) -> std::result::Result<Response, RestError> {
     let path = format!("{SUBSCRIPTIONS}?channel={}", enc(channel_id));
-    stub(env, channel_id)?
-        .fetch_with_request(object_request(BASE, method, &path, body)?)
-        .await
+    let request = object_request(BASE, method, &path, body).map_err(internal)?;
+    let answer = match stub(env, channel_id) {
+        Ok(stub) => stub.fetch_with_request(request).await,
+        Err(e) => Err(e),
+    };
+    checked(answer).await
 }
 
 /// A process's message to an inbound connection; 410 when it is gone.

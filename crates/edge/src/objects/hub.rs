@@ -6,6 +6,15 @@
 //! outbound deliveries for webhook subscribers. On a public channel it holds
 //! the inbound WebSocket connections, hands each message to the channel's
 //! process, and relays the process's replies, enforcing the limits.
+//!
+//! Storage: tables in the object's own SQLite database, created on first
+//! use ([`SCHEMA`]): the event sequence (`hub_meta`), one row per buffered
+//! event (`events`: inserting one is one row written, never a rewrite; the
+//! oldest are deleted beyond `EVENT_BUFFER` or `EVENT_BUFFER_BYTES`) and
+//! one row per webhook subscription (`subscriptions`). Older versions kept
+//! all three as single storage values (keys `seq`, `buffer`,
+//! `subscriptions`); a hub that still has them moves them into the tables
+//! on first use and deletes them.
 
 use crate::clients::hub::{PUBLISH, SEND, SUBSCRIPTIONS, WS_INBOUND, WS_SUBSCRIBE};
 use crate::clock::{now_iso, now_ms, random16};
@@ -13,29 +22,74 @@ use crate::ctx::Ctx;
 use crate::process;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
-    self, Buffer, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY_VIOLATION,
-    CLOSE_TRY_AGAIN_LATER,
+    self, Buffer, BufferLimits, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER,
 };
 use syncbridge_core::outbound::{Delivery, Rendered, RetryPolicy};
 use syncbridge_core::websocket::{self, Message};
 use syncbridge_core::{ids, Settings};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
+    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
+    SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
 };
 
-/// Storage keys.
+/// The hub's tables, created on first use.
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, \
+     doc TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+];
+/// Storage keys of older versions, moved into the tables on first use.
 const SEQ_KEY: &str = "seq";
 const BUFFER_KEY: &str = "buffer";
 const SUBS_KEY: &str = "subscriptions";
 /// Tags of the two kinds of connections.
 const SUBSCRIBER: &str = "subscriber";
 const INBOUND: &str = "inbound";
+
+/// A row of one number.
+#[derive(Deserialize)]
+struct Number {
+    n: Option<u64>,
+}
+
+/// The buffer's size.
+#[derive(Deserialize)]
+struct Totals {
+    n: usize,
+    bytes: usize,
+}
+
+/// A buffered event's key and size.
+#[derive(Deserialize)]
+struct EventSize {
+    seq: u64,
+    bytes: usize,
+}
+
+/// A stored JSON document.
+#[derive(Deserialize)]
+struct Doc {
+    doc: String,
+}
+
+/// An integer argument of a statement.
+fn int(n: u64) -> SqlStorageValue {
+    // Sequence numbers and sizes stay far below 2^53, the exact range of JS numbers.
+    SqlStorageValue::Integer(n.min(1 << 53) as i64)
+}
+
+/// A caller-facing refusal, in the channel API's error shape, for the route to pass on.
+fn refusal(e: &RestError) -> Result<Response> {
+    crate::http::rest_error(e)
+}
 
 /// What a subscriber connection carries through hibernation.
 #[derive(Debug, Serialize, Deserialize)]
@@ -71,6 +125,8 @@ pub struct ChannelHub {
     /// Message rate per inbound connection. Kept in memory: hibernation
     /// resets it, which only ever forgives a connection.
     limiters: RefCell<HashMap<String, RateLimiter>>,
+    /// True once this instance has made its tables (and moved older storage).
+    storage_ready: Cell<bool>,
 }
 
 impl DurableObject for ChannelHub {
@@ -83,6 +139,7 @@ impl DurableObject for ChannelHub {
             state,
             env,
             limiters: RefCell::new(HashMap::new()),
+            storage_ready: Cell::new(false),
         }
     }
 
@@ -97,8 +154,7 @@ impl DurableObject for ChannelHub {
                 let v: Value = req.json().await?;
                 let kind = v["type"].as_str().unwrap_or_default().to_string();
                 let channel_id = query.get("channel").cloned().unwrap_or_default();
-                let event = self.publish(&channel_id, kind, v["data"].clone()).await?;
-                Response::from_json(&event)
+                self.publish(&channel_id, kind, v["data"].clone()).await
             }
             (_, SUBSCRIPTIONS) => self.subscriptions(&mut req).await,
             (Method::Post, SEND) => {
@@ -194,22 +250,102 @@ impl DurableObject for ChannelHub {
 }
 
 impl ChannelHub {
-    async fn publish(&self, channel_id: &str, kind: String, data: Value) -> Result<Event> {
-        let settings = settings(&self.env)?;
+    /// The object's SQL storage, its tables made (and older storage moved
+    /// into them) on this instance's first use.
+    async fn sql(&self) -> Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        if !self.storage_ready.get() {
+            for statement in SCHEMA {
+                sql.exec(statement, None)?;
+            }
+            self.move_old_storage(&sql).await?;
+            self.storage_ready.set(true);
+        }
+        Ok(sql)
+    }
+
+    /// Moves the storage values of older versions (`seq`, `buffer`,
+    /// `subscriptions`) into the tables, then deletes them. Nothing is
+    /// overwritten: rows already there win, and the sequence only grows, so
+    /// running it twice changes nothing.
+    async fn move_old_storage(&self, sql: &SqlStorage) -> Result<()> {
         let storage = self.state.storage();
-        let seq: u64 = storage.get::<u64>(SEQ_KEY).await?.unwrap_or(0) + 1;
+        let seq: Option<u64> = storage.get(SEQ_KEY).await?;
+        let buffer: Option<Buffer> = storage.get(BUFFER_KEY).await?;
+        let subs: Option<Vec<Subscription>> = storage.get(SUBS_KEY).await?;
+        if seq.is_none() && buffer.is_none() && subs.is_none() {
+            return Ok(());
+        }
+        let mut top = seq.unwrap_or(0);
+        let events = buffer.unwrap_or_default().events;
+        for e in &events {
+            let Some(id) = eventing::parse_id(&e.id) else {
+                continue;
+            };
+            let doc = serde_json::to_string(e)?;
+            sql.exec(
+                "INSERT OR IGNORE INTO events (seq, bytes, doc) VALUES (?, ?, ?)",
+                vec![int(id), int(doc.len() as u64), doc.into()],
+            )?;
+            top = top.max(id);
+        }
+        sql.exec(
+            "INSERT INTO hub_meta (key, value) VALUES ('seq', ?) \
+             ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
+            vec![int(top)],
+        )?;
+        let subs = subs.unwrap_or_default();
+        for sub in &subs {
+            sql.exec(
+                "INSERT OR IGNORE INTO subscriptions (id, doc) VALUES (?, ?)",
+                vec![sub.id.as_str().into(), serde_json::to_string(sub)?.into()],
+            )?;
+        }
+        let settings = settings(&self.env)?;
+        trim(sql, &BufferLimits::of(&settings))?;
+        storage
+            .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
+            .await?;
+        worker::console_log!(
+            "{}",
+            json!({"log": "hub_storage_moved", "events": events.len(), "subscriptions": subs.len(), "seq": top})
+        );
+        Ok(())
+    }
+
+    /// Numbers an event, buffers it (one row), sends it to the matching
+    /// WebSocket subscribers and queues a delivery for each matching webhook
+    /// subscription. An event over `EVENT_MAX_BYTES` is refused (413); a
+    /// full buffer drops its oldest events instead of refusing.
+    async fn publish(&self, channel_id: &str, kind: String, data: Value) -> Result<Response> {
+        let settings = settings(&self.env)?;
+        let data = if data.is_null() { json!({}) } else { data };
+        if let Err(e) = eventing::check_event_size(&kind, &data, settings.event_max_bytes) {
+            return refusal(&e);
+        }
+        let sql = self.sql().await?;
+        let seq = sql
+            .exec(
+                "INSERT INTO hub_meta (key, value) VALUES ('seq', 1) \
+                 ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value AS n",
+                None,
+            )?
+            .one::<Number>()?
+            .n
+            .unwrap_or(1);
         let event = Event {
             id: seq.to_string(),
             kind,
             ts: now_iso(),
-            data: if data.is_null() { json!({}) } else { data },
+            data,
         };
-        let mut buffer: Buffer = storage.get::<Buffer>(BUFFER_KEY).await?.unwrap_or_default();
-        buffer.push(event.clone(), settings.event_buffer);
-        storage.put(SEQ_KEY, seq).await?;
-        storage.put(BUFFER_KEY, &buffer).await?;
-
         let text = serde_json::to_string(&event)?;
+        sql.exec(
+            "INSERT INTO events (seq, bytes, doc) VALUES (?, ?, ?)",
+            vec![int(seq), int(text.len() as u64), text.as_str().into()],
+        )?;
+        trim(&sql, &BufferLimits::of(&settings))?;
+
         for ws in self.state.get_websockets_with_tag(SUBSCRIBER) {
             let wanted = ws
                 .deserialize_attachment::<SubscriberState>()
@@ -221,65 +357,96 @@ impl ChannelHub {
                 let _ = ws.send_with_str(&text);
             }
         }
-        let subs: Vec<Subscription> = storage.get(SUBS_KEY).await?.unwrap_or_default();
-        for sub in subs
-            .iter()
+        let subs: Vec<Subscription> = subscriptions(&sql)?
+            .into_iter()
             .filter(|s| eventing::matches(&s.events, &event.kind))
-        {
-            if let Err(e) = self.deliver(channel_id, sub, &text).await {
+            .collect();
+        if !subs.is_empty() {
+            if let Err(e) = self.deliver(channel_id, &subs, &event, &text).await {
+                worker::console_error!(
+                    "{}",
+                    json!({"log": "subscription_delivery_failed", "event": event.id, "error": e.error_message})
+                );
+            }
+        }
+        Response::from_json(&event)
+    }
+
+    /// Queues an event for its webhook subscribers, through the outbound
+    /// delivery machinery (allow-list, signing, retries, log). Each
+    /// delivery is marked with the event's type, so that one carrying a
+    /// gateway event never reports its own end as another.
+    async fn deliver(
+        &self,
+        channel_id: &str,
+        subs: &[Subscription],
+        event: &Event,
+        body: &str,
+    ) -> std::result::Result<(), RestError> {
+        let ctx = ctx(&self.env)?;
+        let store = ctx.store()?;
+        let channel = store.channel(channel_id).await?;
+        for sub in subs {
+            let now = now_ms();
+            let d = Delivery::new(
+                ids::uuid_v4(random16()),
+                channel_id.to_string(),
+                Rendered::json_post(&sub.url, body),
+                RetryPolicy::for_channel(channel.as_ref()),
+                None,
+                now_iso(),
+                now,
+            )
+            .carrying(&event.kind);
+            if let Err(e) = crate::deliveries::queue_new(&ctx.env, &store, &d, now).await {
                 worker::console_error!(
                     "{}",
                     json!({"log": "subscription_delivery_failed", "subscription": sub.id, "error": e.error_message})
                 );
             }
         }
-        Ok(event)
-    }
-
-    /// Queues an event for a webhook subscriber, through the outbound
-    /// delivery machinery (allow-list, signing, retries, log).
-    async fn deliver(
-        &self,
-        channel_id: &str,
-        sub: &Subscription,
-        body: &str,
-    ) -> std::result::Result<(), RestError> {
-        let ctx = ctx(&self.env)?;
-        let store = ctx.store()?;
-        let channel = store.channel(channel_id).await?;
-        let now = now_ms();
-        let d = Delivery::new(
-            ids::uuid_v4(random16()),
-            channel_id.to_string(),
-            Rendered::json_post(&sub.url, body),
-            RetryPolicy::for_channel(channel.as_ref()),
-            None,
-            now_iso(),
-            now,
-        );
-        crate::deliveries::queue_new(&ctx.env, &store, &d, now).await
+        Ok(())
     }
 
     async fn subscriptions(&self, req: &mut Request) -> Result<Response> {
-        let storage = self.state.storage();
-        let mut subs: Vec<Subscription> = storage.get(SUBS_KEY).await?.unwrap_or_default();
+        let sql = self.sql().await?;
         match req.method() {
-            Method::Get => Response::from_json(&subs),
+            Method::Get => Response::from_json(&subscriptions(&sql)?),
             Method::Post => {
+                let settings = settings(&self.env)?;
+                let count = sql
+                    .exec("SELECT COUNT(*) AS n FROM subscriptions", None)?
+                    .one::<Number>()?
+                    .n
+                    .unwrap_or(0);
+                if count >= settings.max_subscriptions as u64 {
+                    return refusal(&RestError::conflict(format!(
+                        "This channel has {} webhook subscriptions, the most it takes \
+                         (MAX_SUBSCRIPTIONS); delete one first",
+                        settings.max_subscriptions
+                    )));
+                }
                 let sub: Subscription = req.json().await?;
-                subs.push(sub.clone());
-                storage.put(SUBS_KEY, &subs).await?;
+                sql.exec(
+                    "INSERT INTO subscriptions (id, doc) VALUES (?, ?)",
+                    vec![sub.id.as_str().into(), serde_json::to_string(&sub)?.into()],
+                )?;
                 Response::from_json(&sub)
             }
             Method::Delete => {
                 let v: Value = req.json().await?;
                 let id = v["id"].as_str().unwrap_or_default();
-                let before = subs.len();
-                subs.retain(|s| s.id != id);
-                if subs.len() == before {
-                    return Response::error("no such subscription", 404);
+                let gone: Vec<Doc> = sql
+                    .exec(
+                        "DELETE FROM subscriptions WHERE id = ? RETURNING doc",
+                        vec![id.into()],
+                    )?
+                    .to_array()?;
+                if gone.is_empty() {
+                    return refusal(&RestError::not_found(format!(
+                        "No subscription with id {id}"
+                    )));
                 }
-                storage.put(SUBS_KEY, &subs).await?;
                 crate::http::empty(204)
             }
             _ => Response::error("method not allowed", 405),
@@ -287,36 +454,55 @@ impl ChannelHub {
     }
 
     async fn accept_subscriber(&self, query: &HashMap<String, String>) -> Result<Response> {
+        let settings = settings(&self.env)?;
+        let pair = WebSocketPair::new()?;
+        let subscribers = self.state.get_websockets_with_tag(SUBSCRIBER).len();
+        if subscribers >= settings.ws_max_subscribers {
+            return refuse(
+                pair,
+                format!(
+                    "over {} subscribers on this channel",
+                    settings.ws_max_subscribers
+                ),
+            );
+        }
         let patterns = query
             .get("patterns")
             .map(|p| serde_json::from_str::<Vec<String>>(p).unwrap_or_default())
             .unwrap_or_default();
-        let pair = WebSocketPair::new()?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[SUBSCRIBER]);
         pair.server.serialize_attachment(SubscriberState {
             patterns: patterns.clone(),
         })?;
-        if let Some(last) = query.get("last_event_id") {
+        // The route refuses an id that is not a number (400) before the upgrade.
+        if let Some((raw, last)) = query
+            .get("last_event_id")
+            .and_then(|raw| eventing::parse_id(raw).map(|last| (raw, last)))
+        {
             // Sent before the upgrade is answered: the runtime queues them.
-            let buffer: Buffer = self
-                .state
-                .storage()
-                .get(BUFFER_KEY)
-                .await?
-                .unwrap_or_default();
-            let replay = buffer.since(last);
-            if replay.gap {
+            let sql = self.sql().await?;
+            let missed: Vec<Doc> = sql
+                .exec(
+                    "SELECT doc FROM events WHERE seq > ? ORDER BY seq",
+                    vec![int(last)],
+                )?
+                .to_array()?;
+            let oldest = sql
+                .exec("SELECT MIN(seq) AS n FROM events", None)?
+                .one::<Number>()?
+                .n;
+            if eventing::replay_gap(last, oldest, !missed.is_empty()) {
                 pair.server.send_with_str(
-                    json!({"type": "$gap", "data": {"last_event_id": last}}).to_string(),
+                    json!({"type": "$gap", "data": {"last_event_id": raw}}).to_string(),
                 )?;
             }
-            for e in replay
-                .events
-                .iter()
-                .filter(|e| eventing::matches(&patterns, &e.kind))
-            {
-                pair.server.send_with_str(serde_json::to_string(e)?)?;
+            for row in missed {
+                let wanted = serde_json::from_str::<Event>(&row.doc)
+                    .is_ok_and(|e| eventing::matches(&patterns, &e.kind));
+                if wanted {
+                    pair.server.send_with_str(&row.doc)?;
+                }
             }
         }
         Response::from_websocket(pair.client)
@@ -324,27 +510,25 @@ impl ChannelHub {
 
     fn accept_inbound(&self, query: &HashMap<String, String>) -> Result<Response> {
         let settings = settings(&self.env)?;
-        let channel_id = query.get("channel").cloned().unwrap_or_default();
         let pair = WebSocketPair::new()?;
-        let full = self.state.get_websockets_with_tag(INBOUND).len() >= settings.ws_max_connections;
+        if self.state.get_websockets_with_tag(INBOUND).len() >= settings.ws_max_connections {
+            return refuse(
+                pair,
+                format!(
+                    "over {} connections on this channel",
+                    settings.ws_max_connections
+                ),
+            );
+        }
+        let channel_id = query.get("channel").cloned().unwrap_or_default();
         let connection_id = query.get("connection_id").cloned().unwrap_or_default();
         self.state
             .accept_websocket_with_tags(&pair.server, &[INBOUND, &connection_id]);
-        if full {
-            pair.server.close(
-                Some(CLOSE_TRY_AGAIN_LATER),
-                Some(format!(
-                    "over {} connections on this channel",
-                    settings.ws_max_connections
-                )),
-            )?;
-        } else {
-            pair.server.serialize_attachment(InboundState {
-                connection_id,
-                channel_id,
-                reply_base: query.get("reply_base").cloned().unwrap_or_default(),
-            })?;
-        }
+        pair.server.serialize_attachment(InboundState {
+            connection_id,
+            channel_id,
+            reply_base: query.get("reply_base").cloned().unwrap_or_default(),
+        })?;
         Response::from_websocket(pair.client)
     }
 
@@ -382,4 +566,51 @@ impl ChannelHub {
             );
         }
     }
+}
+
+/// Completes the upgrade of a connection over a limit and closes it at once
+/// with 1013 Try Again Later. The socket is accepted by this instance, not
+/// through the Hibernation API, so that it is not counted among the
+/// channel's connections and its TCP connection ends with the close
+/// handshake (a hibernatable socket closed before its upgrade was answered
+/// kept it open ~10 s; one closed later, for a message too big, does not).
+fn refuse(pair: WebSocketPair, reason: String) -> Result<Response> {
+    pair.server.accept()?;
+    pair.server
+        .close(Some(CLOSE_TRY_AGAIN_LATER), Some(reason))?;
+    Response::from_websocket(pair.client)
+}
+
+/// The webhook subscriptions, oldest first.
+fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
+    let rows: Vec<Doc> = sql
+        .exec("SELECT doc FROM subscriptions ORDER BY rowid", None)?
+        .to_array()?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.doc).ok())
+        .collect())
+}
+
+/// Deletes the oldest events while the buffer is over `limits`
+/// ([`eventing::drop_through`] decides, reading only the rows it drops).
+fn trim(sql: &SqlStorage, limits: &BufferLimits) -> Result<()> {
+    let totals = sql
+        .exec(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM events",
+            None,
+        )?
+        .one::<Totals>()?;
+    if limits.holds(totals.n, totals.bytes) {
+        return Ok(());
+    }
+    let oldest_first = sql
+        .exec("SELECT seq, bytes FROM events ORDER BY seq", None)?
+        .next::<EventSize>()
+        .map_while(|row| row.ok())
+        .map(|row| (row.seq, row.bytes));
+    if let Some(last) = eventing::drop_through(totals.n, totals.bytes, limits, oldest_first) {
+        sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(last)])?;
+    }
+    Ok(())
 }

@@ -58,6 +58,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
                 &now_iso(),
             )?;
             check_on_save(settings, &ch)?;
+            check_eventing_chain(&store, &ch).await?;
             store.insert_channel(&ch).await?;
             ok(200, &full(&ch))
         }
@@ -79,6 +80,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             let old = existing(&store, id).await?;
             let ch = channel::patch(&old, &body, &now_iso())?;
             check_on_save(settings, &ch)?;
+            check_eventing_chain(&store, &ch).await?;
             store.update_channel(&ch).await?;
             ok(200, &full(&ch))
         }
@@ -115,6 +117,22 @@ fn check_on_save(settings: &Settings, channel: &Channel) -> Result<(), RestError
     if channel.opts.callback.is_some() && !channel.url.is_empty() {
         outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
             .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Refuses an `opts.eventing_channel` that names the channel itself or leads
+/// into a cycle (`channel::next_eventing_hop` decides), following the chain
+/// of channels in D1, at most `channel::MAX_EVENTING_HOPS` lookups.
+async fn check_eventing_chain(store: &Store, ch: &Channel) -> Result<(), RestError> {
+    let mut chain = vec![ch.opts.eventing_channel.clone()];
+    while let Some(next) = channel::next_eventing_hop(&ch.id, &chain)? {
+        let target = store
+            .channel(next)
+            .await?
+            .map(|c| c.opts.eventing_channel)
+            .unwrap_or_default();
+        chain.push(target);
     }
     Ok(())
 }

@@ -34,9 +34,8 @@ pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
     }
     let v = http::read_json(&mut req, settings.max_body_bytes).await?;
     let (kind, data) = eventing::parse_publish(&v)?;
-    let event = hub::publish(&ctx.env, &channel.id, &kind, data)
-        .await
-        .map_err(internal)?;
+    eventing::check_event_size(&kind, &data, settings.event_max_bytes)?;
+    let event = hub::publish(&ctx.env, &channel.id, &kind, data).await?;
     Ok(rest_json(
         202,
         &serde_json::to_value(event).unwrap_or_default(),
@@ -54,37 +53,34 @@ pub async fn subscriptions(
     let settings = &ctx.settings;
     let env = &ctx.env;
     let answer = match (req.method(), rest) {
-        (Method::Get, ["subscribe"]) => hub::subscriptions(env, &channel.id, Method::Get, None)
-            .await
-            .map_err(internal)?,
+        (Method::Get, ["subscribe"]) => {
+            hub::subscriptions(env, &channel.id, Method::Get, None).await?
+        }
         (Method::Post, ["subscribe"]) => {
             let v = http::read_json(&mut req, settings.max_body_bytes).await?;
             let sub = eventing::parse_subscription(&v, ids::uuid_v4(random16()), &now_iso())?;
             outbound::check_destination(&sub.url, &settings.callback_allowed_hosts)
                 .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+            // Over MAX_SUBSCRIPTIONS: the hub's 409.
             let mut resp = hub::subscriptions(
                 env,
                 &channel.id,
                 Method::Post,
                 Some(serde_json::to_string(&sub).unwrap_or_default()),
             )
-            .await
-            .map_err(internal)?;
+            .await?;
             let created: Value = resp.json().await.map_err(internal)?;
             rest_json(201, &created)?
         }
         (Method::Delete, ["subscribe", id]) => {
-            let resp = hub::subscriptions(
+            // No such subscription: the hub's 404.
+            hub::subscriptions(
                 env,
                 &channel.id,
                 Method::Delete,
                 Some(json!({"id": id}).to_string()),
             )
-            .await
-            .map_err(internal)?;
-            if resp.status_code() == 404 {
-                return Err(RestError::not_found(format!("No subscription with id {id}")).into());
-            }
+            .await?;
             http::empty(204).map_err(internal)?
         }
         (_, ["subscribe"]) => {

@@ -34,9 +34,12 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
             return Err(RestError::not_found("Subscriptions are on eventing channels").into());
         }
         let patterns = eventing::patterns_from_query(get("events"))?;
+        // Refused before the upgrade: an id that is not a number would replay nothing.
+        let last_event_id =
+            eventing::parse_last_event_id(get("last_event_id"))?.and(get("last_event_id"));
         let up = Upgrade::Subscriber {
             patterns: &patterns,
-            last_event_id: get("last_event_id"),
+            last_event_id,
         };
         hub::upgrade(&ctx.env, &channel.id, &req, up).await
     } else {

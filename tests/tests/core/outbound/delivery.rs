@@ -28,6 +28,7 @@ fn delivery_records_serialize() {
         attempt_base: 0,
         next_attempt_at_ms: Some(1_704_067_501_000),
         error: None,
+        event_type: None,
     };
     let v = serde_json::to_value(&d).unwrap();
     assert!(v.get("idempotency_key").is_none());
@@ -72,6 +73,7 @@ fn pending_delivery() -> syncbridge_core::outbound::Delivery {
         attempt_base: 0,
         next_attempt_at_ms: Some(0),
         error: None,
+        event_type: None,
     }
 }
 
@@ -182,6 +184,7 @@ fn new_deliveries_are_pending_and_due_at_once() {
             attempt_base: 0,
             next_attempt_at_ms: Some(1_000),
             error: None,
+            event_type: None,
         }
     );
     assert_eq!(d.next_attempt_column(), 1_000);
