@@ -25,6 +25,11 @@ pub const DEFAULT_WEBHOOK_MAX_WAIT_S: u64 = 60;
 pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
 /// Default of `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
 pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
+/// Default of `CALLBACK_MAX_BYTES`: largest rendered callback request (URL,
+/// header lines and body) a delivery may carry, 512 KiB. A delivery keeps
+/// its request and its attempt log in one D1 row (at most 2 MB), so a value
+/// past about 1.5 MB makes large sends fail to store.
+pub const DEFAULT_CALLBACK_MAX_BYTES: usize = 512 * 1024;
 /// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
 /// delivery waits before the sweeper presumes its queue message lost.
 pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
@@ -90,6 +95,8 @@ pub struct Settings {
     pub callback_allowed_hosts: AllowList,
     /// `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
     pub callback_timeout_s: u64,
+    /// `CALLBACK_MAX_BYTES`: largest rendered callback request (413 beyond).
+    pub callback_max_bytes: usize,
     /// `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending delivery waits before the
     /// sweeper presumes its queue message lost.
     pub callback_sweep_grace_s: u64,
@@ -260,6 +267,12 @@ impl Settings {
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
             callback_allowed_hosts: allow_list(&get)?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
+            callback_max_bytes: number(
+                &get,
+                "CALLBACK_MAX_BYTES",
+                DEFAULT_CALLBACK_MAX_BYTES,
+                1024,
+            )?,
             ws_max_message_bytes: number(
                 &get,
                 "WS_MAX_MESSAGE_BYTES",

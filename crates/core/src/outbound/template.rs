@@ -400,3 +400,32 @@ pub fn callback_id(now_ms: u64) -> String {
     const UNIX_EPOCH_TICKS: u128 = 621_355_968_000_000_000;
     (u128::from(now_ms) * 10_000 + UNIX_EPOCH_TICKS).to_string()
 }
+
+impl Rendered {
+    /// The request's size in bytes: URL, header names and values, and body.
+    pub fn size(&self) -> usize {
+        self.url.len()
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>()
+            + self.body.len()
+    }
+
+    /// Refuses (413) a request larger than `max_bytes` (`CALLBACK_MAX_BYTES`):
+    /// a delivery keeps its request and its attempt log in one stored row,
+    /// which must stay within the store's row limit.
+    pub fn check_size(&self, max_bytes: usize) -> Result<(), RestError> {
+        let size = self.size();
+        if size > max_bytes {
+            return Err(RestError::new(
+                413,
+                format!(
+                    "the rendered request is {size} bytes, more than the {max_bytes} a delivery may carry (CALLBACK_MAX_BYTES)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

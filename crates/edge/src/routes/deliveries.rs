@@ -240,5 +240,7 @@ fn prepare(
     }
     outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
         .map_err(|e| RestError::new(422, e.to_string()))?;
-    outbound::render(cfg, &channel.url, vars, &outbound::callback_id(now))
+    let rendered = outbound::render(cfg, &channel.url, vars, &outbound::callback_id(now))?;
+    rendered.check_size(settings.callback_max_bytes)?;
+    Ok(rendered)
 }

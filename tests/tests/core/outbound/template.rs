@@ -583,3 +583,31 @@ fn callback_id_is_dotnet_ticks() {
     );
     assert!(callback_id(1_700_000_000_001) > callback_id(1_700_000_000_000));
 }
+
+// ---------------------------------------------------------------------------
+// render: the size bound
+
+#[test]
+fn a_rendered_request_over_the_bound_is_413_and_names_it() {
+    let cfg = parse(json!({"body": "@v@v@v", "variables": ["v"]}));
+    let max = syncbridge_core::config::DEFAULT_CALLBACK_MAX_BYTES;
+    let mut vars = Map::new();
+    vars.insert("v".into(), json!("x".repeat(max / 4)));
+    let r = render(&cfg, "https://hooks.example/x", &vars, "cb").expect("renders");
+    assert!(r.size() <= max);
+    assert!(r.check_size(max).is_ok());
+    vars.insert("v".into(), json!("x".repeat(max / 3 + 1)));
+    let r = render(&cfg, "https://hooks.example/x", &vars, "cb").expect("renders");
+    assert_eq!(
+        r.size(),
+        "https://hooks.example/x".len() + 3 * (max / 3 + 1)
+    );
+    let err = r.check_size(max).unwrap_err();
+    assert_eq!(err.status, 413);
+    assert!(
+        err.error_message
+            .contains(&format!("more than the {max} a delivery may carry")),
+        "{}",
+        err.error_message
+    );
+}
