@@ -19,16 +19,16 @@ mod ctx;
 mod clients;
 mod gateway_events;
 mod process;
-// Background machinery: deliveries (queue consumer, sweeper).
-mod deliveries;
+// Background machinery: outbound deliveries (queue consumer, sweeper).
+mod outbound;
 // Durable Object classes, then the routes.
 mod objects;
 mod routes;
 
 use crate::ctx::Ctx;
 use crate::http::{Failure, Handled};
-use crate::routes::channels::ChannelRoute;
-use crate::routes::deliveries::DeliveryRoute;
+use crate::routes::channel::ChannelRoute;
+use crate::routes::outbound::DeliveryRoute;
 use crate::routes::webhook::ChannelKey;
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::route::{effective_method, route, Route};
@@ -96,7 +96,7 @@ async fn dispatch(
     url: &worker::Url,
     matched: Route<'_>,
 ) -> Handled {
-    use routes::{callback, channels, deliveries, events, sync, webhook, websocket};
+    use routes::{callback, channel, eventing, outbound, sync, webhook, websocket};
     let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
         Route::Health => Ok(http::json(200, &serde_json::json!({"proc": "ok"}))?),
@@ -114,15 +114,15 @@ async fn dispatch(
             callback::handle(&ctx_for(env, Shape::Plugin)?, req, request_id).await
         }
         Route::Channels(op) => {
-            channels::handle(&rest(env)?, req, ChannelRoute::Collection(op)).await
+            channel::handle(&rest(env)?, req, ChannelRoute::Collection(op)).await
         }
         Route::Channel { id, op } => {
-            channels::handle(&rest(env)?, req, ChannelRoute::Item(id, op)).await
+            channel::handle(&rest(env)?, req, ChannelRoute::Item(id, op)).await
         }
         Route::ChannelRequests { id } => {
-            channels::handle(&rest(env)?, req, ChannelRoute::Requests(id)).await
+            channel::handle(&rest(env)?, req, ChannelRoute::Requests(id)).await
         }
-        Route::Publish { id } => events::publish(&rest(env)?, req, id).await,
+        Route::Publish { id } => eventing::publish(&rest(env)?, req, id).await,
         Route::WebSocket { token, subscribe } => {
             websocket::upgrade(&rest(env)?, req, token, subscribe).await
         }
@@ -130,18 +130,18 @@ async fn dispatch(
             channel_id,
             connection_id,
         } => websocket::reply(&rest(env)?, req, channel_id, connection_id).await,
-        Route::Send { id } => deliveries::handle(&rest(env)?, req, DeliveryRoute::Send(id)).await,
+        Route::Send { id } => outbound::handle(&rest(env)?, req, DeliveryRoute::Send(id)).await,
         Route::SendTest { id } => {
-            deliveries::handle(&rest(env)?, req, DeliveryRoute::SendTest(id)).await
+            outbound::handle(&rest(env)?, req, DeliveryRoute::SendTest(id)).await
         }
         Route::Deliveries { id } => {
-            deliveries::handle(&rest(env)?, req, DeliveryRoute::List(id)).await
+            outbound::handle(&rest(env)?, req, DeliveryRoute::List(id)).await
         }
         Route::Delivery { id, delivery_id } => {
-            deliveries::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
         }
         Route::Resend { id, delivery_id } => {
-            deliveries::handle(&rest(env)?, req, DeliveryRoute::Resend(id, delivery_id)).await
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Resend(id, delivery_id)).await
         }
         Route::WebhookByToken { token } => {
             let key = ChannelKey::Token(token.to_string());
@@ -179,11 +179,11 @@ async fn dispatch(
 /// Queue consumer: outbound callback deliveries and their dead letters.
 #[event(queue)]
 async fn queue(
-    batch: worker::MessageBatch<deliveries::QueueMsg>,
+    batch: worker::MessageBatch<outbound::QueueMsg>,
     env: Env,
     _wctx: Context,
 ) -> Result<()> {
-    deliveries::consumer::consume(batch, Ctx::new(env).map_err(RestError::from)).await
+    outbound::consumer::consume(batch, Ctx::new(env).map_err(RestError::from)).await
 }
 
 /// Cron: drops expired request records, and re-enqueues deliveries whose
@@ -196,7 +196,7 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _wctx: worker::Sche
         Err(e) => Err(e),
     };
     let sweep = match Ctx::new(env).map_err(RestError::from) {
-        Ok(ctx) => deliveries::sweeper::sweep(&ctx).await.map(drop),
+        Ok(ctx) => outbound::sweeper::sweep(&ctx).await.map(drop),
         Err(e) => Err(e),
     };
     for (task, result) in [("purge", purge), ("sweep", sweep)] {

@@ -362,7 +362,10 @@ impl ChannelHub {
             .filter(|s| eventing::matches(&s.events, &event.kind))
             .collect();
         if !subs.is_empty() {
-            if let Err(e) = self.deliver(channel_id, &subs, &event, &text).await {
+            if let Err(e) = self
+                .queue_for_subscribers(channel_id, &subs, &event, &text)
+                .await
+            {
                 worker::console_error!(
                     "{}",
                     json!({"log": "subscription_delivery_failed", "event": event.id, "error": e.error_message})
@@ -376,7 +379,7 @@ impl ChannelHub {
     /// delivery machinery (allow-list, signing, retries, log). Each
     /// delivery is marked with the event's type, so that one carrying a
     /// gateway event never reports its own end as another.
-    async fn deliver(
+    async fn queue_for_subscribers(
         &self,
         channel_id: &str,
         subs: &[Subscription],
@@ -398,7 +401,7 @@ impl ChannelHub {
                 now,
             )
             .carrying(&event.kind);
-            if let Err(e) = crate::deliveries::queue_new(&ctx.env, &store, &d, now).await {
+            if let Err(e) = crate::outbound::queue_new(&ctx.env, &store, &d, now).await {
                 worker::console_error!(
                     "{}",
                     json!({"log": "subscription_delivery_failed", "subscription": sub.id, "error": e.error_message})

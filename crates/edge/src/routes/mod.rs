@@ -2,9 +2,9 @@
 //! [`Ctx`](crate::ctx::Ctx) and returns [`Handled`](crate::http::Handled).
 
 pub mod callback;
-pub mod channels;
-pub mod deliveries;
-pub mod events;
+pub mod channel;
+pub mod eventing;
+pub mod outbound;
 pub mod sync;
 pub mod webhook;
 pub mod websocket;

@@ -79,7 +79,7 @@ pub async fn handle(ctx: &Ctx, wctx: &Context, mut req: Request, key: ChannelKey
             .skip(key.prefix_segments())
             .filter(|s| !s.is_empty())
             .collect();
-        return crate::routes::events::subscriptions(ctx, req, &channel, &rest).await;
+        return crate::routes::eventing::subscriptions(ctx, req, &channel, &rest).await;
     }
     if let Some(answer) = preflight_answer(&req, &channel)? {
         return Ok(answer);

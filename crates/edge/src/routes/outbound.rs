@@ -5,8 +5,8 @@
 
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
-use crate::deliveries::{self, attempt::attempt, signing_secret};
 use crate::http::{self, internal, query_pairs, rest_json, Handled};
+use crate::outbound::{attempt::attempt, enqueue_or_log, signing_secret};
 use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
@@ -107,7 +107,7 @@ async fn send(
         );
     }
     // If this fails the sweeper sends it: the row is already due.
-    deliveries::enqueue_or_log(&ctx.env, &d.id, 1).await;
+    enqueue_or_log(&ctx.env, &d.id, 1).await;
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
 }
 
@@ -186,7 +186,7 @@ async fn resend(
             "The delivery changed meanwhile; try again",
         ));
     }
-    deliveries::enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+    enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
 }
 
