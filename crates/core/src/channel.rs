@@ -49,6 +49,15 @@ pub const DEFAULT_LIST_LIMIT: u64 = 100;
 pub const MAX_LIST_LIMIT: u64 = 1000;
 /// Longest `code`, in characters.
 pub const MAX_CODE_LEN: usize = 128;
+/// Longest value of a list's `filter`, `mask` or `order` parameter, in bytes
+/// (after percent-decoding).
+pub const MAX_LIST_PARAM_BYTES: usize = 4096;
+/// Most fields a list's `filter` may test (there are 18 it can use).
+pub const MAX_FILTER_TERMS: usize = 18;
+/// Most fields a list's `order` may name.
+pub const MAX_ORDER_TERMS: usize = 8;
+/// Most names a `mask` may hold, repeats included (there are 23 distinct ones).
+pub const MAX_MASK_FIELDS: usize = 32;
 
 /// The channel entity, exactly as the API shows it (field order included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -568,9 +577,9 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, RestErr
             return Err(bad(format!("Parameter `{name}` is given twice")));
         }
         match name {
-            "filter" => q.filter = parse_filter(value)?,
+            "filter" => q.filter = parse_filter(bounded(name, value)?)?,
             "mask" => q.mask = Some(parse_mask(value)?),
-            "order" => q.order = parse_order(value)?,
+            "order" => q.order = parse_order(bounded(name, value)?)?,
             "offset" => {
                 q.offset = parse_count(name, value)?;
                 if q.offset > MAX_OFFSET {
@@ -608,9 +617,31 @@ pub fn parse_get_query(
     Ok((mask, flat.unwrap_or(false)))
 }
 
+/// `value` of the list parameter `name`, if it is at most
+/// [`MAX_LIST_PARAM_BYTES`] long.
+fn bounded<'a>(name: &str, value: &'a str) -> Result<&'a str, RestError> {
+    if value.len() > MAX_LIST_PARAM_BYTES {
+        return Err(bad(format!(
+            "`{name}` is longer than {MAX_LIST_PARAM_BYTES} bytes (at most {MAX_LIST_PARAM_BYTES})"
+        )));
+    }
+    Ok(value)
+}
+
 fn parse_mask(value: &str) -> Result<Vec<String>, RestError> {
+    let value = bounded("mask", value)?;
     let mut fields: Vec<String> = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for (i, name) in value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        if i == MAX_MASK_FIELDS {
+            return Err(bad(format!(
+                "`mask` names more than {MAX_MASK_FIELDS} fields (at most {MAX_MASK_FIELDS})"
+            )));
+        }
         if !is_known_field(name) {
             return Err(bad(format!("Unknown field `{name}` in `mask`")));
         }
@@ -665,6 +696,11 @@ fn parse_filter(text: &str) -> Result<Vec<(String, Value)>, RestError> {
             }
             (_, v) => out.push(filter_item(key, v)?),
         }
+        if out.len() > MAX_FILTER_TERMS {
+            return Err(bad(format!(
+                "`filter` tests more than {MAX_FILTER_TERMS} fields (at most {MAX_FILTER_TERMS})"
+            )));
+        }
     }
     Ok(out)
 }
@@ -702,6 +738,11 @@ fn parse_order(text: &str) -> Result<Vec<(String, bool)>, RestError> {
             .map(|name| Value::String(name.trim().to_owned()))
             .collect(),
     };
+    if items.len() > MAX_ORDER_TERMS {
+        return Err(bad(format!(
+            "`order` names more than {MAX_ORDER_TERMS} fields (at most {MAX_ORDER_TERMS})"
+        )));
+    }
     items
         .into_iter()
         .map(|item| {

@@ -46,27 +46,30 @@ fn number(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
-/// A D1 failure as the API reports it: a unique `code` taken is a 409,
-/// anything else a 500 that does not echo SQL.
+/// A D1 failure as the API reports it: a unique `code` taken is a 409;
+/// anything else is logged with D1's own text and answered with a generic
+/// 500 that carries none of it (no SQL, no driver message).
 fn db_error(e: worker::Error) -> RestError {
     let msg = e.to_string();
     if msg.contains("UNIQUE constraint failed: channels.code") {
         RestError::conflict("code is already used by another channel")
     } else {
-        RestError::internal(format!(
-            "database error: {}",
-            msg.chars().take(200).collect::<String>()
-        ))
+        hidden("d1", &msg)
     }
 }
 
+/// A failure of the store no caller caused: logged, answered generically.
+fn hidden(source: &str, detail: &str) -> RestError {
+    crate::http::log_failure(source, detail);
+    RestError::internal("Internal error (database); see the gateway's logs")
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, RestError> {
-    serde_json::to_string(v).map_err(|e| RestError::internal(e.to_string()))
+    serde_json::to_string(v).map_err(|e| hidden("json", &e.to_string()))
 }
 
 fn from_json<T: DeserializeOwned>(doc: &str) -> Result<T, RestError> {
-    serde_json::from_str(doc)
-        .map_err(|e| RestError::internal(format!("stored record unreadable: {e}")))
+    serde_json::from_str(doc).map_err(|e| hidden("d1", &format!("stored record unreadable: {e}")))
 }
 
 impl Store {

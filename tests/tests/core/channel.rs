@@ -674,6 +674,85 @@ fn list(list: &[(&str, &str)]) -> Result<ListQuery, RestError> {
 }
 
 #[test]
+fn list_parameters_are_bounded_in_length_and_terms() {
+    // Lengths: each of filter, mask and order at most MAX_LIST_PARAM_BYTES.
+    let long_code = format!(r#"{{"code":"{}"}}"#, "x".repeat(MAX_LIST_PARAM_BYTES));
+    let m = assert_400(list(&[("filter", &long_code)]), "`filter`");
+    assert!(m.contains(&MAX_LIST_PARAM_BYTES.to_string()), "{m}");
+    let fits = format!(r#"{{"code":"{}"}}"#, "x".repeat(MAX_LIST_PARAM_BYTES - 11));
+    assert_eq!(fits.len(), MAX_LIST_PARAM_BYTES);
+    assert!(list(&[("filter", &fits)]).is_ok());
+    let long_order = format!("code{}", " ".repeat(MAX_LIST_PARAM_BYTES));
+    assert_400(list(&[("order", &long_order)]), "`order`");
+    let long_mask = format!("id{}", ",".repeat(MAX_LIST_PARAM_BYTES));
+    assert_400(list(&[("mask", &long_mask)]), "`mask`");
+    assert_400(parse_get_query(&pairs(&[("mask", &long_mask)])), "`mask`");
+
+    // Terms: order at most MAX_ORDER_TERMS, in every form.
+    let names = |n: usize| vec!["code"; n].join(",");
+    assert_eq!(
+        list(&[("order", &names(MAX_ORDER_TERMS))])
+            .unwrap()
+            .order
+            .len(),
+        MAX_ORDER_TERMS
+    );
+    let m = assert_400(list(&[("order", &names(MAX_ORDER_TERMS + 1))]), "`order`");
+    assert!(m.contains(&format!("at most {MAX_ORDER_TERMS}")), "{m}");
+    let objects: Vec<Value> = (0..150).map(|_| json!({"code": "desc"})).collect();
+    assert_400(list(&[("order", &json!(objects).to_string())]), "`order`");
+
+    // Mask: at most MAX_MASK_FIELDS names, repeats included.
+    let ids = |n: usize| vec!["id"; n].join(",");
+    assert_eq!(
+        list(&[("mask", &ids(MAX_MASK_FIELDS))]).unwrap().mask,
+        Some(vec!["id".to_string()])
+    );
+    assert_400(list(&[("mask", &ids(MAX_MASK_FIELDS + 1))]), "`mask`");
+    assert_400(
+        parse_get_query(&pairs(&[("mask", &ids(MAX_MASK_FIELDS + 1))])),
+        "`mask`",
+    );
+
+    // Filter: at most MAX_FILTER_TERMS tests (a field may come twice, dotted
+    // and nested).
+    let fields = [
+        "id",
+        "code",
+        "token_local",
+        "type",
+        "token_remote",
+        "token_remote2",
+        "url",
+        "recv_svcscriptcode",
+        "recv_svcscriptcode_ws",
+        "send_svcscriptcode",
+        "send_svcscriptcode_ws",
+        "opts.title",
+        "opts.comment",
+        "opts.corezoid_login",
+        "ext.ct",
+        "ext.lwt",
+    ];
+    let mut all = serde_json::Map::new();
+    for f in fields {
+        all.insert(f.into(), json!("x"));
+    }
+    all.insert("opts.issync".into(), json!(true));
+    all.insert("opts.allow_files_api".into(), json!(false));
+    assert_eq!(all.len(), MAX_FILTER_TERMS);
+    let text = Value::Object(all.clone()).to_string();
+    assert_eq!(
+        list(&[("filter", &text)]).unwrap().filter.len(),
+        MAX_FILTER_TERMS
+    );
+    all.insert("opts".into(), json!({"title": "again"}));
+    let text = Value::Object(all).to_string();
+    let m = assert_400(list(&[("filter", &text)]), "`filter`");
+    assert!(m.contains(&format!("at most {MAX_FILTER_TERMS}")), "{m}");
+}
+
+#[test]
 fn list_query_defaults() {
     let q = list(&[]).unwrap();
     assert_eq!(

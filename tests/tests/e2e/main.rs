@@ -10,6 +10,7 @@
 
 mod channels;
 mod eventing;
+mod hardening;
 mod openapi;
 mod outbound;
 mod sync;

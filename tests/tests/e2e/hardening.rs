@@ -1,0 +1,246 @@
+//! Hardening (issue 9): what no caller, input or careless operator may do.
+//! Each test is one finding: where callback URLs point (3), ids of one
+//! purpose used for another (4), bounded list parameters and no driver text
+//! in answers (5), chunked bodies cut at the limit (7), no 500 at start and a
+//! log line for every 500 (8), process URLs under `PROCESS_ALLOWED_HOSTS`
+//! (10), replayed signatures (11), and the order of the delivery log.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use syncbridge_tests::client::now_s;
+use syncbridge_tests::harness::{
+    assert_rest_error, client, shared, shared_settings, start_worker_opts, state_dir, stop_worker,
+    TestClient, ADMIN, API, LOGIN, MAX_BODY, PATIENCE,
+};
+use syncbridge_tests::unique;
+use syncbridge_tests::worker::{free_port, repo_root};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// ---- 5. list parameters are bounded; no driver text in answers --------------
+
+#[tokio::test]
+async fn list_parameters_are_bounded() {
+    let client = client();
+    let list = |query: String| {
+        let client = client.clone();
+        async move {
+            client
+                .admin(Method::GET, &format!("{API}?{query}"), None)
+                .await
+        }
+    };
+    let enc = |s: &str| syncbridge_tests::harness::url_encode(s);
+
+    // 150 order terms: was a 500 carrying D1's own error text.
+    let terms: Vec<Value> = (0..150).map(|_| json!({"code": "desc"})).collect();
+    let (status, v) = list(format!("order={}", enc(&json!(terms).to_string()))).await;
+    let m = assert_rest_error(status, &v, 400);
+    assert!(m.contains("`order`") && m.contains("at most"), "{m}");
+    let (status, v) = list(format!("order={}", vec!["code"; 150].join(","))).await;
+    assert!(assert_rest_error(status, &v, 400).contains("`order`"));
+
+    // A long filter, and one with too many terms.
+    let filter = json!({"code": "x".repeat(5000)});
+    let (status, v) = list(format!("filter={}", enc(&filter.to_string()))).await;
+    assert!(assert_rest_error(status, &v, 400).contains("`filter`"));
+    let mut many = serde_json::Map::new();
+    for f in ["code", "id", "type", "url", "token_remote", "token_remote2"] {
+        many.insert(f.into(), json!("x"));
+    }
+    let mut nested = serde_json::Map::new();
+    for f in ["title", "comment", "corezoid_login"] {
+        nested.insert(f.into(), json!("x"));
+    }
+    many.insert("opts".into(), Value::Object(nested));
+    let (status, v) = list(format!("filter={}", enc(&Value::Object(many).to_string()))).await;
+    assert_eq!(status, 200, "nine terms are fine: {v}");
+
+    // A long mask (every name known, repeated).
+    let (status, v) = list(format!("mask={}", vec!["id"; 2000].join(","))).await;
+    assert!(assert_rest_error(status, &v, 400).contains("`mask`"));
+
+    // Within the bounds, still answered.
+    let (status, v) = list("order=code,id&mask=id,code&limit=1".into()).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+/// A database that fails answers a 500 that carries none of the driver's
+/// text, and logs one error line with it. The fault is real: the channels
+/// table dropped from the persisted D1 database between two runs.
+#[tokio::test]
+async fn a_database_failure_is_logged_and_answered_without_the_drivers_text() {
+    let dir = state_dir("d1-fault");
+    let first = start_worker_opts(shared_settings(), Some(&dir), None).await;
+    let c = TestClient::of(&first);
+    c.create_channel(json!({"code": unique("d1")})).await;
+    stop_worker(first).await;
+    let mut dropped = 0;
+    for entry in walk(&dir.join("d1")) {
+        let Ok(db) = rusqlite::Connection::open(&entry) else {
+            continue;
+        };
+        if db.execute_batch("DROP TABLE channels").is_ok() {
+            dropped += 1;
+        }
+    }
+    assert_eq!(dropped, 1, "the D1 file under {dir:?}");
+
+    let second = start_worker_opts(shared_settings(), Some(&dir), None).await;
+    let c = TestClient::of(&second);
+    let resp = c.get(API).bearer_auth(ADMIN).send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert_eq!(status, 500, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_rest_error(status, &v, 500);
+    for leak in [
+        "no such table",
+        "SQLITE",
+        "D1_ERROR",
+        "database error:",
+        "channels",
+    ] {
+        assert!(!text.contains(leak), "{leak:?} in the answer {text}");
+    }
+    assert!(
+        second
+            .wait_for_log("no such table", Duration::from_secs(5))
+            .await,
+        "the driver's error is logged"
+    );
+    let logs = second.logs();
+    let errors: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains(r#""log":"error""#))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains(r#""route":"/rest/v1/service/integration_points""#)),
+        "the 500 has an error line naming its route: {errors:?}"
+    );
+    stop_worker(second).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if p.extension().is_some_and(|e| e == "sqlite")
+                && p.file_name().is_some_and(|n| n != "metadata.sqlite")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+// ---- 7. a chunked body is cut at MAX_BODY_BYTES ------------------------------
+
+/// A chunked body that keeps coming, 1 KiB every 10 ms, gets its 413 once
+/// it passes `MAX_BODY_BYTES`, long before the client would have sent twice
+/// that (it would go on to ten times).
+#[tokio::test]
+async fn a_chunked_body_that_keeps_coming_is_refused_at_the_limit() {
+    let addr = shared().base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let head = format!(
+        "POST /api/1/json/{LOGIN}/{}/0000 HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        now_s()
+    );
+    wr.write_all(head.as_bytes()).await.unwrap();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let writer = tokio::spawn(async move {
+        let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+        while counter.load(std::sync::atomic::Ordering::SeqCst) < 10 * MAX_BODY {
+            if wr.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+            counter.fetch_add(1024, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = wr.write_all(b"0\r\n\r\n").await;
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let sent_at_answer = loop {
+        let n = tokio::time::timeout(PATIENCE, rd.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert!(n > 0, "the connection closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break sent.load(std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    writer.abort();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        sent_at_answer < 2 * MAX_BODY,
+        "answered after {sent_at_answer} bytes of a limit of {MAX_BODY}"
+    );
+}
+
+// ---- 8. no 500 at start; every 500 is logged ---------------------------------
+
+/// From the moment the launcher starts, a client polling its port gets
+/// either no connection or a real answer: never a 500 from a D1 database
+/// whose migrations are not applied yet.
+#[tokio::test]
+async fn the_first_answers_after_start_are_not_500s() {
+    let port = free_port();
+    let mut child = Command::new("node")
+        .current_dir(repo_root())
+        .arg(repo_root().join("scripts/serve.mjs"))
+        .args(["--watch-stdin", "--port", &port.to_string()])
+        .env("SYNCBRIDGE_VARS", shared_settings().to_string())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve.mjs");
+    let stdout = child.stdout.take().unwrap();
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = ready.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("ready on ") {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    let client = TestClient::new(&format!("http://127.0.0.1:{port}"));
+    let start = Instant::now();
+    let mut answers = Vec::new();
+    while answers.len() < 20 && start.elapsed() < Duration::from_secs(60) {
+        match client.get(API).bearer_auth(ADMIN).send().await {
+            Ok(r) => {
+                let before_ready = !ready.load(std::sync::atomic::Ordering::SeqCst);
+                answers.push((r.status().as_u16(), before_ready));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+    drop(child.stdin.take());
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    assert_eq!(answers.len(), 20, "the worker never answered");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200),
+        "answers from the first on: {answers:?}"
+    );
+}
