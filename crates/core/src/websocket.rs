@@ -6,7 +6,7 @@
 
 use crate::channel::{self, Channel};
 use crate::engine::{Forward, Protocol, CALLBACK_URL_FIELD};
-use crate::request_id::{self, RANDOM_BYTES};
+use crate::request_id::{self, Purpose, RANDOM_BYTES};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -21,23 +21,32 @@ fn owner(channel_id: &str) -> String {
     format!("ws:{channel_id}")
 }
 
-/// A new connection's id: a request id (see [`crate::request_id`]) issued
-/// to `ws:{channel_id}`, valid for [`REPLY_URL_TTL_S`] from `now_s`, so that
-/// the reply route can check it before it reaches the hub and connection
-/// ids cannot be guessed. `random` must come from a CSPRNG.
+/// A new connection's id: an id of [`Purpose::Connection`] (see
+/// [`crate::request_id`]) issued to `ws:{channel_id}`, valid for
+/// [`REPLY_URL_TTL_S`] from `now_s`, so that the reply route can check it
+/// before it reaches the hub and connection ids cannot be guessed. Its MAC
+/// domain is its own: it is not a request id (the callback route refuses
+/// it), and no request id is a connection id. `random` must come from a
+/// CSPRNG.
 pub fn connection_id(
     secret: &[u8],
     random: [u8; RANDOM_BYTES],
     now_s: u64,
     channel_id: &str,
 ) -> String {
-    request_id::issue(secret, random, now_s + REPLY_URL_TTL_S, &owner(channel_id))
+    request_id::issue_for(
+        secret,
+        Purpose::Connection,
+        random,
+        now_s + REPLY_URL_TTL_S,
+        &owner(channel_id),
+    )
 }
 
 /// True when `connection_id` was issued by [`connection_id`] for
 /// `channel_id` and has not expired at `now_s` (no grace).
 pub fn connection_id_ok(secret: &[u8], channel_id: &str, connection_id: &str, now_s: u64) -> bool {
-    request_id::verify(secret, connection_id, now_s, 0)
+    request_id::verify_for(secret, &[Purpose::Connection], connection_id, now_s, 0)
         .is_ok_and(|v| v.owned_by(secret, &owner(channel_id)))
 }
 

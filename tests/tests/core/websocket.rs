@@ -59,10 +59,25 @@ fn connection_ids_name_their_channel_and_expire() {
         std::str::from_utf8(&tampered).unwrap(),
         now
     ));
-    // Not a request id of a login: the owner is `ws:{channel_id}`.
-    let v = syncbridge_core::request_id::verify(SECRET, &id, now, 0).unwrap();
+    // Not a request id (its MAC domain is its own), and owned by `ws:{channel_id}`.
+    use syncbridge_core::request_id::{self, IdError, Purpose};
+    assert_eq!(
+        request_id::verify(SECRET, &id, now, 0),
+        Err(IdError::Invalid)
+    );
+    let both = [Purpose::SyncApi, Purpose::Webhook];
+    assert_eq!(
+        request_id::verify_for(SECRET, &both, &id, now, 0),
+        Err(IdError::Invalid)
+    );
+    let v = request_id::verify_for(SECRET, &[Purpose::Connection], &id, now, 0).unwrap();
+    assert_eq!(v.purpose, Purpose::Connection);
     assert!(v.owned_by(SECRET, "ws:chan-1"));
     assert!(!v.owned_by(SECRET, "chan-1"));
+    // And a request id issued to `ws:chan-1` (a login of that name) is no
+    // connection id.
+    let forged = request_id::issue(SECRET, [7; 16], now + 60, "ws:chan-1");
+    assert!(!connection_id_ok(SECRET, "chan-1", &forged, now));
     assert_eq!(REPLY_URL_TTL_S, 7 * 24 * 3600);
 }
 

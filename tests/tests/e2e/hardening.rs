@@ -5,6 +5,7 @@
 //! log line for every 500 (8), process URLs under `PROCESS_ALLOWED_HOSTS`
 //! (10), replayed signatures (11), and the order of the delivery log.
 
+use futures::SinkExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -12,12 +13,88 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use syncbridge_tests::client::now_s;
 use syncbridge_tests::harness::{
-    assert_rest_error, client, shared, shared_settings, start_worker_opts, state_dir, stop_worker,
-    TestClient, ADMIN, API, LOGIN, MAX_BODY, PATIENCE,
+    assert_plugin_error, assert_rest_error, client, engine, id_of, process_url, read_json, shared,
+    shared_settings, start_worker_opts, state_dir, stop_worker, TestClient, ADMIN, API, LOGIN,
+    MAX_BODY, PATIENCE,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{free_port, repo_root};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn create(data: Value) -> Value {
+    json!({"type": "create", "obj": "task", "conv_id": 1, "data": data})
+}
+
+/// Waits for the engine's HTTP process to receive an event carrying `marker`.
+async fn event_with(marker: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Some(e) = engine().events_with(marker).pop() {
+            return e.event;
+        }
+        assert!(start.elapsed() < PATIENCE, "no event with {marker}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A public channel whose webhooks and WebSocket messages go to the engine's
+/// HTTP process `behavior`.
+async fn public_channel(client: &TestClient, behavior: &str, sync: bool) -> Value {
+    client
+        .create_channel(json!({
+            "code": unique("hard"),
+            "recv_svcscriptcode": process_url(behavior),
+            "recv_svcscriptcode_ws": process_url(behavior),
+            "opts": {"issync": sync},
+        }))
+        .await
+}
+
+// ---- 4. ids of one purpose do not work for another --------------------------
+
+/// A WebSocket connection id (from the `__callback_url` of an inbound
+/// message's event) is not a request id: the callback route answers 404
+/// `unknown_request` and creates no result store. And a request id is not a
+/// connection id.
+#[tokio::test]
+async fn a_connection_id_is_not_a_request_id() {
+    let client = client();
+    let ch = public_channel(&client, "quiet", false).await;
+    let mut ws = client.inbound(&ch).await;
+    let marker = unique("conn-id");
+    ws.send(Message::Text(marker.clone().into())).await.unwrap();
+    let e = event_with(&marker).await;
+    let reply = e["__callback_url"].as_str().unwrap();
+    let connection_id = reply.rsplit('/').next().unwrap();
+    assert_eq!(e["connection_id"], connection_id);
+
+    let r = client
+        .post(&format!("/api/1/plugins/callback/{connection_id}"))
+        .json(&json!({"stolen": true}))
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = read_json(r).await;
+    assert_plugin_error(status.as_u16(), &v, 404, "unknown_request");
+
+    // The other way round: a request id on the WebSocket reply route.
+    let tag = unique("req-id");
+    let (status, v) = client
+        .call(
+            &json!({"timeout": 1, "ops": [create(json!({"tag": tag, "sim": {"mode": "silent"}}))]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let request_id = v["ops"][0]["request_id"].as_str().unwrap();
+    let r = client
+        .post(&format!("/api/1/plugins/ws/{}/{request_id}", id_of(&ch)))
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
 
 // ---- 5. list parameters are bounded; no driver text in answers --------------
 

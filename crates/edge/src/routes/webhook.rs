@@ -186,8 +186,9 @@ fn handover(
     let settings = &ctx.settings;
     let deadline_ms = settings.webhook_max_wait_s * 1000;
     let expires_at = (received_ms + deadline_ms).div_ceil(1000) + settings.result_ttl_s;
-    let request_id = request_id::issue(
+    let request_id = request_id::issue_for(
         &settings.callback_secret,
+        request_id::Purpose::Webhook,
         random16(),
         expires_at,
         &format!("channel:{}", channel.id),
