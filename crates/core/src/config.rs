@@ -50,7 +50,8 @@ pub struct Settings {
     pub api_keys: HashMap<String, String>,
     /// `CALLBACK_SECRET`: key of the request ids' MAC.
     pub callback_secret: Vec<u8>,
-    /// `PUBLIC_URL`: origin used in `__callback_url`; the request's own when absent.
+    /// `PUBLIC_URL`: origin used in `__callback_url`; when absent, only a
+    /// loopback request origin is used (see [`Settings::public_base`]).
     pub public_url: Option<String>,
     /// `SYNC_DEFAULT_TIMEOUT_S`: the wait of a request that gives no `timeout` (at most the cap).
     pub sync_default_timeout_s: u64,
@@ -143,13 +144,24 @@ fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, Config
 impl Settings {
     /// The origin the gateway's own URLs start with (`__callback_url` of a
     /// Sync API task or a webhook event, and an inbound WebSocket's reply
-    /// URL): `PUBLIC_URL` when set (without its trailing `/`), else
-    /// `request_origin`, the origin the caller's request came to
-    /// (`https://gw.example`), as is.
-    pub fn public_base(&self, request_origin: &str) -> String {
+    /// URL): `PUBLIC_URL` when set (without its trailing `/`). Without it,
+    /// `request_origin` (the origin the caller's request came to, as
+    /// `http://127.0.0.1:8787`) is used only when it is a loopback one
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`), so that local runs work; any
+    /// other origin is the caller's to choose (the `Host` header), so it is
+    /// a [`ConfigError`] that names `PUBLIC_URL` (and not the origin).
+    pub fn public_base(&self, request_origin: &str) -> Result<String, ConfigError> {
         match &self.public_url {
-            Some(u) => u.clone(),
-            None => request_origin.to_owned(),
+            Some(u) => Ok(u.clone()),
+            None if crate::outbound::address::is_loopback_origin(request_origin) => {
+                Ok(request_origin.to_owned())
+            }
+            None => Err(ConfigError(
+                "setting PUBLIC_URL is not set: without it the gateway builds its own URLs \
+                 (__callback_url, WebSocket reply URLs) only for requests to a loopback \
+                 origin (localhost, 127.0.0.0/8, [::1]), never from a caller's Host"
+                    .into(),
+            )),
         }
     }
 

@@ -82,15 +82,43 @@ fn the_allow_list_is_parsed_with_the_settings() {
 }
 
 #[test]
-fn public_base_is_public_url_or_the_request_origin() {
-    assert_eq!(
-        settings().public_base("http://127.0.0.1:8787"),
-        "http://127.0.0.1:8787"
-    );
+fn public_base_is_public_url_or_a_loopback_request_origin() {
+    // Without PUBLIC_URL: a loopback origin as it is; any other origin is
+    // the caller's to choose (its Host), so a config error naming PUBLIC_URL.
+    for origin in [
+        "http://127.0.0.1:8787",
+        "http://localhost:8787",
+        "http://[::1]:8787",
+    ] {
+        assert_eq!(settings().public_base(origin).unwrap(), origin);
+    }
+    for origin in [
+        "http://evil.example",
+        "https://gw.example",
+        "http://10.0.0.1:8787",
+    ] {
+        let e = settings().public_base(origin).unwrap_err();
+        assert!(e.0.contains("PUBLIC_URL"), "{e}");
+        assert!(!e.0.contains(&origin[7..]), "{e} names the origin");
+    }
     let s = settings_with(&[("PUBLIC_URL", "https://gw.example/")]).unwrap();
-    assert_eq!(s.public_base("http://127.0.0.1:8787"), "https://gw.example");
+    assert_eq!(
+        s.public_base("http://127.0.0.1:8787").unwrap(),
+        "https://gw.example"
+    );
+    assert_eq!(
+        s.public_base("http://evil.example").unwrap(),
+        "https://gw.example"
+    );
     let s = settings_with(&[("PUBLIC_URL", "https://gw.example/base//")]).unwrap();
-    assert_eq!(s.public_base("http://x"), "https://gw.example/base");
+    assert_eq!(
+        s.public_base("http://x").unwrap(),
+        "https://gw.example/base"
+    );
     let s = settings_with(&[("PUBLIC_URL", "  ")]).unwrap();
-    assert_eq!(s.public_base("http://x"), "http://x");
+    assert!(s.public_base("http://x").is_err());
+    assert_eq!(
+        s.public_base("http://127.0.0.1").unwrap(),
+        "http://127.0.0.1"
+    );
 }

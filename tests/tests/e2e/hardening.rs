@@ -11,19 +11,29 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use syncbridge_tests::client::now_s;
+use syncbridge_tests::client::{now_s, sync_url};
 use syncbridge_tests::harness::{
-    assert_plugin_error, assert_rest_error, client, engine, id_of, process_url, read_json, shared,
-    shared_settings, start_worker_opts, state_dir, stop_worker, TestClient, ADMIN, API, LOGIN,
-    MAX_BODY, PATIENCE,
+    assert_plugin_error, assert_rest_error, assert_sync_error, client, engine, id_of, process_url,
+    read_json, shared, shared_settings, start_worker, start_worker_opts, state_dir, stop_worker,
+    token_of, TestClient, ADMIN, API, LOGIN, MAX_BODY, PATIENCE, SECRET,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{free_port, repo_root};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 fn create(data: Value) -> Value {
     json!({"type": "create", "obj": "task", "conv_id": 1, "data": data})
+}
+
+/// Waits `for_` and asserts the engine's HTTP process got no event carrying `marker`.
+async fn no_event_with(marker: &str, for_: Duration) {
+    tokio::time::sleep(for_).await;
+    assert!(
+        engine().events_with(marker).is_empty(),
+        "the process received an event with {marker}"
+    );
 }
 
 /// Waits for the engine's HTTP process to receive an event carrying `marker`.
@@ -38,6 +48,44 @@ async fn event_with(marker: &str) -> Value {
     }
 }
 
+/// A signed Sync API call as [`LOGIN`] with a `Host` header of its own.
+async fn call_with_host(client: &TestClient, host: &str, body: &Value) -> (u16, Value) {
+    let raw = body.to_string();
+    let url = sync_url(&client.base, LOGIN, SECRET, raw.as_bytes());
+    let resp = client
+        .http()
+        .post(url)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = read_json(resp).await;
+    (status.as_u16(), v)
+}
+
+/// An inbound WebSocket on a public channel, upgraded with `Host: host`;
+/// the HTTP status when the upgrade is refused.
+async fn inbound_with_host(
+    client: &TestClient,
+    channel: &Value,
+    host: &str,
+) -> Result<syncbridge_tests::harness::Ws, u16> {
+    let url = format!(
+        "{}/ws/token/v1/{}",
+        client.base.replace("http://", "ws://"),
+        token_of(channel)
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("host", host.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("WebSocket upgrade: {e}"),
+    }
+}
+
 /// A public channel whose webhooks and WebSocket messages go to the engine's
 /// HTTP process `behavior`.
 async fn public_channel(client: &TestClient, behavior: &str, sync: bool) -> Value {
@@ -49,6 +97,122 @@ async fn public_channel(client: &TestClient, behavior: &str, sync: bool) -> Valu
             "opts": {"issync": sync},
         }))
         .await
+}
+
+// ---- 3. the origin of callback URLs comes from configuration ---------------
+
+/// Without `PUBLIC_URL`, a caller's `Host` does not choose where the engine
+/// calls back: a Sync API call, a webhook (sync and async) and an inbound
+/// WebSocket that come to another host than a loopback one get a
+/// `config_error` in their route's shape, and the process hears of nothing.
+#[tokio::test]
+async fn without_public_url_a_foreign_host_gets_a_config_error_and_the_process_nothing() {
+    let client = client();
+    let tag = unique("evil-host");
+    let body = json!({"timeout": 2, "ops": [create(json!({"tag": tag}))]});
+    let (status, v) = call_with_host(&client, "evil.example", &body).await;
+    let d = assert_sync_error(status, &v, 500, "config_error");
+    assert!(d.contains("PUBLIC_URL"), "{v}");
+    assert!(!d.contains("evil"), "{v}");
+    assert!(engine().received_with_tag(&tag).is_empty());
+
+    for sync in [true, false] {
+        let ch = public_channel(&client, "echo", sync).await;
+        let marker = unique("evil-hook");
+        let resp = client
+            .http()
+            .post(format!("{}?marker={marker}", client.hook(&ch)))
+            .header("host", "evil.example:8443")
+            .json(&json!({"x": 1}))
+            .send()
+            .await
+            .unwrap();
+        let (status, v) = read_json(resp).await;
+        let message = assert_rest_error(status, &v, 500);
+        assert!(message.contains("PUBLIC_URL"), "{v}");
+        no_event_with(&marker, Duration::from_millis(300)).await;
+    }
+
+    let ch = public_channel(&client, "quiet", false).await;
+    assert_eq!(
+        inbound_with_host(&client, &ch, "evil.example").await.err(),
+        Some(500)
+    );
+}
+
+/// Loopback origins are the exception that keeps local runs working: with
+/// `Host: localhost:{port}` the callback URL is on that origin.
+#[tokio::test]
+async fn without_public_url_a_loopback_origin_is_used() {
+    let client = client();
+    let tag = unique("loopback-host");
+    let port = shared().base.rsplit(':').next().unwrap().to_string();
+    let body = json!({"ops": [create(json!({"tag": tag}))]});
+    let (status, v) = call_with_host(&client, &format!("localhost:{port}"), &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
+    let got = engine().received_with_tag(&tag);
+    let cb = got[0].task["data"]["__callback_url"].as_str().unwrap();
+    assert!(
+        cb.starts_with(&format!("http://localhost:{port}/api/1/plugins/callback/")),
+        "{cb}"
+    );
+}
+
+/// With `PUBLIC_URL` set, every callback URL starts with it, whatever the
+/// request's `Host`: the Sync API's, a webhook event's and an inbound
+/// WebSocket's reply URL.
+#[tokio::test]
+async fn with_public_url_every_callback_url_starts_with_it() {
+    let public = "https://gw.example.test/base";
+    let mut vars = shared_settings();
+    vars["PUBLIC_URL"] = json!(public);
+    let worker = start_worker(vars).await;
+    let client = TestClient::of(&worker);
+
+    let tag = unique("public-url");
+    let body =
+        json!({"timeout": 1, "ops": [create(json!({"tag": tag, "sim": {"mode": "silent"}}))]});
+    let (status, v) = call_with_host(&client, "evil.example", &body).await;
+    assert_eq!(status, 200, "{v}");
+    let got = engine().received_with_tag(&tag);
+    assert_eq!(got.len(), 1);
+    let cb = got[0].task["data"]["__callback_url"].as_str().unwrap();
+    assert!(
+        cb.starts_with(&format!("{public}/api/1/plugins/callback/")),
+        "{cb}"
+    );
+
+    let ch = public_channel(&client, "quiet", false).await;
+    let marker = unique("public-url-hook");
+    let resp = client
+        .http()
+        .post(format!("{}?marker={marker}", client.hook(&ch)))
+        .header("host", "evil.example")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let e = event_with(&marker).await;
+    let cb = e["__callback_url"].as_str().unwrap();
+    assert!(
+        cb.starts_with(&format!("{public}/api/1/plugins/callback/")),
+        "{cb}"
+    );
+
+    let mut ws = inbound_with_host(&client, &ch, "evil.example")
+        .await
+        .expect("the upgrade is taken");
+    let marker = unique("public-url-ws");
+    ws.send(Message::Text(marker.clone().into())).await.unwrap();
+    let e = event_with(&marker).await;
+    let reply = e["__callback_url"].as_str().unwrap();
+    assert!(
+        reply.starts_with(&format!("{public}/api/1/plugins/ws/{}/", id_of(&ch))),
+        "{reply}"
+    );
+    stop_worker(worker).await;
 }
 
 // ---- 4. ids of one purpose do not work for another --------------------------

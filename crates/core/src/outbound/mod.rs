@@ -3,6 +3,7 @@
 //! content type, the destination allow-list, the retry policy, and the
 //! delivery record. Pure: the worker sends, queues and stores.
 
+pub mod address;
 pub mod config;
 pub mod destination;
 pub mod lease;

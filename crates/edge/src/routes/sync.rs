@@ -49,7 +49,9 @@ pub async fn handle(
         let e = ApiError::config("setting COREZOID_API_URL is not set");
         return Err(Failure::sync_api(e));
     }
-    let callback_base = settings.public_base(&req.url()?.origin().ascii_serialization());
+    let callback_base = settings
+        .public_base(&req.url()?.origin().ascii_serialization())
+        .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     let call = Call {
         env: &ctx.env,
         settings,
