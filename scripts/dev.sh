@@ -69,6 +69,9 @@ if [ "$demo" = 1 ]; then
   target/debug/demo-engine --port "$ENGINE_PORT" --keys "$keys" &
   pids+=($!)
   extra+=("\"COREZOID_API_URL\":\"http://127.0.0.1:$ENGINE_PORT\"")
+  # The demo's engine and process are on loopback, over plain http.
+  vars_has PROCESS_ALLOWED_HOSTS ||
+    extra+=("\"PROCESS_ALLOWED_HOSTS\":\"*, http://127.0.0.1:$ENGINE_PORT\"")
 fi
 extra_json="{$(IFS=,; echo "${extra[*]}")}"
 if [ "$demo_vars" = 1 ]; then

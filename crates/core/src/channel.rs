@@ -461,6 +461,38 @@ fn parse_process(s: &str) -> Option<Process> {
     }
 }
 
+/// Checks the process URLs of `channel` as it is saved against `allowed`
+/// (`PROCESS_ALLOWED_HOSTS`): an http(s) `recv_svcscriptcode` and a
+/// non-empty `recv_svcscriptcode_ws` (which must be an http(s) URL). On a
+/// PATCH (`previous` given) only the fields it changes are checked, so that
+/// a list narrowed since does not block other edits (the send-time check
+/// still refuses them). A refusal is a 400 that names the field and says
+/// what to change.
+pub fn check_process_urls(
+    channel: &Channel,
+    previous: Option<&Channel>,
+    allowed: &crate::outbound::AllowList,
+) -> Result<(), RestError> {
+    let changed = |f: fn(&Channel) -> &String| previous.is_none_or(|p| f(p) != f(channel));
+    if changed(|c| &c.recv_svcscriptcode) {
+        if let Process::Http(url) = process(channel) {
+            crate::outbound::check_destination(&url, allowed)
+                .map_err(|e| bad(format!("`recv_svcscriptcode`: {e}")))?;
+        }
+    }
+    let ws = &channel.recv_svcscriptcode_ws;
+    if !ws.is_empty() && changed(|c| &c.recv_svcscriptcode_ws) {
+        if !(ws.starts_with("http://") || ws.starts_with("https://")) {
+            return Err(bad(
+                "`recv_svcscriptcode_ws` must be empty or an http:// or https:// URL",
+            ));
+        }
+        crate::outbound::check_destination(ws, allowed)
+            .map_err(|e| bad(format!("`recv_svcscriptcode_ws`: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The process of inbound webhooks. A stored value that is not one of the
 /// accepted forms (one written before validation, say) gives [`Process::None`].
 pub fn process(channel: &Channel) -> Process {

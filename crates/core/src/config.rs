@@ -4,7 +4,7 @@
 //! bound and error message, so configuration behaves the same natively and
 //! at the edge.
 
-use crate::outbound::AllowList;
+use crate::outbound::{AllowList, ListKind};
 use std::collections::HashMap;
 
 /// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
@@ -28,6 +28,10 @@ pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
 /// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
 /// delivery waits before the sweeper presumes its queue message lost.
 pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
+/// Default of `PROCESS_ALLOWED_HOSTS`: any public host over https (no
+/// literal private, loopback or other non-public address, no local-only
+/// name, no plain http).
+pub const DEFAULT_PROCESS_ALLOWED_HOSTS: &str = "*";
 /// Default of `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message.
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Default of `WS_MAX_MESSAGES_PER_S`: messages per second per inbound connection.
@@ -78,6 +82,10 @@ pub struct Settings {
     /// `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending delivery waits before the
     /// sweeper presumes its queue message lost.
     pub callback_sweep_grace_s: u64,
+    /// `PROCESS_ALLOWED_HOSTS`: the processes the gateway may hand work to
+    /// (`recv_svcscriptcode`, `recv_svcscriptcode_ws`, `COREZOID_API_URL`);
+    /// unset or empty: [`DEFAULT_PROCESS_ALLOWED_HOSTS`].
+    pub process_allowed_hosts: AllowList,
     /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
     pub ws_max_message_bytes: usize,
     /// `WS_MAX_MESSAGES_PER_S`: per connection (close 1008 beyond).
@@ -122,20 +130,35 @@ fn non_empty(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String
         .filter(|s| !s.is_empty())
 }
 
-/// `CALLBACK_ALLOWED_HOSTS`, parsed. An entry of no accepted form is an
-/// error, which names the entries' positions but not their text.
-fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, ConfigError> {
-    AllowList::parse(&non_empty(get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default()).map_err(|e| {
+/// An allow-list setting, parsed (`default` when unset or empty). An entry
+/// of no accepted form is an error, which names the entries' positions but
+/// not their text.
+fn allow_list(
+    get: &impl Fn(&str) -> Option<String>,
+    kind: ListKind,
+    default: &str,
+) -> Result<AllowList, ConfigError> {
+    let name = kind.setting();
+    let raw = non_empty(get, name).unwrap_or_else(|| default.to_owned());
+    AllowList::parse_for(kind, &raw).map_err(|e| {
         let positions: Vec<String> = e.invalid.iter().map(|i| i.position.to_string()).collect();
         let label = if positions.len() == 1 {
             "entry"
         } else {
             "entries"
         };
+        let forms = match kind {
+            ListKind::Callback => {
+                "host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
+                 no allow-all)"
+            }
+            ListKind::Process => {
+                "*, http://*, host, *.domain, http://host or http://*.domain (optionally with \
+                 :port)"
+            }
+        };
         ConfigError(format!(
-            "setting CALLBACK_ALLOWED_HOSTS holds {label} {} of no accepted form: each entry \
-             is host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
-             no allow-all)",
+            "setting {name} holds {label} {} of no accepted form: each entry is {forms}",
             positions.join(", ")
         ))
     })
@@ -163,6 +186,24 @@ impl Settings {
                     .into(),
             )),
         }
+    }
+
+    /// `COREZOID_API_URL`, when it is set and `PROCESS_ALLOWED_HOSTS` allows
+    /// it (checked before each task is handed to the engine). The error names
+    /// the settings, never the URL.
+    pub fn engine_url(&self) -> Result<&str, ConfigError> {
+        let url = self
+            .corezoid_api_url
+            .as_deref()
+            .ok_or_else(|| ConfigError("setting COREZOID_API_URL is not set".into()))?;
+        crate::outbound::check_destination(url, &self.process_allowed_hosts).map_err(|_| {
+            ConfigError(
+                "setting COREZOID_API_URL is not allowed by PROCESS_ALLOWED_HOSTS (a literal \
+                 non-public address, a local-only name, plain http or a host not listed)"
+                    .into(),
+            )
+        })?;
+        Ok(url)
     }
 
     /// Reads every setting through `get` (name → value), applying defaults.
@@ -228,7 +269,7 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
-            callback_allowed_hosts: allow_list(&get)?,
+            callback_allowed_hosts: allow_list(&get, ListKind::Callback, "")?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             ws_max_message_bytes: number(
                 &get,
@@ -249,6 +290,11 @@ impl Settings {
                 "CALLBACK_SWEEP_GRACE_S",
                 DEFAULT_CALLBACK_SWEEP_GRACE_S,
                 1,
+            )?,
+            process_allowed_hosts: allow_list(
+                &get,
+                ListKind::Process,
+                DEFAULT_PROCESS_ALLOWED_HOSTS,
             )?,
         })
     }

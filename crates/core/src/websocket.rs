@@ -6,6 +6,7 @@
 
 use crate::channel::{self, Channel};
 use crate::engine::{Forward, Protocol, CALLBACK_URL_FIELD};
+use crate::outbound::{check_destination, AllowList, Refused};
 use crate::request_id::{self, Purpose, RANDOM_BYTES};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -100,25 +101,39 @@ pub fn message_event(
     event
 }
 
-/// The channel names no http process for its WebSocket messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoWsProcess;
+/// Why an inbound WebSocket message cannot be handed to a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsForwardError {
+    /// `recv_svcscriptcode_ws` is not an `http://` or `https://` URL.
+    NoProcess,
+    /// `PROCESS_ALLOWED_HOSTS` does not allow it (why).
+    NotAllowed(Refused),
+}
 
-impl std::fmt::Display for NoWsProcess {
+impl std::fmt::Display for WsForwardError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("recv_svcscriptcode_ws names no http process")
+        match self {
+            WsForwardError::NoProcess => f.write_str("recv_svcscriptcode_ws names no http process"),
+            WsForwardError::NotAllowed(why) => write!(f, "recv_svcscriptcode_ws: {why}"),
+        }
     }
 }
 
 /// The request that hands `event` to the channel's `recv_svcscriptcode_ws`
 /// process: a POST of the event, read as a webhook (any 2xx takes it). The
 /// process must be an `http://` or `https://` URL (the scheme in lower
-/// case); anything else is [`NoWsProcess`].
-pub fn forward_message(channel: &Channel, event: &Value) -> Result<Forward, NoWsProcess> {
+/// case) that `allowed` (`PROCESS_ALLOWED_HOSTS`) allows, checked before
+/// each message is handed over.
+pub fn forward_message(
+    channel: &Channel,
+    event: &Value,
+    allowed: &AllowList,
+) -> Result<Forward, WsForwardError> {
     let url = &channel.recv_svcscriptcode_ws;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(NoWsProcess);
+        return Err(WsForwardError::NoProcess);
     }
+    check_destination(url, allowed).map_err(WsForwardError::NotAllowed)?;
     Ok(Forward {
         url: url.clone(),
         body: event.to_string(),

@@ -46,13 +46,19 @@ fn number(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
-/// A D1 failure as the API reports it: a unique `code` taken is a 409;
-/// anything else is logged with D1's own text and answered with a generic
-/// 500 that carries none of it (no SQL, no driver message).
+/// A D1 failure as the API reports it: a unique `code` taken is a 409; a
+/// record over D1's row size limit (a delivery of a huge rendered request)
+/// is a 413; anything else is logged with D1's own text and answered with a
+/// generic 500 that carries none of it (no SQL, no driver message).
 fn db_error(e: worker::Error) -> RestError {
     let msg = e.to_string();
     if msg.contains("UNIQUE constraint failed: channels.code") {
         RestError::conflict("code is already used by another channel")
+    } else if msg.contains("SQLITE_TOOBIG") {
+        RestError::new(
+            413,
+            "The record is too large to store: it is over the database's row size limit",
+        )
     } else {
         hidden("d1", &msg)
     }

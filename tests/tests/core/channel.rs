@@ -1257,3 +1257,72 @@ fn sql_ignores_fields_outside_the_whitelist() {
     };
     assert_eq!(run(&conn, &q).len(), 6);
 }
+
+// ---- check_process_urls ------------------------------------------------------
+
+#[test]
+fn process_urls_are_checked_against_process_allowed_hosts_on_save() {
+    use syncbridge_core::outbound::{AllowList, ListKind};
+    let default = AllowList::parse_for(ListKind::Process, "*").unwrap();
+    let local = AllowList::parse_for(ListKind::Process, "*, http://127.0.0.1").unwrap();
+    let with = |field: &str, url: &str| new(json!({"code": "c", field: url})).unwrap();
+    for field in ["recv_svcscriptcode", "recv_svcscriptcode_ws"] {
+        for url in [
+            "http://10.0.0.1/hook",
+            "https://169.254.169.254/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://2130706433/",
+            "https://localhost/",
+            "http://process.example/",
+        ] {
+            let m = assert_400(check_process_urls(&with(field, url), None, &default), field);
+            assert!(
+                m.contains("PROCESS_ALLOWED_HOSTS") || m.contains("IPv4 address as four"),
+                "{m}"
+            );
+        }
+        let ch = with(field, "https://process.example/hook");
+        assert!(check_process_urls(&ch, None, &default).is_ok());
+        let ch = with(field, "http://127.0.0.1:8790/process/echo");
+        assert!(check_process_urls(&ch, None, &local).is_ok());
+        assert!(check_process_urls(&ch, None, &default).is_err());
+    }
+    // Other processes are not URLs to check.
+    for process in ["", "corezoid:5"] {
+        let ch = with("recv_svcscriptcode", process);
+        assert!(check_process_urls(&ch, None, &default).is_ok());
+    }
+    // recv_svcscriptcode_ws must be an http(s) URL (it used to take anything).
+    for ws in ["ws://proc.example", "proc", "HTTPS://proc.example"] {
+        let ch = with("recv_svcscriptcode_ws", ws);
+        assert_400(
+            check_process_urls(&ch, None, &default),
+            "`recv_svcscriptcode_ws` must be empty or an http:// or https:// URL",
+        );
+    }
+    // A PATCH checks only what it changes: a process saved under a wider
+    // list does not block other edits, but a change to it is checked.
+    let old = with("recv_svcscriptcode", "http://127.0.0.1:8790/process/echo");
+    let retitled = patch(&old, &json!({"opts": {"title": "t"}}), T1).unwrap();
+    assert!(check_process_urls(&retitled, Some(&old), &default).is_ok());
+    let moved = patch(
+        &old,
+        &json!({"recv_svcscriptcode": "http://127.0.0.1:1/"}),
+        T1,
+    )
+    .unwrap();
+    assert_400(
+        check_process_urls(&moved, Some(&old), &default),
+        "`recv_svcscriptcode`",
+    );
+    let ws = patch(
+        &old,
+        &json!({"recv_svcscriptcode_ws": "https://10.0.0.1/"}),
+        T1,
+    )
+    .unwrap();
+    assert_400(
+        check_process_urls(&ws, Some(&old), &default),
+        "`recv_svcscriptcode_ws`",
+    );
+}

@@ -122,3 +122,63 @@ fn public_base_is_public_url_or_a_loopback_request_origin() {
         "http://127.0.0.1"
     );
 }
+
+#[test]
+fn process_allowed_hosts_defaults_to_any_public_host() {
+    use syncbridge_core::outbound::{check_destination, ListKind};
+    let s = settings();
+    assert_eq!(s.process_allowed_hosts.kind(), ListKind::Process);
+    let ok = |s: &syncbridge_core::Settings, url: &str| {
+        check_destination(url, &s.process_allowed_hosts).is_ok()
+    };
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    assert!(!ok(&s, "http://api.corezoid.com/"));
+    assert!(!ok(&s, "https://127.0.0.1/"));
+    assert!(!ok(&s, "https://localhost/"));
+    // Empty is the default too; a list of its own replaces it.
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", " ")]).unwrap();
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", "*, http://127.0.0.1")]).unwrap();
+    assert!(ok(&s, "http://127.0.0.1:8790/process/echo"));
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", "api.corezoid.com")]).unwrap();
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    assert!(!ok(&s, "https://other.example/"));
+    // Entries of no accepted form stop the gateway, naming their positions only.
+    let e = settings_with(&[("PROCESS_ALLOWED_HOSTS", "*, ftp://x.example, user@y")]).unwrap_err();
+    assert!(
+        e.0.starts_with("setting PROCESS_ALLOWED_HOSTS holds entries 2, 3 of no accepted form"),
+        "{e}"
+    );
+    assert!(!e.0.contains("x.example") && !e.0.contains("user@"), "{e}");
+    // CALLBACK_ALLOWED_HOSTS still has no `*`.
+    assert!(settings_with(&[("CALLBACK_ALLOWED_HOSTS", "*")]).is_err());
+}
+
+#[test]
+fn the_engine_url_must_be_set_and_allowed() {
+    let e = settings().engine_url().unwrap_err();
+    assert_eq!(e.0, "setting COREZOID_API_URL is not set");
+    let s = settings_with(&[("COREZOID_API_URL", "https://api.corezoid.com/")]).unwrap();
+    assert_eq!(s.engine_url().unwrap(), "https://api.corezoid.com");
+    for url in [
+        "http://127.0.0.1:8790",
+        "https://10.0.0.1",
+        "https://localhost",
+        "http://api.corezoid.com",
+    ] {
+        let s = settings_with(&[("COREZOID_API_URL", url)]).unwrap();
+        let e = s.engine_url().unwrap_err();
+        assert!(
+            e.0.contains("COREZOID_API_URL") && e.0.contains("PROCESS_ALLOWED_HOSTS"),
+            "{e}"
+        );
+        assert!(!e.0.contains(&url[8..]), "{e} names the value");
+    }
+    let s = settings_with(&[
+        ("COREZOID_API_URL", "http://127.0.0.1:8790"),
+        ("PROCESS_ALLOWED_HOSTS", "http://127.0.0.1"),
+    ])
+    .unwrap();
+    assert_eq!(s.engine_url().unwrap(), "http://127.0.0.1:8790");
+}

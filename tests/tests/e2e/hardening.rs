@@ -485,3 +485,145 @@ async fn the_first_answers_after_start_are_not_500s() {
         "answers from the first on: {answers:?}"
     );
 }
+
+// ---- 10. process URLs are under PROCESS_ALLOWED_HOSTS ------------------------
+
+/// At save (create and PATCH): process URLs whose host is a literal address
+/// in a private, loopback, link-local, CGNAT, multicast, documentation or
+/// reserved range, in any form, are refused unless that exact address is
+/// listed; public hosts pass the default `*`.
+#[tokio::test]
+async fn process_urls_are_checked_at_save() {
+    let client = client();
+    for url in [
+        "http://10.0.0.1/hook",
+        "https://192.168.1.10/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::1]:8080/",
+        "https://[fd00::1]/",
+        "https://224.0.0.1/",
+        "https://198.51.100.7/",
+        "https://2130706433/",
+        "https://0x7f.1/",
+        "https://0177.0.0.1/",
+        "https://localhost/hook",
+        "http://process.example/hook",
+        "ftp://process.example/hook",
+    ] {
+        for field in ["recv_svcscriptcode", "recv_svcscriptcode_ws"] {
+            let (status, v) = client
+                .admin(
+                    Method::POST,
+                    API,
+                    Some(json!({"code": unique("ssrf"), field: url})),
+                )
+                .await;
+            let m = assert_rest_error(status, &v, 400);
+            assert!(m.contains(field), "{url}: {m}");
+            assert!(
+                m.contains("PROCESS_ALLOWED_HOSTS") || m.contains("URL"),
+                "{url}: {m}"
+            );
+        }
+    }
+    // Public names over https pass the default `*`; the loopback address the
+    // tests list exactly passes over http.
+    let ch = client
+        .create_channel(json!({
+            "code": unique("ok"), "recv_svcscriptcode": "https://process.example/hook",
+            "recv_svcscriptcode_ws": "https://93.184.216.34/ws",
+        }))
+        .await;
+    let path = format!("{API}/{}", id_of(&ch));
+    let (status, v) = client
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"recv_svcscriptcode": "http://192.168.0.1/"})),
+        )
+        .await;
+    assert!(assert_rest_error(status, &v, 400).contains("PROCESS_ALLOWED_HOSTS"));
+    let (status, v) = client
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"recv_svcscriptcode": process_url("echo")})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // A PATCH of other fields keeps working.
+    let (status, v) = client
+        .admin(Method::PATCH, &path, Some(json!({"opts": {"title": "t"}})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+}
+
+/// At send: after a restart with a list that no longer allows loopback, a
+/// webhook to a channel saved before is a 502 and the process hears
+/// nothing, an inbound WebSocket message is not handed over, and Sync API
+/// tasks (to `COREZOID_API_URL`) are a `config_error`, the engine hearing
+/// nothing.
+#[tokio::test]
+async fn process_urls_are_checked_before_each_forward() {
+    let dir = state_dir("process-allow");
+    let first = start_worker_opts(shared_settings(), Some(&dir), None).await;
+    let c = TestClient::of(&first);
+    let ch = public_channel(&c, "echo", true).await;
+    let cz = c
+        .create_channel(json!({
+            "code": unique("cz"), "recv_svcscriptcode": "corezoid:5",
+            "opts": {"issync": true, "corezoid_login": LOGIN},
+        }))
+        .await;
+    stop_worker(first).await;
+
+    let mut vars = shared_settings();
+    vars["PROCESS_ALLOWED_HOSTS"] = json!("*");
+    let second = start_worker_opts(vars, Some(&dir), None).await;
+    let c = TestClient::of(&second);
+    let marker = unique("send-check");
+    let r = c
+        .http()
+        .post(format!("{}?marker={marker}", c.hook(&ch)))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = read_json(r).await;
+    let m = assert_rest_error(status, &v, 502);
+    assert!(m.contains("PROCESS_ALLOWED_HOSTS"), "{m}");
+
+    let r = c
+        .http()
+        .post(format!("{}?marker={marker}", c.hook(&cz)))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = read_json(r).await;
+    let m = assert_rest_error(status, &v, 502);
+    assert!(m.contains("COREZOID_API_URL"), "{m}");
+
+    let mut ws = c.inbound(&ch).await;
+    ws.send(Message::Text(marker.clone().into())).await.unwrap();
+    assert!(
+        second
+            .wait_for_log("ws_message_not_handed_over", PATIENCE)
+            .await
+    );
+
+    let tag = unique("send-check-sync");
+    let (status, v) = c.call(&json!({"ops": [create(json!({"tag": tag}))]})).await;
+    let d = assert_sync_error(status, &v, 500, "config_error");
+    assert!(
+        d.contains("COREZOID_API_URL") && d.contains("PROCESS_ALLOWED_HOSTS"),
+        "{d}"
+    );
+    no_event_with(&marker, Duration::from_millis(300)).await;
+    assert!(engine().received_with_tag(&tag).is_empty());
+    let _ = ws.close(None).await;
+    stop_worker(second).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,9 @@ pub mod retry;
 pub mod template;
 
 pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
-pub use destination::{check_destination, AllowList, AllowListError, DestinationError};
+pub use destination::{
+    check_destination, AllowList, AllowListError, DestinationError, ListKind, Refused,
+};
 pub use retry::{
     decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
     MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,

@@ -45,9 +45,11 @@ pub async fn handle(
     .map_err(Failure::sync_api)?;
     let request = sync_api::parse(&body, settings.max_ops).map_err(Failure::sync_api)?;
     let has_create = request.ops.iter().any(|o| matches!(o, SyncOp::Create(_)));
-    if has_create && settings.corezoid_api_url.is_none() {
-        let e = ApiError::config("setting COREZOID_API_URL is not set");
-        return Err(Failure::sync_api(e));
+    if has_create {
+        // Set, and allowed by PROCESS_ALLOWED_HOSTS, before any task is sent.
+        settings
+            .engine_url()
+            .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     }
     let callback_base = settings
         .public_base(&req.url()?.origin().ascii_serialization())

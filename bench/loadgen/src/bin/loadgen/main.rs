@@ -114,6 +114,7 @@ async fn run(args: Args, storage: Storage) -> i32 {
             "API_KEYS": json!({ LOGIN: SECRET }).to_string(),
             "CALLBACK_SECRET": CALLBACK_SECRET,
             "COREZOID_API_URL": engine.url(),
+            "PROCESS_ALLOWED_HOSTS": "http://127.0.0.1",
             "SYNC_MAX_TIMEOUT_S": "3600",
         });
         eprintln!("loadgen: engine on {}; starting the worker", engine.url());
