@@ -248,9 +248,11 @@ impl Store {
         .await
     }
 
-    /// Stores a new delivery at generation 1. With an idempotency key already
-    /// used on this channel, nothing is written and the earlier delivery is
-    /// returned instead.
+    /// Stores a new delivery at generation 1, due at `now_ms`; its
+    /// `created_at_ms` is its `created_at` (so the log's order agrees with
+    /// the time it shows). With an idempotency key already used on this
+    /// channel, nothing is written and the earlier delivery is returned
+    /// instead.
     pub async fn insert_delivery(
         &self,
         d: &Delivery,
@@ -264,8 +266,16 @@ impl Store {
         let inserted = self
             .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
-                &[text(&d.id), text(&d.channel_id), key, text(d.state.as_str()), number(now_ms), text(&to_json(d)?)],
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?7, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
+                &[
+                    text(&d.id),
+                    text(&d.channel_id),
+                    key,
+                    text(d.state.as_str()),
+                    number(now_ms),
+                    text(&to_json(d)?),
+                    number(d.created_at_ms().unwrap_or(now_ms)),
+                ],
             )
             .await?;
         if inserted > 0 {
@@ -334,7 +344,8 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// A channel's deliveries, newest first.
+    /// A channel's deliveries, newest first: by `created_at`, ties by id
+    /// (descending too), so the order is the reverse of (created_at, id).
     pub async fn deliveries(
         &self,
         channel_id: &str,
@@ -342,7 +353,7 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<Delivery>, RestError> {
         self.docs(
-            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
+            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
             &[text(channel_id), number(limit), number(offset)],
         )
         .await

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use syncbridge_tests::client::{now_s, sync_url};
 use syncbridge_tests::harness::{
     assert_plugin_error, assert_rest_error, assert_sync_error, client, engine, id_of, process_url,
-    read_json, shared, shared_settings, start_worker, start_worker_opts, state_dir, stop_worker,
-    token_of, TestClient, ADMIN, API, LOGIN, MAX_BODY, PATIENCE, SECRET,
+    read_json, receiver, shared, shared_settings, start_worker, start_worker_opts, state_dir,
+    stop_worker, token_of, TestClient, ADMIN, API, LOGIN, MAX_BODY, PATIENCE, SECRET,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{free_port, repo_root};
@@ -626,4 +626,45 @@ async fn process_urls_are_checked_before_each_forward() {
     let _ = ws.close(None).await;
     stop_worker(second).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- the delivery log's order ----------------------------------------------
+
+/// The delivery log is newest first by the `created_at` it shows, ties
+/// broken by id (descending too), also for sends made at once.
+#[tokio::test]
+async fn the_delivery_log_is_ordered_by_created_at_then_id() {
+    let client = client();
+    let key = unique("order");
+    let ch = client
+        .callback_channel(
+            &format!("/status/{key}?code=200"),
+            json!({"body": "x", "retry": {"schedule": "interval", "interval_s": 1, "max_attempts": 1}}),
+        )
+        .await;
+    let sends = (0..24).map(|_| {
+        let client = client.clone();
+        let ch = ch.clone();
+        async move { client.send_ok(&ch, json!({})).await }
+    });
+    let ids = futures::future::join_all(sends).await;
+    let list = client.deliveries(&ch).await;
+    let got: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["created_at"].as_str().unwrap().to_string(),
+                d["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), ids.len());
+    let mut want = got.clone();
+    want.sort_by(|a, b| b.cmp(a));
+    assert_eq!(got, want, "newest first by (created_at, id)");
+    let ties = got.windows(2).filter(|w| w[0].0 == w[1].0).count();
+    eprintln!("{ties} ties among {} deliveries", got.len());
+    receiver().wait_hits(&key, ids.len(), PATIENCE).await;
 }
