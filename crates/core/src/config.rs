@@ -32,6 +32,9 @@ pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
 /// literal private, loopback or other non-public address, no local-only
 /// name, no plain http).
 pub const DEFAULT_PROCESS_ALLOWED_HOSTS: &str = "*";
+/// Default of `SIGNATURE_REPLAY_PROTECTION`: off, as Corezoid, whose callers
+/// may send the same signed request again within the window.
+pub const DEFAULT_SIGNATURE_REPLAY_PROTECTION: bool = false;
 /// Default of `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message.
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Default of `WS_MAX_MESSAGES_PER_S`: messages per second per inbound connection.
@@ -86,6 +89,9 @@ pub struct Settings {
     /// (`recv_svcscriptcode`, `recv_svcscriptcode_ws`, `COREZOID_API_URL`);
     /// unset or empty: [`DEFAULT_PROCESS_ALLOWED_HOSTS`].
     pub process_allowed_hosts: AllowList,
+    /// `SIGNATURE_REPLAY_PROTECTION`: a Sync API signature is taken once
+    /// within its window (off by default, as Corezoid).
+    pub signature_replay_protection: bool,
     /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
     pub ws_max_message_bytes: usize,
     /// `WS_MAX_MESSAGES_PER_S`: per connection (close 1008 beyond).
@@ -121,6 +127,26 @@ fn number<T: std::str::FromStr + PartialOrd + Copy>(
                 "setting {name} must be a whole number (at least the minimum allowed)"
             ))),
         },
+    }
+}
+
+/// A yes/no setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`
+/// (any case); unset or empty is `default`.
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match non_empty(get, name)
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(ConfigError(format!(
+            "setting {name} must be true or false (or 1/0, yes/no, on/off)"
+        ))),
     }
 }
 
@@ -295,6 +321,11 @@ impl Settings {
                 &get,
                 ListKind::Process,
                 DEFAULT_PROCESS_ALLOWED_HOSTS,
+            )?,
+            signature_replay_protection: flag(
+                &get,
+                "SIGNATURE_REPLAY_PROTECTION",
+                DEFAULT_SIGNATURE_REPLAY_PROTECTION,
             )?,
         })
     }

@@ -182,3 +182,21 @@ fn the_engine_url_must_be_set_and_allowed() {
     .unwrap();
     assert_eq!(s.engine_url().unwrap(), "http://127.0.0.1:8790");
 }
+
+#[test]
+fn signature_replay_protection_is_off_unless_turned_on() {
+    assert!(!settings().signature_replay_protection);
+    for on in ["true", "TRUE", "1", "yes", "on", " On "] {
+        let s = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", on)]).unwrap();
+        assert!(s.signature_replay_protection, "{on}");
+    }
+    for off in ["false", "0", "no", "off", "", "  "] {
+        let s = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", off)]).unwrap();
+        assert!(!s.signature_replay_protection, "{off:?}");
+    }
+    for bad in ["2", "enabled", "maybe"] {
+        let e = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", bad)]).unwrap_err();
+        assert!(e.0.contains("SIGNATURE_REPLAY_PROTECTION"), "{e}");
+        assert!(!e.0.contains(bad), "{e} names the value");
+    }
+}

@@ -628,6 +628,70 @@ async fn process_urls_are_checked_before_each_forward() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+// ---- 11. replayed signatures (opt-in) ---------------------------------------
+
+/// With `SIGNATURE_REPLAY_PROTECTION` on, a signed request sent again
+/// within the window (in either letter case) is refused 403 `replayed`, and
+/// the engine gets one task.
+#[tokio::test]
+async fn with_replay_protection_a_replayed_signature_is_refused() {
+    let mut vars = shared_settings();
+    vars["SIGNATURE_REPLAY_PROTECTION"] = json!("true");
+    let worker = start_worker(vars).await;
+    let c = TestClient::of(&worker);
+    let tag = unique("replay-on");
+    let raw = json!({"ops": [create(json!({"tag": tag}))]}).to_string();
+    let url = sync_url(&c.base, LOGIN, SECRET, raw.as_bytes());
+    let post = |url: String| {
+        let c = c.clone();
+        let raw = raw.clone();
+        async move {
+            let r = c
+                .http()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(raw)
+                .send()
+                .await
+                .unwrap();
+            let (s, v) = read_json(r).await;
+            (s.as_u16(), v)
+        }
+    };
+    let (status, v) = post(url.clone()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
+    let (status, v) = post(url.clone()).await;
+    assert_sync_error(status, &v, 403, "replayed");
+    let (sig_at, _) = url.rmatch_indices('/').next().unwrap();
+    let upper = format!("{}{}", &url[..sig_at], url[sig_at..].to_uppercase());
+    let (status, v) = post(upper).await;
+    assert_sync_error(status, &v, 403, "replayed");
+    assert_eq!(engine().received_with_tag(&tag).len(), 1);
+    // Another body is another signature.
+    let (status, v) = c
+        .call(&json!({"ops": [create(json!({"tag": tag, "n": 2}))]}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    stop_worker(worker).await;
+}
+
+/// Off (the default, as Corezoid), the same signed request twice is two tasks.
+#[tokio::test]
+async fn without_replay_protection_a_replayed_signature_is_another_task() {
+    let c = client();
+    let tag = unique("replay-off");
+    let raw = json!({"ops": [create(json!({"tag": tag}))]}).to_string();
+    let url = sync_url(&c.base, LOGIN, SECRET, raw.as_bytes());
+    for _ in 0..2 {
+        let r = c.http().post(&url).body(raw.clone()).send().await.unwrap();
+        let (status, v) = read_json(r).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["ops"][0]["proc"], "ok", "{v}");
+    }
+    assert_eq!(engine().received_with_tag(&tag).len(), 2);
+}
+
 // ---- the delivery log's order ----------------------------------------------
 
 /// The delivery log is newest first by the `created_at` it shows, ties

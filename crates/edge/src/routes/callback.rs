@@ -35,10 +35,13 @@ pub async fn handle(ctx: &Ctx, mut req: Request, id: &str) -> Handled {
     match rendezvous::callback(&ctx.env, &verified, data.into(), settings.result_ttl_s).await {
         Ok(false) => Ok(http::json(200, &json!({"proc": "ok"}))?),
         Ok(true) => Ok(http::json(200, &json!({"proc": "ok", "duplicate": true}))?),
-        Err(e) => Err(Failure::plugin(ApiError::new(
-            503,
-            "store_unavailable",
-            format!("result not stored: {e}"),
-        ))),
+        Err(e) => {
+            http::log_failure("rendezvous", &e.to_string());
+            Err(Failure::plugin(ApiError::new(
+                503,
+                "store_unavailable",
+                "The result was not stored; try again",
+            )))
+        }
     }
 }
