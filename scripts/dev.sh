@@ -57,20 +57,29 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-extra='{}'
+# Settings this run adds over the vars file (SYNCBRIDGE_VARS wins over it).
+# PUBLIC_URL: the origin of the gateway's own URLs (callback URLs) must come
+# from configuration; this run's own, unless the vars file names one.
+extra=()
+vars_has() { [ -f "$vars_file" ] && grep -q "^$1=" "$vars_file"; }
+vars_has PUBLIC_URL || extra+=("\"PUBLIC_URL\":\"http://127.0.0.1:$PORT\"")
 if [ "$demo" = 1 ]; then
   keys=$(sed -n 's/^API_KEYS=//p' "$vars_file" | sed "s/^'\(.*\)'$/\1/")
   cargo build -q -p syncbridge-tests --bin demo-engine
   target/debug/demo-engine --port "$ENGINE_PORT" --keys "$keys" &
   pids+=($!)
-  extra="{\"COREZOID_API_URL\":\"http://127.0.0.1:$ENGINE_PORT\"}"
+  extra+=("\"COREZOID_API_URL\":\"http://127.0.0.1:$ENGINE_PORT\"")
+  # The demo's engine and process are on loopback, over plain http.
+  vars_has PROCESS_ALLOWED_HOSTS ||
+    extra+=("\"PROCESS_ALLOWED_HOSTS\":\"*, http://127.0.0.1:$ENGINE_PORT\"")
 fi
+extra_json="{$(IFS=,; echo "${extra[*]}")}"
 if [ "$demo_vars" = 1 ]; then
   node scripts/static.mjs --port "$FRONTEND_PORT" --root examples/frontend >/dev/null &
   pids+=($!)
 fi
 
-SYNCBRIDGE_VARS="$extra" node scripts/serve.mjs --port "$PORT" \
+SYNCBRIDGE_VARS="$extra_json" node scripts/serve.mjs --port "$PORT" \
   --vars-file "$vars_file" --persist "$persist" &
 pids+=($!)
 
@@ -124,8 +133,8 @@ if [ "$demo_vars" = 1 ]; then
   echo
   PORT="$PORT" DEMO_DIR="$demo_dir" bash scripts/demo-request.sh
   echo
-  # The worker answers /healthz before serve.mjs has applied the D1
-  # migrations: retry while the channel API is not there yet.
+  # serve.mjs applies the D1 migrations before it serves; a retry or two
+  # only covers a worker still warming up.
   channel_token=
   for _ in $(seq 1 20); do
     channel_token=$(demo_channel 2>"$demo_dir/channel.err") && break

@@ -91,6 +91,7 @@ print(json.dumps({
     "ADMIN_TOKEN": e["ADMIN_TOKEN"],
     "COREZOID_API_URL": e["CLOSED"],
     "CALLBACK_ALLOWED_HOSTS": e["CLOSED"],
+    "PROCESS_ALLOWED_HOSTS": e["CLOSED"],
     "CALLBACK_TIMEOUT_S": "2",
     "WEBHOOK_MAX_WAIT_S": "1",
     "SYNC_DEFAULT_TIMEOUT_S": "1",

@@ -13,7 +13,8 @@
 // cannot leave it running).
 import { Miniflare, Log, LogLevel, Response } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
-import { readFileSync, existsSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, existsSync, readdirSync, statSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, normalize, extname } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -57,7 +58,12 @@ const { workerOptions: tomlOptions } = unstable_getMiniflareWorkerOptions("wrang
 // service binding that serves the same directory, and the router is left out.
 const { assets, ...workerOptions } = tomlOptions;
 const persist = args.persist || false;
-const mf = new Miniflare({
+// D1 lives in a folder even without --persist (one of this run's own,
+// removed on stop), so that its migrations can be applied before the
+// worker's port opens (see migrateFirst).
+const ownD1 = persist ? null : mkdtempSync(join(tmpdir(), "syncbridge-d1-"));
+const d1Dir = persist ? `${persist}/d1` : ownD1;
+const options = {
   ...workerOptions,
   serviceBindings: {
     ...(workerOptions.serviceBindings || {}),
@@ -74,18 +80,51 @@ const mf = new Miniflare({
   host: args.host,
   port: Number(args.port),
   durableObjectsPersist: persist ? `${persist}/do` : false,
-  d1Persist: persist ? `${persist}/d1` : false,
+  d1Persist: d1Dir,
   cf: false,
   // Lets the cron above reach /cdn-cgi/handler/scheduled (loopback only).
   unsafeTriggerHandlers: true,
   log: new Log(LogLevel.WARN),
-});
+};
 
 let stopping = false;
+let mf;
+const started = Date.now();
+await migrateFirst(d1Dir);
+mf = new Miniflare(options);
 const url = await mf.ready;
-await applyMigrations(await mf.getD1Database("DB"));
+// Nothing left to do (migrateFirst did it); kept as a check that the worker
+// sees the same database.
+if (await applyMigrations(await mf.getD1Database("DB"))) {
+  console.error("serve.mjs: the worker's D1 database was not the migrated one");
+}
 startCron();
+if (process.env.SYNCBRIDGE_START_TIMING) console.log(`started in ${Date.now() - started} ms`);
 console.log(`ready on ${url.origin}`);
+
+// Applies the D1 migrations to the database in `dir` before the worker
+// serves anything, so that no request ever meets a database without its
+// tables (the worker's port opens at `mf.ready`, and applying them after
+// that let the first requests fail): a Miniflare of its own, with only the
+// D1 binding and a trivial script, on a port nobody is told of.
+async function migrateFirst(dir) {
+  const m = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
+    d1Databases: workerOptions.d1Databases,
+    d1Persist: dir,
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    log: new Log(LogLevel.WARN),
+  });
+  try {
+    await m.ready;
+    await applyMigrations(await m.getD1Database("DB"));
+  } finally {
+    await m.dispose();
+  }
+}
 
 // Cloudflare runs the worker's cron triggers (wrangler.toml [triggers]);
 // Miniflare does not, so this fires the scheduled handler every
@@ -114,7 +153,7 @@ function startCron() {
 }
 
 // Applies migrations/*.sql in name order, once each, recording them in
-// d1_migrations as `wrangler d1 migrations apply` does.
+// d1_migrations as `wrangler d1 migrations apply` does. The number applied.
 async function applyMigrations(db) {
   await db
     .prepare(
@@ -123,6 +162,7 @@ async function applyMigrations(db) {
     .run();
   const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
   const files = readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort();
+  let applied = 0;
   for (const name of files) {
     if (done.has(name)) continue;
     const statements = unstable_splitSqlQuery(readFileSync(`migrations/${name}`, "utf8"));
@@ -130,7 +170,9 @@ async function applyMigrations(db) {
       ...statements.map((sql) => db.prepare(sql)),
       db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name),
     ]);
+    applied += 1;
   }
+  return applied;
 }
 
 // One static file of `dir` for GET/HEAD, with its content type; else 404.
@@ -148,7 +190,8 @@ function serveAsset(dir, request) {
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await mf.dispose().catch(() => {});
+  await mf?.dispose().catch(() => {});
+  if (ownD1) rmSync(ownD1, { recursive: true, force: true });
   process.exit(0);
 }
 // Miniflare's own SIGINT/SIGTERM handlers exit at once, before dispose()

@@ -57,6 +57,9 @@ pub const CALLBACK_TIMEOUT_S: u64 = 2;
 pub const SWEEP_GRACE_S: u64 = 60;
 /// `CALLBACK_ALLOWED_HOSTS`: the loopback receiver, over plain http.
 pub const ALLOWED_HOSTS: &str = "http://127.0.0.1";
+/// `PROCESS_ALLOWED_HOSTS`: any public host (the default), and the loopback
+/// engine and processes over plain http.
+pub const PROCESS_ALLOWED_HOSTS: &str = "*, http://127.0.0.1";
 /// `WS_MAX_MESSAGE_BYTES`.
 pub const WS_MAX_MESSAGE: usize = 1024;
 /// `WS_MAX_MESSAGES_PER_S`.
@@ -93,6 +96,7 @@ pub fn shared_settings() -> Value {
         "MAX_BODY_BYTES": MAX_BODY.to_string(),
         "WEBHOOK_MAX_WAIT_S": WEBHOOK_WAIT_S.to_string(),
         "CALLBACK_ALLOWED_HOSTS": ALLOWED_HOSTS,
+        "PROCESS_ALLOWED_HOSTS": PROCESS_ALLOWED_HOSTS,
         "CALLBACK_TIMEOUT_S": CALLBACK_TIMEOUT_S.to_string(),
         "CALLBACK_SWEEP_GRACE_S": SWEEP_GRACE_S.to_string(),
         "WS_MAX_MESSAGE_BYTES": WS_MAX_MESSAGE.to_string(),

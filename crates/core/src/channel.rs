@@ -52,6 +52,15 @@ pub const MAX_CODE_LEN: usize = 128;
 /// Most channels followed along `opts.eventing_channel` from a channel being
 /// saved (see [`next_eventing_hop`]); a longer chain is refused.
 pub const MAX_EVENTING_HOPS: usize = 8;
+/// Longest value of a list's `filter`, `mask` or `order` parameter, in bytes
+/// (after percent-decoding).
+pub const MAX_LIST_PARAM_BYTES: usize = 4096;
+/// Most fields a list's `filter` may test (there are 18 it can use).
+pub const MAX_FILTER_TERMS: usize = 18;
+/// Most fields a list's `order` may name.
+pub const MAX_ORDER_TERMS: usize = 8;
+/// Most names a `mask` may hold, repeats included (there are 23 distinct ones).
+pub const MAX_MASK_FIELDS: usize = 32;
 
 /// The channel entity, exactly as the API shows it (field order included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -506,6 +515,38 @@ fn parse_process(s: &str) -> Option<Process> {
     }
 }
 
+/// Checks the process URLs of `channel` as it is saved against `allowed`
+/// (`PROCESS_ALLOWED_HOSTS`): an http(s) `recv_svcscriptcode` and a
+/// non-empty `recv_svcscriptcode_ws` (which must be an http(s) URL). On a
+/// PATCH (`previous` given) only the fields it changes are checked, so that
+/// a list narrowed since does not block other edits (the send-time check
+/// still refuses them). A refusal is a 400 that names the field and says
+/// what to change.
+pub fn check_process_urls(
+    channel: &Channel,
+    previous: Option<&Channel>,
+    allowed: &crate::outbound::AllowList,
+) -> Result<(), RestError> {
+    let changed = |f: fn(&Channel) -> &String| previous.is_none_or(|p| f(p) != f(channel));
+    if changed(|c| &c.recv_svcscriptcode) {
+        if let Process::Http(url) = process(channel) {
+            crate::outbound::check_destination(&url, allowed)
+                .map_err(|e| bad(format!("`recv_svcscriptcode`: {e}")))?;
+        }
+    }
+    let ws = &channel.recv_svcscriptcode_ws;
+    if !ws.is_empty() && changed(|c| &c.recv_svcscriptcode_ws) {
+        if !(ws.starts_with("http://") || ws.starts_with("https://")) {
+            return Err(bad(
+                "`recv_svcscriptcode_ws` must be empty or an http:// or https:// URL",
+            ));
+        }
+        crate::outbound::check_destination(ws, allowed)
+            .map_err(|e| bad(format!("`recv_svcscriptcode_ws`: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The process of inbound webhooks. A stored value that is not one of the
 /// accepted forms (one written before validation, say) gives [`Process::None`].
 pub fn process(channel: &Channel) -> Process {
@@ -622,9 +663,9 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, RestErr
             return Err(bad(format!("Parameter `{name}` is given twice")));
         }
         match name {
-            "filter" => q.filter = parse_filter(value)?,
+            "filter" => q.filter = parse_filter(bounded(name, value)?)?,
             "mask" => q.mask = Some(parse_mask(value)?),
-            "order" => q.order = parse_order(value)?,
+            "order" => q.order = parse_order(bounded(name, value)?)?,
             "offset" => {
                 q.offset = parse_count(name, value)?;
                 if q.offset > MAX_OFFSET {
@@ -662,9 +703,31 @@ pub fn parse_get_query(
     Ok((mask, flat.unwrap_or(false)))
 }
 
+/// `value` of the list parameter `name`, if it is at most
+/// [`MAX_LIST_PARAM_BYTES`] long.
+fn bounded<'a>(name: &str, value: &'a str) -> Result<&'a str, RestError> {
+    if value.len() > MAX_LIST_PARAM_BYTES {
+        return Err(bad(format!(
+            "`{name}` is longer than {MAX_LIST_PARAM_BYTES} bytes (at most {MAX_LIST_PARAM_BYTES})"
+        )));
+    }
+    Ok(value)
+}
+
 fn parse_mask(value: &str) -> Result<Vec<String>, RestError> {
+    let value = bounded("mask", value)?;
     let mut fields: Vec<String> = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for (i, name) in value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        if i == MAX_MASK_FIELDS {
+            return Err(bad(format!(
+                "`mask` names more than {MAX_MASK_FIELDS} fields (at most {MAX_MASK_FIELDS})"
+            )));
+        }
         if !is_known_field(name) {
             return Err(bad(format!("Unknown field `{name}` in `mask`")));
         }
@@ -719,6 +782,11 @@ fn parse_filter(text: &str) -> Result<Vec<(String, Value)>, RestError> {
             }
             (_, v) => out.push(filter_item(key, v)?),
         }
+        if out.len() > MAX_FILTER_TERMS {
+            return Err(bad(format!(
+                "`filter` tests more than {MAX_FILTER_TERMS} fields (at most {MAX_FILTER_TERMS})"
+            )));
+        }
     }
     Ok(out)
 }
@@ -756,6 +824,11 @@ fn parse_order(text: &str) -> Result<Vec<(String, bool)>, RestError> {
             .map(|name| Value::String(name.trim().to_owned()))
             .collect(),
     };
+    if items.len() > MAX_ORDER_TERMS {
+        return Err(bad(format!(
+            "`order` names more than {MAX_ORDER_TERMS} fields (at most {MAX_ORDER_TERMS})"
+        )));
+    }
     items
         .into_iter()
         .map(|item| {

@@ -4,7 +4,7 @@
 //! bound and error message, so configuration behaves the same natively and
 //! at the edge.
 
-use crate::outbound::AllowList;
+use crate::outbound::{AllowList, ListKind};
 use std::collections::HashMap;
 
 /// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
@@ -33,6 +33,13 @@ pub const DEFAULT_CALLBACK_MAX_BYTES: usize = 512 * 1024;
 /// Default of `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending
 /// delivery waits before the sweeper presumes its queue message lost.
 pub const DEFAULT_CALLBACK_SWEEP_GRACE_S: u64 = 60;
+/// Default of `PROCESS_ALLOWED_HOSTS`: any public host over https (no
+/// literal private, loopback or other non-public address, no local-only
+/// name, no plain http).
+pub const DEFAULT_PROCESS_ALLOWED_HOSTS: &str = "*";
+/// Default of `SIGNATURE_REPLAY_PROTECTION`: off, as Corezoid, whose callers
+/// may send the same signed request again within the window.
+pub const DEFAULT_SIGNATURE_REPLAY_PROTECTION: bool = false;
 /// Default of `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message.
 pub const DEFAULT_WS_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Default of `WS_MAX_MESSAGES_PER_S`: messages per second per inbound connection.
@@ -71,7 +78,8 @@ pub struct Settings {
     pub api_keys: HashMap<String, String>,
     /// `CALLBACK_SECRET`: key of the request ids' MAC.
     pub callback_secret: Vec<u8>,
-    /// `PUBLIC_URL`: origin used in `__callback_url`; the request's own when absent.
+    /// `PUBLIC_URL`: origin used in `__callback_url`; when absent, only a
+    /// loopback request origin is used (see [`Settings::public_base`]).
     pub public_url: Option<String>,
     /// `SYNC_DEFAULT_TIMEOUT_S`: the wait of a request that gives no `timeout` (at most the cap).
     pub sync_default_timeout_s: u64,
@@ -100,6 +108,13 @@ pub struct Settings {
     /// `CALLBACK_SWEEP_GRACE_S`: how long past its due time a pending delivery waits before the
     /// sweeper presumes its queue message lost.
     pub callback_sweep_grace_s: u64,
+    /// `PROCESS_ALLOWED_HOSTS`: the processes the gateway may hand work to
+    /// (`recv_svcscriptcode`, `recv_svcscriptcode_ws`, `COREZOID_API_URL`);
+    /// unset or empty: [`DEFAULT_PROCESS_ALLOWED_HOSTS`].
+    pub process_allowed_hosts: AllowList,
+    /// `SIGNATURE_REPLAY_PROTECTION`: a Sync API signature is taken once
+    /// within its window (off by default, as Corezoid).
+    pub signature_replay_protection: bool,
     /// `WS_MAX_MESSAGE_BYTES`: largest inbound WebSocket message (close 1009 beyond).
     pub ws_max_message_bytes: usize,
     /// `WS_MAX_MESSAGES_PER_S`: per connection (close 1008 beyond).
@@ -164,26 +179,61 @@ fn number_in(
     }
 }
 
+/// A yes/no setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`
+/// (any case); unset or empty is `default`.
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match non_empty(get, name)
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(ConfigError(format!(
+            "setting {name} must be true or false (or 1/0, yes/no, on/off)"
+        ))),
+    }
+}
+
 fn non_empty(get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     get(name)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
-/// `CALLBACK_ALLOWED_HOSTS`, parsed. An entry of no accepted form is an
-/// error, which names the entries' positions but not their text.
-fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, ConfigError> {
-    AllowList::parse(&non_empty(get, "CALLBACK_ALLOWED_HOSTS").unwrap_or_default()).map_err(|e| {
+/// An allow-list setting, parsed (`default` when unset or empty). An entry
+/// of no accepted form is an error, which names the entries' positions but
+/// not their text.
+fn allow_list(
+    get: &impl Fn(&str) -> Option<String>,
+    kind: ListKind,
+    default: &str,
+) -> Result<AllowList, ConfigError> {
+    let name = kind.setting();
+    let raw = non_empty(get, name).unwrap_or_else(|| default.to_owned());
+    AllowList::parse_for(kind, &raw).map_err(|e| {
         let positions: Vec<String> = e.invalid.iter().map(|i| i.position.to_string()).collect();
         let label = if positions.len() == 1 {
             "entry"
         } else {
             "entries"
         };
+        let forms = match kind {
+            ListKind::Callback => {
+                "host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
+                 no allow-all)"
+            }
+            ListKind::Process => {
+                "*, http://*, host, *.domain, http://host or http://*.domain (optionally with \
+                 :port)"
+            }
+        };
         ConfigError(format!(
-            "setting CALLBACK_ALLOWED_HOSTS holds {label} {} of no accepted form: each entry \
-             is host, *.domain, http://host or http://*.domain (`*` alone is not one: there is \
-             no allow-all)",
+            "setting {name} holds {label} {} of no accepted form: each entry is {forms}",
             positions.join(", ")
         ))
     })
@@ -192,14 +242,43 @@ fn allow_list(get: &impl Fn(&str) -> Option<String>) -> Result<AllowList, Config
 impl Settings {
     /// The origin the gateway's own URLs start with (`__callback_url` of a
     /// Sync API task or a webhook event, and an inbound WebSocket's reply
-    /// URL): `PUBLIC_URL` when set (without its trailing `/`), else
-    /// `request_origin`, the origin the caller's request came to
-    /// (`https://gw.example`), as is.
-    pub fn public_base(&self, request_origin: &str) -> String {
+    /// URL): `PUBLIC_URL` when set (without its trailing `/`). Without it,
+    /// `request_origin` (the origin the caller's request came to, as
+    /// `http://127.0.0.1:8787`) is used only when it is a loopback one
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`), so that local runs work; any
+    /// other origin is the caller's to choose (the `Host` header), so it is
+    /// a [`ConfigError`] that names `PUBLIC_URL` (and not the origin).
+    pub fn public_base(&self, request_origin: &str) -> Result<String, ConfigError> {
         match &self.public_url {
-            Some(u) => u.clone(),
-            None => request_origin.to_owned(),
+            Some(u) => Ok(u.clone()),
+            None if crate::outbound::address::is_loopback_origin(request_origin) => {
+                Ok(request_origin.to_owned())
+            }
+            None => Err(ConfigError(
+                "setting PUBLIC_URL is not set: without it the gateway builds its own URLs \
+                 (__callback_url, WebSocket reply URLs) only for requests to a loopback \
+                 origin (localhost, 127.0.0.0/8, [::1]), never from a caller's Host"
+                    .into(),
+            )),
         }
+    }
+
+    /// `COREZOID_API_URL`, when it is set and `PROCESS_ALLOWED_HOSTS` allows
+    /// it (checked before each task is handed to the engine). The error names
+    /// the settings, never the URL.
+    pub fn engine_url(&self) -> Result<&str, ConfigError> {
+        let url = self
+            .corezoid_api_url
+            .as_deref()
+            .ok_or_else(|| ConfigError("setting COREZOID_API_URL is not set".into()))?;
+        crate::outbound::check_destination(url, &self.process_allowed_hosts).map_err(|_| {
+            ConfigError(
+                "setting COREZOID_API_URL is not allowed by PROCESS_ALLOWED_HOSTS (a literal \
+                 non-public address, a local-only name, plain http or a host not listed)"
+                    .into(),
+            )
+        })?;
+        Ok(url)
     }
 
     /// Reads every setting through `get` (name → value), applying defaults.
@@ -265,7 +344,7 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
-            callback_allowed_hosts: allow_list(&get)?,
+            callback_allowed_hosts: allow_list(&get, ListKind::Callback, "")?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             callback_max_bytes: number(
                 &get,
@@ -302,6 +381,16 @@ impl Settings {
                 "CALLBACK_SWEEP_GRACE_S",
                 DEFAULT_CALLBACK_SWEEP_GRACE_S,
                 1,
+            )?,
+            process_allowed_hosts: allow_list(
+                &get,
+                ListKind::Process,
+                DEFAULT_PROCESS_ALLOWED_HOSTS,
+            )?,
+            signature_replay_protection: flag(
+                &get,
+                "SIGNATURE_REPLAY_PROTECTION",
+                DEFAULT_SIGNATURE_REPLAY_PROTECTION,
             )?,
         })
     }

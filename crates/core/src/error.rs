@@ -54,6 +54,16 @@ impl ApiError {
             format!("Request body is larger than {limit} bytes"),
         )
     }
+    /// 403: a signed request seen before within its signature's window
+    /// (`SIGNATURE_REPLAY_PROTECTION`).
+    pub fn replayed() -> Self {
+        Self::new(
+            403,
+            "replayed",
+            "This signed request was already received: sign each request anew (another \
+             unixtime or body)",
+        )
+    }
     /// 404: no such route or object.
     pub fn not_found(description: impl Into<String>) -> Self {
         Self::new(404, "not_found", description)

@@ -77,6 +77,38 @@ pub fn authenticate<'s>(
     }
 }
 
+/// What remembers a signed request under `SIGNATURE_REPLAY_PROTECTION`:
+/// one Durable Object per signature (no object is shared by two requests,
+/// so none is hot), which keeps it until its window ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayGuard {
+    /// The object's name: the login and the signature in lower case (a
+    /// signature is taken in either case, so both cases are one request).
+    pub name: String,
+    /// Unix ms until which the signature must be remembered: the end of the
+    /// window in which [`authenticate`] takes it (`unixtime` +
+    /// `SIGNATURE_MAX_SKEW_S`), plus a second.
+    pub until_ms: u64,
+}
+
+/// The replay guard of a request [`authenticate`] took; None when its
+/// `unixtime` does not parse (it then was not taken).
+pub fn replay_guard(
+    settings: &Settings,
+    login: &str,
+    unixtime: &str,
+    sig: &str,
+) -> Option<ReplayGuard> {
+    let t = u64::try_from(signature::parse_unixtime(unixtime)?).ok()?;
+    Some(ReplayGuard {
+        name: format!("sync:{login}:{}", sig.to_ascii_lowercase()),
+        until_ms: t
+            .saturating_add(settings.signature_max_skew_s)
+            .saturating_add(1)
+            .saturating_mul(1000),
+    })
+}
+
 /// The description of a create op whose `conv_id` is not a process id.
 const BAD_CONV_ID: &str = "conv_id must be a positive integer or a string of digits";
 

@@ -528,6 +528,10 @@ pub enum ForwardError {
     UnknownLogin(String),
     /// A `corezoid:` process, and `COREZOID_API_URL` is not set.
     NoEngineUrl,
+    /// A `corezoid:` process, and `PROCESS_ALLOWED_HOSTS` does not allow `COREZOID_API_URL`.
+    EngineNotAllowed,
+    /// `PROCESS_ALLOWED_HOSTS` does not allow the channel's http process.
+    ProcessNotAllowed,
 }
 
 impl std::fmt::Display for ForwardError {
@@ -540,6 +544,13 @@ impl std::fmt::Display for ForwardError {
                 write!(f, "opts.corezoid_login {login:?} names no key in API_KEYS")
             }
             ForwardError::NoEngineUrl => f.write_str("setting COREZOID_API_URL is not set"),
+            ForwardError::EngineNotAllowed => {
+                f.write_str("setting COREZOID_API_URL is not allowed by PROCESS_ALLOWED_HOSTS")
+            }
+            ForwardError::ProcessNotAllowed => f.write_str(
+                "The channel's process (recv_svcscriptcode) is not allowed by \
+                 PROCESS_ALLOWED_HOSTS",
+            ),
         }
     }
 }
@@ -549,7 +560,11 @@ impl std::fmt::Display for ForwardError {
 /// the event id, `webhook-timestamp`, and `webhook-signature` keyed by
 /// `token_remote` when set); or a Corezoid task in `conv_id`, signed with the
 /// key of `opts.corezoid_login`, whose data is the event. A [`ForwardError`]
-/// says why there is nothing to send (no process, no key, no engine URL).
+/// says why there is nothing to send (no process, no key, no engine URL, or
+/// a process URL or engine URL that `PROCESS_ALLOWED_HOSTS` does not allow:
+/// checked here, before each forward, as well as when the channel is
+/// saved). The message never names the URL: the caller of a webhook may be
+/// anyone.
 pub fn forward_to_process(
     settings: &crate::Settings,
     channel: &Channel,
@@ -563,6 +578,8 @@ pub fn forward_to_process(
     match channel::process(channel) {
         Process::None => Err(ForwardError::NoProcess),
         Process::Http(url) => {
+            crate::outbound::check_destination(&url, &settings.process_allowed_hosts)
+                .map_err(|_| ForwardError::ProcessNotAllowed)?;
             let body = event.to_string();
             let ts = now_ms / 1000;
             let mut headers = vec![
@@ -588,6 +605,8 @@ pub fn forward_to_process(
             let Some(api_url) = settings.corezoid_api_url.as_deref() else {
                 return Err(ForwardError::NoEngineUrl);
             };
+            crate::outbound::check_destination(api_url, &settings.process_allowed_hosts)
+                .map_err(|_| ForwardError::EngineNotAllowed)?;
             let mut data = event.as_object().cloned().unwrap_or_default();
             // engine::forward adds the callback URL itself.
             data.shift_remove(engine::CALLBACK_URL_FIELD);

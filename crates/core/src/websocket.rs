@@ -6,7 +6,8 @@
 
 use crate::channel::{self, Channel};
 use crate::engine::{Forward, Protocol, CALLBACK_URL_FIELD};
-use crate::request_id::{self, RANDOM_BYTES};
+use crate::outbound::{check_destination, AllowList, Refused};
+use crate::request_id::{self, Purpose, RANDOM_BYTES};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -21,23 +22,32 @@ fn owner(channel_id: &str) -> String {
     format!("ws:{channel_id}")
 }
 
-/// A new connection's id: a request id (see [`crate::request_id`]) issued
-/// to `ws:{channel_id}`, valid for [`REPLY_URL_TTL_S`] from `now_s`, so that
-/// the reply route can check it before it reaches the hub and connection
-/// ids cannot be guessed. `random` must come from a CSPRNG.
+/// A new connection's id: an id of [`Purpose::Connection`] (see
+/// [`crate::request_id`]) issued to `ws:{channel_id}`, valid for
+/// [`REPLY_URL_TTL_S`] from `now_s`, so that the reply route can check it
+/// before it reaches the hub and connection ids cannot be guessed. Its MAC
+/// domain is its own: it is not a request id (the callback route refuses
+/// it), and no request id is a connection id. `random` must come from a
+/// CSPRNG.
 pub fn connection_id(
     secret: &[u8],
     random: [u8; RANDOM_BYTES],
     now_s: u64,
     channel_id: &str,
 ) -> String {
-    request_id::issue(secret, random, now_s + REPLY_URL_TTL_S, &owner(channel_id))
+    request_id::issue_for(
+        secret,
+        Purpose::Connection,
+        random,
+        now_s + REPLY_URL_TTL_S,
+        &owner(channel_id),
+    )
 }
 
 /// True when `connection_id` was issued by [`connection_id`] for
 /// `channel_id` and has not expired at `now_s` (no grace).
 pub fn connection_id_ok(secret: &[u8], channel_id: &str, connection_id: &str, now_s: u64) -> bool {
-    request_id::verify(secret, connection_id, now_s, 0)
+    request_id::verify_for(secret, &[Purpose::Connection], connection_id, now_s, 0)
         .is_ok_and(|v| v.owned_by(secret, &owner(channel_id)))
 }
 
@@ -91,25 +101,39 @@ pub fn message_event(
     event
 }
 
-/// The channel names no http process for its WebSocket messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoWsProcess;
+/// Why an inbound WebSocket message cannot be handed to a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsForwardError {
+    /// `recv_svcscriptcode_ws` is not an `http://` or `https://` URL.
+    NoProcess,
+    /// `PROCESS_ALLOWED_HOSTS` does not allow it (why).
+    NotAllowed(Refused),
+}
 
-impl std::fmt::Display for NoWsProcess {
+impl std::fmt::Display for WsForwardError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("recv_svcscriptcode_ws names no http process")
+        match self {
+            WsForwardError::NoProcess => f.write_str("recv_svcscriptcode_ws names no http process"),
+            WsForwardError::NotAllowed(why) => write!(f, "recv_svcscriptcode_ws: {why}"),
+        }
     }
 }
 
 /// The request that hands `event` to the channel's `recv_svcscriptcode_ws`
 /// process: a POST of the event, read as a webhook (any 2xx takes it). The
 /// process must be an `http://` or `https://` URL (the scheme in lower
-/// case); anything else is [`NoWsProcess`].
-pub fn forward_message(channel: &Channel, event: &Value) -> Result<Forward, NoWsProcess> {
+/// case) that `allowed` (`PROCESS_ALLOWED_HOSTS`) allows, checked before
+/// each message is handed over.
+pub fn forward_message(
+    channel: &Channel,
+    event: &Value,
+    allowed: &AllowList,
+) -> Result<Forward, WsForwardError> {
     let url = &channel.recv_svcscriptcode_ws;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(NoWsProcess);
+        return Err(WsForwardError::NoProcess);
     }
+    check_destination(url, allowed).map_err(WsForwardError::NotAllowed)?;
     Ok(Forward {
         url: url.clone(),
         body: event.to_string(),

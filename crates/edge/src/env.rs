@@ -7,6 +7,9 @@ use worker::{D1Database, Env, Fetcher, ObjectNamespace, Queue, Result};
 pub const RENDEZVOUS: &str = "RENDEZVOUS";
 /// `[[durable_objects.bindings]]`: one `ChannelHub` object per channel id.
 pub const HUB: &str = "HUB";
+/// `[[durable_objects.bindings]]`: one `ReplayGuard` object per Sync API
+/// signature (`SIGNATURE_REPLAY_PROTECTION`).
+pub const REPLAY_GUARD: &str = "REPLAY_GUARD";
 /// `[[d1_databases]]`: channels, the inbound request log, deliveries.
 pub const DB: &str = "DB";
 /// `[[queues.producers]]`: one message per delivery attempt.
@@ -31,6 +34,11 @@ pub fn rendezvous(env: &Env) -> Result<ObjectNamespace> {
 /// The channel hub namespace.
 pub fn hub(env: &Env) -> Result<ObjectNamespace> {
     env.durable_object(HUB)
+}
+
+/// The replay guard namespace.
+pub fn replay_guard(env: &Env) -> Result<ObjectNamespace> {
+    env.durable_object(REPLAY_GUARD)
 }
 
 /// The D1 database.

@@ -47,32 +47,65 @@ impl Failure {
         Failure::Api(e, Surface::Plugin)
     }
 
-    /// The answer; `log_id` and `route` name an internal failure's log line.
+    /// The answer; `log_id` and `route` name the failure's log line. Every
+    /// answer with a status of 500 or more gets one `{"log":"error"}` line:
+    /// a platform failure in full (the caller gets a generic 500 that says
+    /// where to look), and a caller-facing 5xx (a `config_error`, a 502 from a
+    /// process, a 503) with its status and message.
     pub fn into_response(self, log_id: &str, route: &str) -> worker::Result<Response> {
+        let log = |status: u16, error: &str| {
+            worker::console_error!(
+                "{}",
+                json!({"log": "error", "id": log_id, "route": route, "status": status, "error": error})
+            );
+        };
         match self {
-            Failure::Rest(e) => rest_error(&e),
-            Failure::Api(e, surface) => error(&e, surface),
+            Failure::Rest(e) => {
+                if e.status >= 500 {
+                    log(e.status, &e.error_message);
+                }
+                rest_error(&e)
+            }
+            Failure::Api(e, surface) => {
+                if e.status >= 500 {
+                    log(e.status, &e.description);
+                }
+                error(&e, surface)
+            }
             Failure::Internal(e) => {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "error", "id": log_id, "route": route, "error": e.to_string()})
-                );
+                log(500, &e.to_string());
                 // The details stay in the log; the caller gets a stable JSON error.
-                let e = ApiError::new(
-                    500,
-                    "internal_error",
-                    "Internal error; see the gateway's logs",
-                );
-                error(&e, Surface::Plugin)
+                error(&internal_error(), Surface::Plugin)
             }
         }
     }
 }
 
-/// A platform failure inside a channel-API handler, answered in that API's
-/// shape (a 500 `error_code` 1500).
+/// The generic 500 of a platform failure: its details are only in the log.
+fn internal_error() -> ApiError {
+    ApiError::new(
+        500,
+        "internal_error",
+        "Internal error; see the gateway's logs",
+    )
+}
+
+/// Logs a platform failure that no caller caused, with its details (a
+/// driver's or the runtime's own text), as one `{"log":"error"}` line; the
+/// answer says only where to look (see [`internal`]).
+pub fn log_failure(source: &str, detail: &str) {
+    worker::console_error!(
+        "{}",
+        json!({"log": "error", "source": source, "error": detail})
+    );
+}
+
+/// A platform failure inside a channel-API handler: logged with its details
+/// ([`log_failure`]) and answered in that API's shape with a generic 500
+/// (`error_code` 1500) that carries none of them.
 pub fn internal(e: worker::Error) -> RestError {
-    RestError::internal(e.to_string())
+    log_failure("runtime", &e.to_string());
+    RestError::internal(internal_error().description)
 }
 
 /// A JSON answer.

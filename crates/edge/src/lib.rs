@@ -36,6 +36,7 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 pub use objects::hub::ChannelHub;
 pub use objects::rendezvous::Rendezvous;
+pub use objects::replay::ReplayGuard;
 
 /// Once per isolate: a panic logs its message, not "unreachable".
 #[event(start)]

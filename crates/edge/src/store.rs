@@ -46,27 +46,36 @@ fn number(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
-/// A D1 failure as the API reports it: a unique `code` taken is a 409,
-/// anything else a 500 that does not echo SQL.
+/// A D1 failure as the API reports it: a unique `code` taken is a 409; a
+/// record over D1's row size limit (a delivery of a huge rendered request)
+/// is a 413; anything else is logged with D1's own text and answered with a
+/// generic 500 that carries none of it (no SQL, no driver message).
 fn db_error(e: worker::Error) -> RestError {
     let msg = e.to_string();
     if msg.contains("UNIQUE constraint failed: channels.code") {
         RestError::conflict("code is already used by another channel")
+    } else if msg.contains("SQLITE_TOOBIG") {
+        RestError::new(
+            413,
+            "The record is too large to store: it is over the database's row size limit",
+        )
     } else {
-        RestError::internal(format!(
-            "database error: {}",
-            msg.chars().take(200).collect::<String>()
-        ))
+        hidden("d1", &msg)
     }
 }
 
+/// A failure of the store no caller caused: logged, answered generically.
+fn hidden(source: &str, detail: &str) -> RestError {
+    crate::http::log_failure(source, detail);
+    RestError::internal("Internal error (database); see the gateway's logs")
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, RestError> {
-    serde_json::to_string(v).map_err(|e| RestError::internal(e.to_string()))
+    serde_json::to_string(v).map_err(|e| hidden("json", &e.to_string()))
 }
 
 fn from_json<T: DeserializeOwned>(doc: &str) -> Result<T, RestError> {
-    serde_json::from_str(doc)
-        .map_err(|e| RestError::internal(format!("stored record unreadable: {e}")))
+    serde_json::from_str(doc).map_err(|e| hidden("d1", &format!("stored record unreadable: {e}")))
 }
 
 impl Store {
@@ -239,9 +248,11 @@ impl Store {
         .await
     }
 
-    /// Stores a new delivery at generation 1. With an idempotency key already
-    /// used on this channel, nothing is written and the earlier delivery is
-    /// returned instead.
+    /// Stores a new delivery at generation 1, due at `now_ms`; its
+    /// `created_at_ms` is its `created_at` (so the log's order agrees with
+    /// the time it shows). With an idempotency key already used on this
+    /// channel, nothing is written and the earlier delivery is returned
+    /// instead.
     pub async fn insert_delivery(
         &self,
         d: &Delivery,
@@ -255,8 +266,16 @@ impl Store {
         let inserted = self
             .run(
                 "INSERT INTO deliveries (id, channel_id, idempotency_key, state, generation, next_attempt_at_ms, created_at_ms, doc) \
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
-                &[text(&d.id), text(&d.channel_id), key, text(d.state.as_str()), number(now_ms), text(&to_json(d)?)],
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?7, ?6) ON CONFLICT (channel_id, idempotency_key) DO NOTHING",
+                &[
+                    text(&d.id),
+                    text(&d.channel_id),
+                    key,
+                    text(d.state.as_str()),
+                    number(now_ms),
+                    text(&to_json(d)?),
+                    number(d.created_at_ms().unwrap_or(now_ms)),
+                ],
             )
             .await?;
         if inserted > 0 {
@@ -325,7 +344,8 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// A channel's deliveries, newest first.
+    /// A channel's deliveries, newest first: by `created_at`, ties by id
+    /// (descending too), so the order is the reverse of (created_at, id).
     pub async fn deliveries(
         &self,
         channel_id: &str,
@@ -333,7 +353,7 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<Delivery>, RestError> {
         self.docs(
-            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id LIMIT ?2 OFFSET ?3",
+            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
             &[text(channel_id), number(limit), number(offset)],
         )
         .await

@@ -674,6 +674,85 @@ fn list(list: &[(&str, &str)]) -> Result<ListQuery, RestError> {
 }
 
 #[test]
+fn list_parameters_are_bounded_in_length_and_terms() {
+    // Lengths: each of filter, mask and order at most MAX_LIST_PARAM_BYTES.
+    let long_code = format!(r#"{{"code":"{}"}}"#, "x".repeat(MAX_LIST_PARAM_BYTES));
+    let m = assert_400(list(&[("filter", &long_code)]), "`filter`");
+    assert!(m.contains(&MAX_LIST_PARAM_BYTES.to_string()), "{m}");
+    let fits = format!(r#"{{"code":"{}"}}"#, "x".repeat(MAX_LIST_PARAM_BYTES - 11));
+    assert_eq!(fits.len(), MAX_LIST_PARAM_BYTES);
+    assert!(list(&[("filter", &fits)]).is_ok());
+    let long_order = format!("code{}", " ".repeat(MAX_LIST_PARAM_BYTES));
+    assert_400(list(&[("order", &long_order)]), "`order`");
+    let long_mask = format!("id{}", ",".repeat(MAX_LIST_PARAM_BYTES));
+    assert_400(list(&[("mask", &long_mask)]), "`mask`");
+    assert_400(parse_get_query(&pairs(&[("mask", &long_mask)])), "`mask`");
+
+    // Terms: order at most MAX_ORDER_TERMS, in every form.
+    let names = |n: usize| vec!["code"; n].join(",");
+    assert_eq!(
+        list(&[("order", &names(MAX_ORDER_TERMS))])
+            .unwrap()
+            .order
+            .len(),
+        MAX_ORDER_TERMS
+    );
+    let m = assert_400(list(&[("order", &names(MAX_ORDER_TERMS + 1))]), "`order`");
+    assert!(m.contains(&format!("at most {MAX_ORDER_TERMS}")), "{m}");
+    let objects: Vec<Value> = (0..150).map(|_| json!({"code": "desc"})).collect();
+    assert_400(list(&[("order", &json!(objects).to_string())]), "`order`");
+
+    // Mask: at most MAX_MASK_FIELDS names, repeats included.
+    let ids = |n: usize| vec!["id"; n].join(",");
+    assert_eq!(
+        list(&[("mask", &ids(MAX_MASK_FIELDS))]).unwrap().mask,
+        Some(vec!["id".to_string()])
+    );
+    assert_400(list(&[("mask", &ids(MAX_MASK_FIELDS + 1))]), "`mask`");
+    assert_400(
+        parse_get_query(&pairs(&[("mask", &ids(MAX_MASK_FIELDS + 1))])),
+        "`mask`",
+    );
+
+    // Filter: at most MAX_FILTER_TERMS tests (a field may come twice, dotted
+    // and nested).
+    let fields = [
+        "id",
+        "code",
+        "token_local",
+        "type",
+        "token_remote",
+        "token_remote2",
+        "url",
+        "recv_svcscriptcode",
+        "recv_svcscriptcode_ws",
+        "send_svcscriptcode",
+        "send_svcscriptcode_ws",
+        "opts.title",
+        "opts.comment",
+        "opts.corezoid_login",
+        "ext.ct",
+        "ext.lwt",
+    ];
+    let mut all = serde_json::Map::new();
+    for f in fields {
+        all.insert(f.into(), json!("x"));
+    }
+    all.insert("opts.issync".into(), json!(true));
+    all.insert("opts.allow_files_api".into(), json!(false));
+    assert_eq!(all.len(), MAX_FILTER_TERMS);
+    let text = Value::Object(all.clone()).to_string();
+    assert_eq!(
+        list(&[("filter", &text)]).unwrap().filter.len(),
+        MAX_FILTER_TERMS
+    );
+    all.insert("opts".into(), json!({"title": "again"}));
+    let text = Value::Object(all).to_string();
+    let m = assert_400(list(&[("filter", &text)]), "`filter`");
+    assert!(m.contains(&format!("at most {MAX_FILTER_TERMS}")), "{m}");
+}
+
+#[test]
 fn list_query_defaults() {
     let q = list(&[]).unwrap();
     assert_eq!(
@@ -1254,5 +1333,74 @@ fn an_eventing_chain_longer_than_the_bound_is_refused() {
     assert!(
         msg.contains(&format!("more than {MAX_EVENTING_HOPS}")),
         "{msg}"
+    );
+}
+
+// ---- check_process_urls ------------------------------------------------------
+
+#[test]
+fn process_urls_are_checked_against_process_allowed_hosts_on_save() {
+    use syncbridge_core::outbound::{AllowList, ListKind};
+    let default = AllowList::parse_for(ListKind::Process, "*").unwrap();
+    let local = AllowList::parse_for(ListKind::Process, "*, http://127.0.0.1").unwrap();
+    let with = |field: &str, url: &str| new(json!({"code": "c", field: url})).unwrap();
+    for field in ["recv_svcscriptcode", "recv_svcscriptcode_ws"] {
+        for url in [
+            "http://10.0.0.1/hook",
+            "https://169.254.169.254/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://2130706433/",
+            "https://localhost/",
+            "http://process.example/",
+        ] {
+            let m = assert_400(check_process_urls(&with(field, url), None, &default), field);
+            assert!(
+                m.contains("PROCESS_ALLOWED_HOSTS") || m.contains("IPv4 address as four"),
+                "{m}"
+            );
+        }
+        let ch = with(field, "https://process.example/hook");
+        assert!(check_process_urls(&ch, None, &default).is_ok());
+        let ch = with(field, "http://127.0.0.1:8790/process/echo");
+        assert!(check_process_urls(&ch, None, &local).is_ok());
+        assert!(check_process_urls(&ch, None, &default).is_err());
+    }
+    // Other processes are not URLs to check.
+    for process in ["", "corezoid:5"] {
+        let ch = with("recv_svcscriptcode", process);
+        assert!(check_process_urls(&ch, None, &default).is_ok());
+    }
+    // recv_svcscriptcode_ws must be an http(s) URL (it used to take anything).
+    for ws in ["ws://proc.example", "proc", "HTTPS://proc.example"] {
+        let ch = with("recv_svcscriptcode_ws", ws);
+        assert_400(
+            check_process_urls(&ch, None, &default),
+            "`recv_svcscriptcode_ws` must be empty or an http:// or https:// URL",
+        );
+    }
+    // A PATCH checks only what it changes: a process saved under a wider
+    // list does not block other edits, but a change to it is checked.
+    let old = with("recv_svcscriptcode", "http://127.0.0.1:8790/process/echo");
+    let retitled = patch(&old, &json!({"opts": {"title": "t"}}), T1).unwrap();
+    assert!(check_process_urls(&retitled, Some(&old), &default).is_ok());
+    let moved = patch(
+        &old,
+        &json!({"recv_svcscriptcode": "http://127.0.0.1:1/"}),
+        T1,
+    )
+    .unwrap();
+    assert_400(
+        check_process_urls(&moved, Some(&old), &default),
+        "`recv_svcscriptcode`",
+    );
+    let ws = patch(
+        &old,
+        &json!({"recv_svcscriptcode_ws": "https://10.0.0.1/"}),
+        T1,
+    )
+    .unwrap();
+    assert_400(
+        check_process_urls(&ws, Some(&old), &default),
+        "`recv_svcscriptcode_ws`",
     );
 }

@@ -82,17 +82,123 @@ fn the_allow_list_is_parsed_with_the_settings() {
 }
 
 #[test]
-fn public_base_is_public_url_or_the_request_origin() {
-    assert_eq!(
-        settings().public_base("http://127.0.0.1:8787"),
-        "http://127.0.0.1:8787"
-    );
+fn public_base_is_public_url_or_a_loopback_request_origin() {
+    // Without PUBLIC_URL: a loopback origin as it is; any other origin is
+    // the caller's to choose (its Host), so a config error naming PUBLIC_URL.
+    for origin in [
+        "http://127.0.0.1:8787",
+        "http://localhost:8787",
+        "http://[::1]:8787",
+    ] {
+        assert_eq!(settings().public_base(origin).unwrap(), origin);
+    }
+    for origin in [
+        "http://evil.example",
+        "https://gw.example",
+        "http://10.0.0.1:8787",
+    ] {
+        let e = settings().public_base(origin).unwrap_err();
+        assert!(e.0.contains("PUBLIC_URL"), "{e}");
+        assert!(!e.0.contains(&origin[7..]), "{e} names the origin");
+    }
     let s = settings_with(&[("PUBLIC_URL", "https://gw.example/")]).unwrap();
-    assert_eq!(s.public_base("http://127.0.0.1:8787"), "https://gw.example");
+    assert_eq!(
+        s.public_base("http://127.0.0.1:8787").unwrap(),
+        "https://gw.example"
+    );
+    assert_eq!(
+        s.public_base("http://evil.example").unwrap(),
+        "https://gw.example"
+    );
     let s = settings_with(&[("PUBLIC_URL", "https://gw.example/base//")]).unwrap();
-    assert_eq!(s.public_base("http://x"), "https://gw.example/base");
+    assert_eq!(
+        s.public_base("http://x").unwrap(),
+        "https://gw.example/base"
+    );
     let s = settings_with(&[("PUBLIC_URL", "  ")]).unwrap();
-    assert_eq!(s.public_base("http://x"), "http://x");
+    assert!(s.public_base("http://x").is_err());
+    assert_eq!(
+        s.public_base("http://127.0.0.1").unwrap(),
+        "http://127.0.0.1"
+    );
+}
+
+#[test]
+fn process_allowed_hosts_defaults_to_any_public_host() {
+    use syncbridge_core::outbound::{check_destination, ListKind};
+    let s = settings();
+    assert_eq!(s.process_allowed_hosts.kind(), ListKind::Process);
+    let ok = |s: &syncbridge_core::Settings, url: &str| {
+        check_destination(url, &s.process_allowed_hosts).is_ok()
+    };
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    assert!(!ok(&s, "http://api.corezoid.com/"));
+    assert!(!ok(&s, "https://127.0.0.1/"));
+    assert!(!ok(&s, "https://localhost/"));
+    // Empty is the default too; a list of its own replaces it.
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", " ")]).unwrap();
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", "*, http://127.0.0.1")]).unwrap();
+    assert!(ok(&s, "http://127.0.0.1:8790/process/echo"));
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    let s = settings_with(&[("PROCESS_ALLOWED_HOSTS", "api.corezoid.com")]).unwrap();
+    assert!(ok(&s, "https://api.corezoid.com/"));
+    assert!(!ok(&s, "https://other.example/"));
+    // Entries of no accepted form stop the gateway, naming their positions only.
+    let e = settings_with(&[("PROCESS_ALLOWED_HOSTS", "*, ftp://x.example, user@y")]).unwrap_err();
+    assert!(
+        e.0.starts_with("setting PROCESS_ALLOWED_HOSTS holds entries 2, 3 of no accepted form"),
+        "{e}"
+    );
+    assert!(!e.0.contains("x.example") && !e.0.contains("user@"), "{e}");
+    // CALLBACK_ALLOWED_HOSTS still has no `*`.
+    assert!(settings_with(&[("CALLBACK_ALLOWED_HOSTS", "*")]).is_err());
+}
+
+#[test]
+fn the_engine_url_must_be_set_and_allowed() {
+    let e = settings().engine_url().unwrap_err();
+    assert_eq!(e.0, "setting COREZOID_API_URL is not set");
+    let s = settings_with(&[("COREZOID_API_URL", "https://api.corezoid.com/")]).unwrap();
+    assert_eq!(s.engine_url().unwrap(), "https://api.corezoid.com");
+    for url in [
+        "http://127.0.0.1:8790",
+        "https://10.0.0.1",
+        "https://localhost",
+        "http://api.corezoid.com",
+    ] {
+        let s = settings_with(&[("COREZOID_API_URL", url)]).unwrap();
+        let e = s.engine_url().unwrap_err();
+        assert!(
+            e.0.contains("COREZOID_API_URL") && e.0.contains("PROCESS_ALLOWED_HOSTS"),
+            "{e}"
+        );
+        assert!(!e.0.contains(&url[8..]), "{e} names the value");
+    }
+    let s = settings_with(&[
+        ("COREZOID_API_URL", "http://127.0.0.1:8790"),
+        ("PROCESS_ALLOWED_HOSTS", "http://127.0.0.1"),
+    ])
+    .unwrap();
+    assert_eq!(s.engine_url().unwrap(), "http://127.0.0.1:8790");
+}
+
+#[test]
+fn signature_replay_protection_is_off_unless_turned_on() {
+    assert!(!settings().signature_replay_protection);
+    for on in ["true", "TRUE", "1", "yes", "on", " On "] {
+        let s = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", on)]).unwrap();
+        assert!(s.signature_replay_protection, "{on}");
+    }
+    for off in ["false", "0", "no", "off", "", "  "] {
+        let s = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", off)]).unwrap();
+        assert!(!s.signature_replay_protection, "{off:?}");
+    }
+    for bad in ["2", "enabled", "maybe"] {
+        let e = settings_with(&[("SIGNATURE_REPLAY_PROTECTION", bad)]).unwrap_err();
+        assert!(e.0.contains("SIGNATURE_REPLAY_PROTECTION"), "{e}");
+        assert!(!e.0.contains(bad), "{e} names the value");
+    }
 }
 
 #[test]

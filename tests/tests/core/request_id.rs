@@ -1,6 +1,6 @@
 //! Request ids (`request_id`): issue, verify, expiry, forgery.
 
-use syncbridge_core::request_id::{self, IdError};
+use syncbridge_core::request_id::{self, IdError, Purpose};
 
 const KEY: &[u8] = b"callback-secret-for-tests";
 
@@ -76,4 +76,65 @@ fn forged_and_mangled_request_ids_are_refused() {
         request_id::verify(KEY, &hex::encode(raw), 0, 0),
         Err(IdError::Invalid)
     );
+}
+
+#[test]
+fn ids_of_one_purpose_do_not_verify_for_another() {
+    let all = [Purpose::SyncApi, Purpose::Webhook, Purpose::Connection];
+    for issued in all {
+        let id = request_id::issue_for(KEY, issued, [4; 16], 2_000, "owner");
+        for asked in all {
+            let got = request_id::verify_for(KEY, &[asked], &id, 0, 0);
+            if asked == issued {
+                let v = got.unwrap();
+                assert_eq!(v.purpose, issued);
+                assert!(v.owned_by(KEY, "owner"));
+            } else {
+                assert_eq!(got, Err(IdError::Invalid), "{issued:?} as {asked:?}");
+            }
+        }
+        // Any of several: the purpose it was issued for is the one found.
+        assert_eq!(
+            request_id::verify_for(KEY, &all, &id, 0, 0)
+                .unwrap()
+                .purpose,
+            issued
+        );
+        assert_eq!(
+            request_id::verify_for(KEY, &[], &id, 0, 0),
+            Err(IdError::Invalid)
+        );
+    }
+    // The same bytes but for the MAC: ids of two purposes differ.
+    let a = request_id::issue_for(KEY, Purpose::SyncApi, [4; 16], 2_000, "o");
+    let b = request_id::issue_for(KEY, Purpose::Webhook, [4; 16], 2_000, "o");
+    assert_eq!(a[..56], b[..56]);
+    assert_ne!(a[56..], b[56..]);
+    // `issue` and `verify` are the Sync API's, whose ids keep the domain ids
+    // had before purposes: an id issued by an older gateway still verifies.
+    assert_eq!(request_id::issue(KEY, [4; 16], 2_000, "o"), a);
+    assert!(request_id::verify(KEY, &a, 0, 0).is_ok());
+    assert_eq!(request_id::verify(KEY, &b, 0, 0), Err(IdError::Invalid));
+}
+
+/// A Sync API id issued before purposes existed (MAC domain
+/// `syncbridge/request-id/v1`, computed here from the layout) still verifies.
+#[test]
+fn sync_api_ids_of_an_older_gateway_still_verify() {
+    use hmac::{Hmac, Mac};
+    type H = Hmac<sha2::Sha256>;
+    let mut owner = H::new_from_slice(KEY).unwrap();
+    owner.update(b"syncbridge/owner/v1login");
+    let owner = owner.finalize().into_bytes();
+    let mut raw = vec![6u8; 16];
+    raw.extend_from_slice(&2_000u32.to_be_bytes());
+    raw.extend_from_slice(&owner[..8]);
+    let mut mac = H::new_from_slice(KEY).unwrap();
+    mac.update(b"syncbridge/request-id/v1");
+    mac.update(&raw);
+    raw.extend_from_slice(&mac.finalize().into_bytes()[..16]);
+    let old = hex::encode(raw);
+    let v = request_id::verify(KEY, &old, 0, 0).unwrap();
+    assert_eq!(v.purpose, Purpose::SyncApi);
+    assert!(v.owned_by(KEY, "login"));
 }

@@ -276,3 +276,49 @@ fn show_result_answers() {
         "Result not found"
     );
 }
+
+// ---- replay_guard ------------------------------------------------------------
+
+#[test]
+fn a_signature_is_guarded_by_an_object_of_its_own_until_its_window_ends() {
+    use syncbridge_core::sync_api::replay_guard;
+    let s = super::settings_with(&[("SIGNATURE_MAX_SKEW_S", "300")]).unwrap();
+    let sig = "41FF38d0a8a7f4c2e0b8b9b6a1c3d5e7f9a0b1c2";
+    let g = replay_guard(&s, "partner", "1795413960", sig).unwrap();
+    assert_eq!(g.name, format!("sync:partner:{}", sig.to_ascii_lowercase()));
+    // Taken while |now - unixtime| <= skew: remembered until a second after.
+    assert_eq!(g.until_ms, (1_795_413_960 + 300 + 1) * 1000);
+    // Either letter case is the same request; another login or signature another.
+    let lower = replay_guard(&s, "partner", "1795413960", &sig.to_ascii_lowercase()).unwrap();
+    assert_eq!(lower, g);
+    assert_ne!(
+        replay_guard(&s, "other", "1795413960", sig).unwrap().name,
+        g.name
+    );
+    let other_sig = "51ff38d0a8a7f4c2e0b8b9b6a1c3d5e7f9a0b1c2";
+    assert_ne!(
+        replay_guard(&s, "partner", "1795413960", other_sig)
+            .unwrap()
+            .name,
+        g.name
+    );
+    assert!(replay_guard(&s, "partner", "soon", sig).is_none());
+    let s0 = super::settings_with(&[("SIGNATURE_MAX_SKEW_S", "0")]).unwrap();
+    assert_eq!(
+        replay_guard(&s0, "partner", "10", sig).unwrap().until_ms,
+        11_000
+    );
+}
+
+#[test]
+fn a_replay_is_403_replayed() {
+    use syncbridge_core::error::{ApiError, Surface};
+    let e = ApiError::replayed();
+    assert_eq!((e.status, e.code), (403, "replayed"));
+    let v = e.to_json(Surface::SyncApi);
+    assert_eq!(v["request_proc"], "replayed");
+    assert!(v["description"]
+        .as_str()
+        .unwrap()
+        .contains("sign each request anew"));
+}

@@ -1074,6 +1074,7 @@ fn settings_with_key() -> syncbridge_core::Settings {
         ("API_KEYS", r#"{"cz":"cz-secret"}"#),
         ("CALLBACK_SECRET", "0123456789abcdef0123"),
         ("COREZOID_API_URL", "http://engine.test/"),
+        ("PROCESS_ALLOWED_HOSTS", "*, http://engine.test"),
     ]
     .into_iter()
     .collect();
@@ -1199,6 +1200,47 @@ fn nothing_to_send_messages_are_exactly_as_before() {
     s.corezoid_api_url = None;
     let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
     assert_eq!(e.to_string(), "setting COREZOID_API_URL is not set");
+}
+
+#[test]
+fn processes_off_process_allowed_hosts_get_nothing() {
+    use syncbridge_core::webhook::{forward_to_process, ForwardError};
+    let s = settings_with_key();
+    let mut ch = chan(true);
+    for url in [
+        "http://10.0.0.1/hook",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://localhost/",
+        "https://2130706433/",
+        "http://process.test/hook",
+    ] {
+        ch.recv_svcscriptcode = url.into();
+        let e = forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+        assert_eq!(e, ForwardError::ProcessNotAllowed, "{url}");
+        let m = e.to_string();
+        assert!(m.contains("PROCESS_ALLOWED_HOSTS"), "{m}");
+        assert!(!m.contains(url), "the caller never sees the URL: {m}");
+    }
+    ch.recv_svcscriptcode = "https://process.test/hook".into();
+    assert!(forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).is_ok());
+    // The engine of a corezoid: process is checked too.
+    let mut narrow = settings_with_key();
+    narrow.process_allowed_hosts = syncbridge_core::outbound::AllowList::parse_for(
+        syncbridge_core::outbound::ListKind::Process,
+        "*",
+    )
+    .unwrap();
+    ch.recv_svcscriptcode = "corezoid:5".into();
+    ch.opts.corezoid_login = "cz".into();
+    let e = forward_to_process(&narrow, &ch, &json!({}), "e", "cb", 0).unwrap_err();
+    assert_eq!(e, ForwardError::EngineNotAllowed);
+    assert_eq!(
+        e.to_string(),
+        "setting COREZOID_API_URL is not allowed by PROCESS_ALLOWED_HOSTS"
+    );
+    assert!(forward_to_process(&s, &ch, &json!({}), "e", "cb", 0).is_ok());
 }
 
 // ---- the answer to a sync webhook, and the log of an async one -------------

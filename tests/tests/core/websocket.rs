@@ -6,7 +6,7 @@ use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::engine::Protocol;
 use syncbridge_core::websocket::{
     connection_id, connection_id_ok, forward_message, message_event, reply_url, Message,
-    NoWsProcess, MESSAGE_EVENT_TYPE, REPLY_URL_TTL_S,
+    WsForwardError, MESSAGE_EVENT_TYPE, REPLY_URL_TTL_S,
 };
 
 const SECRET: &[u8] = b"callback-secret-for-tests";
@@ -59,10 +59,25 @@ fn connection_ids_name_their_channel_and_expire() {
         std::str::from_utf8(&tampered).unwrap(),
         now
     ));
-    // Not a request id of a login: the owner is `ws:{channel_id}`.
-    let v = syncbridge_core::request_id::verify(SECRET, &id, now, 0).unwrap();
+    // Not a request id (its MAC domain is its own), and owned by `ws:{channel_id}`.
+    use syncbridge_core::request_id::{self, IdError, Purpose};
+    assert_eq!(
+        request_id::verify(SECRET, &id, now, 0),
+        Err(IdError::Invalid)
+    );
+    let both = [Purpose::SyncApi, Purpose::Webhook];
+    assert_eq!(
+        request_id::verify_for(SECRET, &both, &id, now, 0),
+        Err(IdError::Invalid)
+    );
+    let v = request_id::verify_for(SECRET, &[Purpose::Connection], &id, now, 0).unwrap();
+    assert_eq!(v.purpose, Purpose::Connection);
     assert!(v.owned_by(SECRET, "ws:chan-1"));
     assert!(!v.owned_by(SECRET, "chan-1"));
+    // And a request id issued to `ws:chan-1` (a login of that name) is no
+    // connection id.
+    let forged = request_id::issue(SECRET, [7; 16], now + 60, "ws:chan-1");
+    assert!(!connection_id_ok(SECRET, "chan-1", &forged, now));
     assert_eq!(REPLY_URL_TTL_S, 7 * 24 * 3600);
 }
 
@@ -135,11 +150,20 @@ fn a_binary_message_event_is_base64() {
     assert!(text.get("message_encoding").is_none());
 }
 
+fn processes(list: &str) -> syncbridge_core::outbound::AllowList {
+    syncbridge_core::outbound::AllowList::parse_for(
+        syncbridge_core::outbound::ListKind::Process,
+        list,
+    )
+    .unwrap()
+}
+
 #[test]
 fn the_message_goes_to_an_http_process_only() {
     let event = json!({"event": {"id": "e"}});
+    let allowed = processes("*, http://proc.example");
     for url in ["http://proc.example/ws", "https://proc.example/ws?x=1"] {
-        let f = forward_message(&chan(url), &event).unwrap();
+        let f = forward_message(&chan(url), &event, &allowed).unwrap();
         assert_eq!(f.url, url);
         assert_eq!(f.body, event.to_string());
         assert!(f.headers.is_empty());
@@ -152,8 +176,32 @@ fn the_message_goes_to_an_http_process_only() {
         "corezoid:5",
         "proc",
     ] {
-        let e = forward_message(&chan(url), &event).unwrap_err();
-        assert_eq!(e, NoWsProcess, "{url:?}");
+        let e = forward_message(&chan(url), &event, &allowed).unwrap_err();
+        assert_eq!(e, WsForwardError::NoProcess, "{url:?}");
         assert_eq!(e.to_string(), "recv_svcscriptcode_ws names no http process");
     }
+}
+
+#[test]
+fn the_message_goes_only_to_a_process_process_allowed_hosts_allows() {
+    let event = json!({"event": {"id": "e"}});
+    let default = processes("*");
+    for url in [
+        "http://proc.example/ws",
+        "https://127.0.0.1/ws",
+        "https://10.1.2.3/ws",
+        "https://[fe80::1]/ws",
+        "https://metadata/computeMetadata",
+    ] {
+        let e = forward_message(&chan(url), &event, &default).unwrap_err();
+        assert!(matches!(e, WsForwardError::NotAllowed(_)), "{url}: {e:?}");
+        let m = e.to_string();
+        assert!(
+            m.starts_with("recv_svcscriptcode_ws: ") && m.contains("PROCESS_ALLOWED_HOSTS"),
+            "{m}"
+        );
+    }
+    assert!(forward_message(&chan("https://proc.example/ws"), &event, &default).is_ok());
+    let local = processes("http://127.0.0.1");
+    assert!(forward_message(&chan("http://127.0.0.1:9000/ws"), &event, &local).is_ok());
 }

@@ -11,6 +11,7 @@
 mod channels;
 mod eventing;
 mod eventing_limits;
+mod hardening;
 mod openapi;
 mod outbound;
 mod sync;

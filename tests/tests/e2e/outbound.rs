@@ -685,7 +685,7 @@ async fn a_message_the_consumer_keeps_failing_on_is_dead_lettered() {
             .await;
         match status.as_u16() {
             202 => fits = size,
-            500 if answer.to_string().contains("SQLITE_TOOBIG") => too_big = size,
+            413 if answer.to_string().contains("too large to store") => too_big = size,
             _ => panic!("a send of {size} bytes: {status} {answer}"),
         }
     }

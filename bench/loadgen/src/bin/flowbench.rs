@@ -110,6 +110,7 @@ async fn main() {
         "CALLBACK_SECRET": "flowbench-callback-secret-0123456789",
         "ADMIN_TOKEN": ADMIN,
         "CALLBACK_ALLOWED_HOSTS": "http://127.0.0.1",
+        "PROCESS_ALLOWED_HOSTS": "http://127.0.0.1",
         "WS_MAX_CONNECTIONS": "5000",
         // Room for the 1,000-subscriber fan-out while the 100 of the round
         // before may still be closing.

@@ -1,30 +1,106 @@
-//! Destinations: the `CALLBACK_ALLOWED_HOSTS` allow-list, its entries and
-//! host patterns, and the check of a callback URL against it.
+//! Destinations: the allow-lists (`CALLBACK_ALLOWED_HOSTS` for outbound
+//! callbacks and webhook subscriptions, `PROCESS_ALLOWED_HOSTS` for the
+//! processes the gateway hands work to), their entries and host patterns,
+//! and the check of a URL against one.
 
+use super::address::{self, Range};
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// `CALLBACK_ALLOWED_HOSTS`, parsed once (when the settings are read): the
-/// destinations outbound callbacks and webhook subscriptions may reach.
+/// Which allow-list: it names the setting in messages, says what its URLs
+/// are, and decides whether the `*` entry is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListKind {
+    /// `CALLBACK_ALLOWED_HOSTS`: outbound callbacks and webhook
+    /// subscriptions, whose URLs a channel token's holder may choose, so
+    /// there is no `*`.
+    #[default]
+    Callback,
+    /// `PROCESS_ALLOWED_HOSTS`: `recv_svcscriptcode`, `recv_svcscriptcode_ws`
+    /// and `COREZOID_API_URL`; `*` allows any public host.
+    Process,
+}
+
+impl ListKind {
+    /// The setting's name.
+    pub fn setting(self) -> &'static str {
+        match self {
+            ListKind::Callback => "CALLBACK_ALLOWED_HOSTS",
+            ListKind::Process => "PROCESS_ALLOWED_HOSTS",
+        }
+    }
+
+    /// What a URL of this list is, in messages (`callback destination`).
+    fn url_noun(self) -> &'static str {
+        match self {
+            ListKind::Callback => "callback destination",
+            ListKind::Process => "process URL",
+        }
+    }
+
+    /// `the callback URL`.
+    fn the_url(self) -> &'static str {
+        match self {
+            ListKind::Callback => "the callback URL",
+            ListKind::Process => "the process URL",
+        }
+    }
+
+    /// `callback destination host`.
+    fn host_noun(self) -> &'static str {
+        match self {
+            ListKind::Callback => "callback destination host",
+            ListKind::Process => "process host",
+        }
+    }
+
+    /// The accepted entry forms, for the error of an unparsable list.
+    fn forms(self) -> &'static str {
+        match self {
+            ListKind::Callback => "host, *.domain, http://host or http://*.domain",
+            ListKind::Process => "*, http://*, host, *.domain, http://host or http://*.domain",
+        }
+    }
+}
+
+/// An allow-list setting, parsed once (when the settings are read):
+/// `CALLBACK_ALLOWED_HOSTS`, the destinations outbound callbacks and webhook
+/// subscriptions may reach, or `PROCESS_ALLOWED_HOSTS`, the processes the
+/// gateway may hand work to.
 ///
 /// The setting is comma- or whitespace-separated entries, each `host`,
 /// `*.domain`, `http://host` or `http://*.domain`, optionally with a port
 /// (`http://localhost:8787`); an `https://` prefix and trailing slashes are
 /// allowed and mean nothing. Hosts compare case-insensitively (one trailing
-/// dot ignored). `*.domain` never names an IP address, and `*` alone is not
-/// an entry: there is no "allow all". IPv6 is written in brackets
-/// (`[2001:db8::1]`) or bare (`2001:db8::1`, no port then). An empty
-/// setting is an empty list, which refuses every destination.
+/// dot ignored). `*.domain` never names an IP address. IPv6 is written in
+/// brackets (`[2001:db8::1]`) or bare (`2001:db8::1`, no port then). An
+/// empty setting is an empty list, which refuses every destination.
+///
+/// `PROCESS_ALLOWED_HOSTS` also takes `*` (or `http://*`, optionally with a
+/// port): any public host, that is any host name but a local-only one
+/// ([`address::is_local_name`]: `localhost`, `*.local`, a single label…) and
+/// any IP address in [`Range::Public`]. In `CALLBACK_ALLOWED_HOSTS`, whose
+/// URLs a channel token's holder may choose, `*` is not an entry: there is
+/// no "allow all". In both lists an IP address that is not public (private,
+/// loopback, link-local, CGNAT, multicast, documentation, reserved, in any
+/// of its forms) is reached only when that exact address is an entry.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AllowList {
+    kind: ListKind,
     entries: Vec<Entry>,
 }
 
 impl AllowList {
+    /// Reads `CALLBACK_ALLOWED_HOSTS` ([`AllowList::parse_for`] with
+    /// [`ListKind::Callback`]).
+    pub fn parse(raw: &str) -> Result<AllowList, AllowListError> {
+        Self::parse_for(ListKind::Callback, raw)
+    }
+
     /// Reads the setting's value. Every entry must be of one of the forms
     /// above; the error lists those that are not (they used to be ignored
     /// at each check).
-    pub fn parse(raw: &str) -> Result<AllowList, AllowListError> {
+    pub fn parse_for(kind: ListKind, raw: &str) -> Result<AllowList, AllowListError> {
         let mut entries = Vec::new();
         let mut invalid = Vec::new();
         for (i, text) in raw
@@ -32,7 +108,7 @@ impl AllowList {
             .filter(|e| !e.is_empty())
             .enumerate()
         {
-            match parse_entry(text) {
+            match parse_entry(kind, text) {
                 Some(entry) => entries.push(entry),
                 None => invalid.push(InvalidEntry {
                     position: i + 1,
@@ -41,9 +117,9 @@ impl AllowList {
             }
         }
         if invalid.is_empty() {
-            Ok(AllowList { entries })
+            Ok(AllowList { kind, entries })
         } else {
-            Err(AllowListError { invalid })
+            Err(AllowListError { kind, invalid })
         }
     }
 
@@ -51,17 +127,23 @@ impl AllowList {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Which setting the list is.
+    pub fn kind(&self) -> ListKind {
+        self.kind
+    }
 }
 
-/// `CALLBACK_ALLOWED_HOSTS` holds entries of no accepted form.
+/// An allow-list setting holds entries of no accepted form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowListError {
+    /// Which setting.
+    pub kind: ListKind,
     /// The entries refused, in the setting's order.
     pub invalid: Vec<InvalidEntry>,
 }
 
-/// One entry of `CALLBACK_ALLOWED_HOSTS` that is not `host`, `*.domain`,
-/// `http://host` or `http://*.domain`.
+/// One entry of an allow-list that is of none of its accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidEntry {
     /// 1-based position among the setting's entries.
@@ -73,9 +155,11 @@ pub struct InvalidEntry {
 impl fmt::Display for AllowListError {
     /// Names each refused entry: for the operator, who wrote them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "CALLBACK_ALLOWED_HOSTS entries must be host, *.domain, http://host or \
-             http://*.domain; these are not:",
+        write!(
+            f,
+            "{} entries must be {}; these are not:",
+            self.kind.setting(),
+            self.kind.forms()
         )?;
         for (i, e) in self.invalid.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
@@ -85,9 +169,18 @@ impl fmt::Display for AllowListError {
     }
 }
 
-/// Why a callback destination is refused. The `Display` text is what a
-/// caller sees (in a 400 at save time, a 422 at send time, or a failed
-/// delivery's error), and says what to change.
+/// A URL an allow-list refuses: which list, and why. The `Display` text is
+/// what a caller sees (in a 400 at save time, a 422 at send time, or a
+/// failed delivery's error), and says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The list that refused it.
+    pub list: ListKind,
+    /// Why.
+    pub reason: DestinationError,
+}
+
+/// Why an allow-list refuses a URL (see [`Refused`], which says it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestinationError {
     /// The allow-list is empty: nothing may be reached.
@@ -145,65 +238,79 @@ pub enum DestinationError {
         /// The host as compared (lowercase; IPv6 in brackets).
         host: String,
     },
+    /// Only `*` could have allowed the host, and it is no public one: an IP
+    /// address outside [`Range::Public`], or a local-only name.
+    NotPublic {
+        /// The host as compared (lowercase; IPv6 in brackets).
+        host: String,
+        /// What it is: `a loopback address`, `a local-only name`.
+        what: &'static str,
+        /// The URL is plain http (so is the entry to add).
+        http: bool,
+    },
 }
 
-impl fmt::Display for DestinationError {
+impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let prefix = |http: bool| if http { "http://" } else { "" };
-        match self {
+        let (setting, noun, the_url, host_noun) = (
+            self.list.setting(),
+            self.list.url_noun(),
+            self.list.the_url(),
+            self.list.host_noun(),
+        );
+        match &self.reason {
             DestinationError::NoneAllowed => {
-                f.write_str("no destination is allowed: set CALLBACK_ALLOWED_HOSTS")
+                write!(f, "no destination is allowed: set {setting}")
             }
             DestinationError::SpaceOrControl => {
-                f.write_str("the callback URL must not contain spaces or control characters")
+                write!(f, "{the_url} must not contain spaces or control characters")
             }
-            DestinationError::Backslash => {
-                f.write_str("the callback URL must not contain a backslash")
-            }
+            DestinationError::Backslash => write!(f, "{the_url} must not contain a backslash"),
             DestinationError::NotAbsolute { url } => write!(
                 f,
-                "callback destination `{url}` is not an absolute URL (https://host/path)"
+                "{noun} `{url}` is not an absolute URL (https://host/path)"
             ),
             DestinationError::Scheme { url } => write!(
                 f,
-                "callback destination `{url}` must be an https:// URL (http:// only for hosts \
-                 allow-listed for http)"
+                "{noun} `{url}` must be an https:// URL (http:// only for hosts allow-listed for \
+                 http)"
             ),
-            DestinationError::UserInfo => f.write_str(
-                "the callback URL must not hold a user name or password (user@host): send \
-                 credentials in a header such as Authorization",
-            ),
-            DestinationError::NoHost { url } => {
-                write!(f, "callback destination `{url}` has no host")
-            }
-            DestinationError::BadHost { url, why } => write!(
+            DestinationError::UserInfo => write!(
                 f,
-                "callback destination `{url}` has an invalid host or port: {why}"
+                "{the_url} must not hold a user name or password (user@host): send credentials \
+                 in a header such as Authorization",
             ),
+            DestinationError::NoHost { url } => write!(f, "{noun} `{url}` has no host"),
+            DestinationError::BadHost { url, why } => {
+                write!(f, "{noun} `{url}` has an invalid host or port: {why}")
+            }
             DestinationError::HostNotAllowed { host, http, parent } => {
                 let p = prefix(*http);
-                write!(
-                    f,
-                    "callback destination host `{host}` is not allowed: add `{p}{host}`"
-                )?;
+                write!(f, "{host_noun} `{host}` is not allowed: add `{p}{host}`")?;
                 if let Some(parent) = parent {
                     write!(f, " or `{p}*.{parent}`")?;
                 }
-                f.write_str(" to CALLBACK_ALLOWED_HOSTS")
+                write!(f, " to {setting}")
             }
             DestinationError::PortNotAllowed { host, port, http } => {
                 let p = prefix(*http);
                 write!(
                     f,
-                    "port {port} of callback destination host `{host}` is not allowed: add \
-                     `{p}{host}:{port}` (or `{p}{host}` for every port) to \
-                     CALLBACK_ALLOWED_HOSTS"
+                    "port {port} of {host_noun} `{host}` is not allowed: add \
+                     `{p}{host}:{port}` (or `{p}{host}` for every port) to {setting}"
                 )
             }
             DestinationError::PlainHttp { url, host } => write!(
                 f,
-                "callback destination `{url}` uses plain http, which is refused: use https://, \
-                 or add `http://{host}` to CALLBACK_ALLOWED_HOSTS to allow http for this host"
+                "{noun} `{url}` uses plain http, which is refused: use https://, or add \
+                 `http://{host}` to {setting} to allow http for this host"
+            ),
+            DestinationError::NotPublic { host, what, http } => write!(
+                f,
+                "{host_noun} `{host}` is {what}, which `*` does not allow: add `{}{host}` to \
+                 {setting} to allow exactly this host",
+                prefix(*http)
             ),
         }
     }
@@ -252,14 +359,24 @@ impl fmt::Display for HostError {
 ///
 /// Rules: an empty list refuses everything (whatever the URL). `host`
 /// matches that host only; `*.domain` matches every subdomain at any depth
-/// but not `domain` itself, and never an IP address. IPv6 addresses compare
-/// as addresses. An entry with a port allows only that one; without one it
-/// allows every port (a URL without a port has its scheme's default). An
-/// `http://` entry allows both schemes. The URL must be absolute
-/// `http(s)://`, without user info, whitespace, control characters or
-/// backslashes; its host must be ASCII (punycode for IDNs), and an IPv4
-/// address must be in dotted-quad form.
-pub fn check_destination(url: &str, allowed: &AllowList) -> Result<(), DestinationError> {
+/// but not `domain` itself, and never an IP address; `*` (process lists
+/// only) matches every public host (see [`AllowList`]). IPv6 addresses
+/// compare as addresses. An entry with a port allows only that one; without
+/// one it allows every port (a URL without a port has its scheme's
+/// default). An `http://` entry allows both schemes. The URL must be
+/// absolute `http(s)://`, without user info, whitespace, control characters
+/// or backslashes; its host must be ASCII (punycode for IDNs), and an IPv4
+/// address must be in dotted-quad form (the decimal, hex and octal forms a
+/// URL parser also reads as addresses, `2130706433` or `0x7f.1`, are
+/// refused whatever the list).
+pub fn check_destination(url: &str, allowed: &AllowList) -> Result<(), Refused> {
+    check(url, allowed).map_err(|reason| Refused {
+        list: allowed.kind,
+        reason,
+    })
+}
+
+fn check(url: &str, allowed: &AllowList) -> Result<(), DestinationError> {
     if allowed.is_empty() {
         return Err(DestinationError::NoneAllowed);
     }
@@ -271,6 +388,15 @@ pub fn check_destination(url: &str, allowed: &AllowList) -> Result<(), Destinati
         .collect();
     let shown = dest.host.shown();
     if host_entries.is_empty() {
+        if allowed.entries.iter().any(|e| e.host == Pattern::Public) {
+            if let Some(what) = dest.host.not_public() {
+                return Err(DestinationError::NotPublic {
+                    host: shown,
+                    what,
+                    http: dest.http,
+                });
+            }
+        }
         let parent = match &dest.host {
             Host::Name(name) => name
                 .split_once('.')
@@ -322,6 +448,20 @@ impl Host {
             Host::V6(a) => format!("[{a}]"),
         }
     }
+
+    /// What the host is when it is no public one (an IP address outside
+    /// [`Range::Public`], or a local-only name); None for a public host.
+    fn not_public(&self) -> Option<&'static str> {
+        let range = match self {
+            Host::V6(a) => address::classify(IpAddr::V6(*a)),
+            Host::Name(n) => match n.parse::<Ipv4Addr>() {
+                Ok(a) => address::classify_v4(a),
+                Err(_) if address::is_local_name(n) => return Some("a local-only name"),
+                Err(_) => Range::Public,
+            },
+        };
+        (!range.is_public()).then(|| range.describe())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -329,6 +469,8 @@ enum Pattern {
     Exact(Host),
     /// `*.domain`: the domain, lowercase.
     Wildcard(String),
+    /// `*` (process lists only): every public host.
+    Public,
 }
 
 impl Pattern {
@@ -342,11 +484,12 @@ impl Pattern {
                     && name.as_bytes()[name.len() - domain.len() - 1] == b'.'
             }
             (Pattern::Wildcard(_), Host::V6(_)) => false,
+            (Pattern::Public, host) => host.not_public().is_none(),
         }
     }
 }
 
-/// One `CALLBACK_ALLOWED_HOSTS` entry.
+/// One allow-list entry.
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     /// Plain http allowed too.
@@ -355,13 +498,21 @@ struct Entry {
     port: Option<u16>,
 }
 
-fn parse_entry(raw: &str) -> Option<Entry> {
+fn parse_entry(kind: ListKind, raw: &str) -> Option<Entry> {
     let lower = raw.to_ascii_lowercase();
     let (http, rest) = match lower.strip_prefix("http://") {
         Some(rest) => (true, rest),
         None => (false, lower.strip_prefix("https://").unwrap_or(&lower)),
     };
     let rest = rest.trim_end_matches('/');
+    if kind == ListKind::Process && (rest == "*" || rest.starts_with("*:")) {
+        let (_, port) = split_port(rest).ok()?;
+        return Some(Entry {
+            http,
+            host: Pattern::Public,
+            port,
+        });
+    }
     if let Some(domain) = rest.strip_prefix("*.") {
         let (domain, port) = split_port(domain).ok()?;
         let domain = domain.strip_suffix('.').unwrap_or(domain);

@@ -3,6 +3,7 @@
 //! content type, the destination allow-list, the retry policy, and the
 //! delivery record. Pure: the worker sends, queues and stores.
 
+pub mod address;
 pub mod config;
 pub mod destination;
 pub mod lease;
@@ -10,7 +11,9 @@ pub mod retry;
 pub mod template;
 
 pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
-pub use destination::{check_destination, AllowList, AllowListError, DestinationError};
+pub use destination::{
+    check_destination, AllowList, AllowListError, DestinationError, ListKind, Refused,
+};
 pub use retry::{
     decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
     MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,
@@ -208,9 +211,76 @@ impl Delivery {
         Ok(())
     }
 
+    /// `created_at` as Unix milliseconds: the `created_at_ms` column of the
+    /// delivery's row, by which the delivery log is ordered (newest first,
+    /// ties by id), so that the order always agrees with the `created_at`
+    /// shown. None when `created_at` is not ISO-8601 UTC
+    /// (`2026-11-23T06:00:00.000Z`, the milliseconds optional).
+    pub fn created_at_ms(&self) -> Option<u64> {
+        iso_ms(&self.created_at)
+    }
+
     /// The `next_attempt_at_ms` column of the delivery's row: its next
     /// attempt while it has one, else 0.
     pub fn next_attempt_column(&self) -> u64 {
         self.next_attempt_at_ms.unwrap_or(0)
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (the form `Date.toISOString` writes, years
+/// 1970 to 9999) as Unix milliseconds.
+fn iso_ms(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+        let part = s.get(r)?;
+        (!part.is_empty() && part.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let millis = match &s[19..] {
+        "Z" => 0,
+        rest => {
+            let frac = rest.strip_prefix('.')?.strip_suffix('Z')?;
+            if frac.len() != 3 {
+                return None;
+            }
+            num(20..23)?
+        }
+    };
+    if year < 1970 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let month_days = [
+        31,
+        if leap(year) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    let days_before_year: u64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
+    let days_before_month: u64 = month_days[..(month - 1) as usize].iter().sum();
+    let days = days_before_year + days_before_month + day - 1;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
 }

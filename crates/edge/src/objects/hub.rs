@@ -538,7 +538,8 @@ impl ChannelHub {
     /// Hands an inbound message to the channel's `recv_svcscriptcode_ws` process.
     async fn hand_to_process(&self, state: &InboundState, message: Message<'_>) {
         let outcome = async {
-            let store = ctx(&self.env)?.store()?;
+            let ctx = ctx(&self.env)?;
+            let store = ctx.store()?;
             let channel = store
                 .channel(&state.channel_id)
                 .await?
@@ -552,8 +553,9 @@ impl ChannelHub {
                 message,
                 &reply_url,
             );
-            let f = websocket::forward_message(&channel, &event)
-                .map_err(|e| RestError::new(502, e.to_string()))?;
+            let f =
+                websocket::forward_message(&channel, &event, &ctx.settings.process_allowed_hosts)
+                    .map_err(|e| RestError::new(502, e.to_string()))?;
             match process::send(&f).await {
                 syncbridge_core::engine::EngineReply::Accepted => Ok(()),
                 syncbridge_core::engine::EngineReply::Refused(op) => {

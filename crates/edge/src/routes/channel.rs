@@ -58,6 +58,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
                 &now_iso(),
             )?;
             check_on_save(settings, &ch)?;
+            channel::check_process_urls(&ch, None, &settings.process_allowed_hosts)?;
             check_eventing_chain(&store, &ch).await?;
             store.insert_channel(&ch).await?;
             ok(200, &full(&ch))
@@ -80,6 +81,7 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             let old = existing(&store, id).await?;
             let ch = channel::patch(&old, &body, &now_iso())?;
             check_on_save(settings, &ch)?;
+            channel::check_process_urls(&ch, Some(&old), &settings.process_allowed_hosts)?;
             check_eventing_chain(&store, &ch).await?;
             store.update_channel(&ch).await?;
             ok(200, &full(&ch))

@@ -1,6 +1,7 @@
 //! `POST /api/1/json/{login}/{unixtime}/{signature}`: the Sync API.
 
 use crate::clients::rendezvous::{self, ParkRequest};
+use crate::clients::replay;
 use crate::clock::now_ms;
 use crate::ctx::Ctx;
 use crate::http::{self, Failure, Handled};
@@ -43,13 +44,20 @@ pub async fn handle(
         (now / 1000) as i64,
     )
     .map_err(Failure::sync_api)?;
+    if settings.signature_replay_protection {
+        refuse_replays(ctx, login, unixtime, signature).await?;
+    }
     let request = sync_api::parse(&body, settings.max_ops).map_err(Failure::sync_api)?;
     let has_create = request.ops.iter().any(|o| matches!(o, SyncOp::Create(_)));
-    if has_create && settings.corezoid_api_url.is_none() {
-        let e = ApiError::config("setting COREZOID_API_URL is not set");
-        return Err(Failure::sync_api(e));
+    if has_create {
+        // Set, and allowed by PROCESS_ALLOWED_HOSTS, before any task is sent.
+        settings
+            .engine_url()
+            .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     }
-    let callback_base = settings.public_base(&req.url()?.origin().ascii_serialization());
+    let callback_base = settings
+        .public_base(&req.url()?.origin().ascii_serialization())
+        .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     let call = Call {
         env: &ctx.env,
         settings,
@@ -62,6 +70,32 @@ pub async fn handle(
     let answers = join_all(request.ops.iter().map(|op| call.run(op))).await;
     let (status, body) = sync_api::respond(&answers, call.deadline);
     Ok(http::json(status, &body)?)
+}
+
+/// `SIGNATURE_REPLAY_PROTECTION`: the signature's first use within its
+/// window goes on; a replay is 403 `replayed`. A guard that cannot be asked
+/// refuses the request (503, the failure logged): the protection fails
+/// closed.
+async fn refuse_replays(
+    ctx: &Ctx,
+    login: &str,
+    unixtime: &str,
+    signature: &str,
+) -> Result<(), Failure> {
+    let guard = sync_api::replay_guard(&ctx.settings, login, unixtime, signature)
+        .ok_or_else(|| Failure::sync_api(ApiError::access_denied("unixtime is not a time")))?;
+    match replay::claim(&ctx.env, &guard).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Failure::sync_api(ApiError::replayed())),
+        Err(e) => {
+            http::log_failure("replay_guard", &e.to_string());
+            Err(Failure::sync_api(ApiError::new(
+                503,
+                "replay_check_failed",
+                "The replay guard could not be asked; try again",
+            )))
+        }
+    }
 }
 
 impl Call<'_> {
@@ -111,10 +145,13 @@ impl Call<'_> {
         match rendezvous::result(self.env, &verified.canonical).await {
             Ok(Some(stored)) => sync_api::show_found(id, stored.data),
             Ok(None) => sync_api::show_absent(id, now_s <= verified.expires_at),
-            Err(e) => serde_json::json!({
-                "proc": "error", "obj": "result", "request_id": id,
-                "description": format!("the result store could not be read: {e}"),
-            }),
+            Err(e) => {
+                http::log_failure("rendezvous", &e.to_string());
+                serde_json::json!({
+                    "proc": "error", "obj": "result", "request_id": id,
+                    "description": "the result store could not be read; try again",
+                })
+            }
         }
     }
 }

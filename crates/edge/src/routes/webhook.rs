@@ -86,7 +86,7 @@ pub async fn handle(ctx: &Ctx, wctx: &Context, mut req: Request, key: ChannelKey
     }
     let call = read_call(ctx, &mut req, &channel).await?;
     let mut entry = log_entry(&call, &channel);
-    let handover = handover(ctx, &call, &channel, &entry.id, received_ms);
+    let handover = handover(ctx, &call, &channel, &entry.id, received_ms)?;
     announce(ctx, wctx, &channel, &entry);
     if !call.sync {
         hand_over_async(ctx, wctx, &channel, handover, entry, received_ms);
@@ -175,24 +175,28 @@ fn log_entry(call: &Call, channel: &Channel) -> Entry {
 }
 
 /// The event for the process, its request id and callback URL, and the
-/// signed request that hands it over.
+/// signed request that hands it over. Without `PUBLIC_URL`, a call to a
+/// non-loopback origin has no callback URL: a `config_error` 500.
 fn handover(
     ctx: &Ctx,
     call: &Call,
     channel: &Channel,
     event_id: &str,
     received_ms: u64,
-) -> Handover {
+) -> std::result::Result<Handover, RestError> {
     let settings = &ctx.settings;
     let deadline_ms = settings.webhook_max_wait_s * 1000;
     let expires_at = (received_ms + deadline_ms).div_ceil(1000) + settings.result_ttl_s;
-    let request_id = request_id::issue(
+    let request_id = request_id::issue_for(
         &settings.callback_secret,
+        request_id::Purpose::Webhook,
         random16(),
         expires_at,
         &format!("channel:{}", channel.id),
     );
-    let base = settings.public_base(&call.url.origin().ascii_serialization());
+    let base = settings
+        .public_base(&call.url.origin().ascii_serialization())
+        .map_err(|e| RestError::internal(e.0))?;
     let callback_url = engine::callback_url(&base, &request_id);
     let inbound = webhook::Inbound {
         method: &call.method,
@@ -211,10 +215,10 @@ fn handover(
         &callback_url,
         received_ms,
     );
-    Handover {
+    Ok(Handover {
         request_id,
         forward,
-    }
+    })
 }
 
 /// `gateway.webhook.received` on the channel's eventing channel, after the answer.

@@ -49,13 +49,15 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
             )
             .into());
         }
+        let reply_base = settings
+            .public_base(&url.origin().ascii_serialization())
+            .map_err(|e| RestError::internal(e.0))?;
         let connection_id = websocket::connection_id(
             &settings.callback_secret,
             random16(),
             now_ms() / 1000,
             &channel.id,
         );
-        let reply_base = settings.public_base(&url.origin().ascii_serialization());
         let up = Upgrade::Inbound {
             connection_id: &connection_id,
             reply_base: &reply_base,

@@ -275,3 +275,90 @@ fn only_dead_or_failed_deliveries_are_resent() {
         "the 409 names the state as JSON does"
     );
 }
+
+#[test]
+fn created_at_ms_is_the_time_created_at_shows() {
+    let mut d = Delivery::new(
+        "d".into(),
+        "c".into(),
+        Rendered {
+            method: HttpMethod::Post,
+            url: URL.into(),
+            headers: vec![],
+            body: String::new(),
+        },
+        RetryPolicy::default(),
+        None,
+        "2024-01-01T00:00:00.000Z".into(),
+        0,
+    );
+    for (iso, ms) in [
+        ("1970-01-01T00:00:00.000Z", Some(0)),
+        ("1970-01-01T00:00:00.001Z", Some(1)),
+        ("2024-01-01T00:00:00.000Z", Some(1_704_067_200_000)),
+        ("2024-02-29T23:59:59.999Z", Some(1_709_251_199_999)),
+        ("2026-12-01T19:20:13.573Z", Some(1_796_152_813_573)),
+        ("2000-03-01T00:00:00Z", Some(951_868_800_000)),
+        ("2100-03-01T00:00:00.000Z", Some(4_107_542_400_000)),
+        ("9999-12-31T23:59:59.999Z", Some(253_402_300_799_999)),
+        ("2023-02-29T00:00:00.000Z", None),
+        ("2024-13-01T00:00:00.000Z", None),
+        ("2024-01-01T24:00:00.000Z", None),
+        ("2024-01-01T00:00:00.00Z", None),
+        ("2024-01-01T00:00:00.000", None),
+        ("2024-01-01 00:00:00.000Z", None),
+        ("1969-12-31T23:59:59.999Z", None),
+        ("+02024-01-01T00:00:00.000Z", None),
+        ("", None),
+        ("not a date", None),
+    ] {
+        d.created_at = iso.into();
+        assert_eq!(d.created_at_ms(), ms, "{iso}");
+    }
+}
+
+/// migrations/0003 sets `created_at_ms` of rows written before it from
+/// their `created_at`, exactly as `created_at_ms()` reads it.
+#[test]
+fn the_migration_sets_created_at_ms_from_created_at() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/");
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&std::fs::read_to_string(format!("{root}0002_deliveries.sql")).unwrap())
+        .unwrap();
+    let times = [
+        "2026-12-01T19:20:13.573Z",
+        "2026-12-01T19:20:13.999Z",
+        "2024-02-29T23:59:59.001Z",
+        "1999-12-31T23:59:59.500Z",
+        "2038-01-19T03:14:08.000Z",
+    ];
+    for (i, t) in times.iter().enumerate() {
+        let doc = json!({"created_at": t}).to_string();
+        conn.execute(
+            "INSERT INTO deliveries (id, channel_id, state, generation, next_attempt_at_ms, created_at_ms, doc) VALUES (?1, 'c', 'pending', 1, 0, 7, ?2)",
+            rusqlite::params![format!("d{i}"), doc],
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        &std::fs::read_to_string(format!("{root}0003_deliveries_order.sql")).unwrap(),
+    )
+    .unwrap();
+    for (i, t) in times.iter().enumerate() {
+        let got: i64 = conn
+            .query_row(
+                "SELECT created_at_ms FROM deliveries WHERE id = ?1",
+                [format!("d{i}")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut d: Delivery = serde_json::from_value(json!({
+            "id": "x", "channel_id": "c", "state": "pending", "created_at": t,
+            "request": {"method": "POST", "url": URL, "headers": [], "body": ""},
+            "retry": RetryPolicy::default(), "attempts": []
+        }))
+        .unwrap();
+        d.created_at = t.to_string();
+        assert_eq!(Some(got as u64), d.created_at_ms(), "{t}");
+    }
+}

@@ -424,3 +424,276 @@ fn refusal_messages_are_exactly_as_before() {
         assert_eq!(refused(url, list, &[]), want, "{url} against {list:?}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// PROCESS_ALLOWED_HOSTS, `*`, and literal addresses in both lists
+
+#[track_caller]
+fn process_list(list: &str) -> AllowList {
+    AllowList::parse_for(ListKind::Process, list)
+        .unwrap_or_else(|e| panic!("{list:?} should parse: {e}"))
+}
+
+#[track_caller]
+fn process_allowed(url: &str, list: &str) {
+    if let Err(e) = check_destination(url, &process_list(list)) {
+        panic!("{url} should be allowed by {list:?}: {e}");
+    }
+}
+
+#[track_caller]
+fn process_refused(url: &str, list: &str, needles: &[&str]) -> String {
+    let e = check_destination(url, &process_list(list))
+        .err()
+        .unwrap_or_else(|| panic!("{url} should be refused by {list:?}"));
+    assert_eq!(e.list, ListKind::Process);
+    let e = e.to_string();
+    for needle in needles {
+        assert!(e.contains(needle), "{e:?} should contain {needle:?}");
+    }
+    e
+}
+
+/// Literal addresses outside the public ranges, in every form a URL may
+/// write them: refused by `*`, with the range named.
+const NOT_PUBLIC: &[(&str, &str)] = &[
+    ("https://0.0.0.0/", "unspecified"),
+    ("https://0.1.2.3/", "this network"),
+    ("https://10.0.0.1/hook", "private"),
+    ("https://10.255.255.255/", "private"),
+    ("https://172.16.0.1/", "private"),
+    ("https://172.31.255.254/", "private"),
+    ("https://192.168.1.10:8443/", "private"),
+    ("https://100.64.0.1/", "carrier-grade NAT"),
+    ("https://100.127.255.255/", "carrier-grade NAT"),
+    ("https://127.0.0.1/", "loopback"),
+    ("https://127.1.2.3/", "loopback"),
+    ("https://169.254.169.254/latest/meta-data/", "link-local"),
+    ("https://192.0.0.8/", "IETF protocol"),
+    ("https://192.0.2.1/", "documentation"),
+    ("https://198.51.100.7/", "documentation"),
+    ("https://203.0.113.9/", "documentation"),
+    ("https://198.18.0.1/", "benchmarking"),
+    ("https://224.0.0.1/", "multicast"),
+    ("https://239.1.2.3/", "multicast"),
+    ("https://240.0.0.1/", "reserved"),
+    ("https://255.255.255.255/", "broadcast"),
+    ("https://[::]/", "unspecified"),
+    ("https://[::1]/", "loopback"),
+    ("https://[::1]:8080/", "loopback"),
+    ("https://[0:0:0:0:0:0:0:1]/", "loopback"),
+    ("https://[::ffff:127.0.0.1]/", "loopback"),
+    ("https://[::ffff:7f00:1]/", "loopback"),
+    ("https://[::ffff:10.0.0.1]/", "private"),
+    ("https://[::ffff:169.254.169.254]/", "link-local"),
+    ("https://[::ffff:0:127.0.0.1]/", "loopback"),
+    ("https://[::127.0.0.1]/", "reserved"),
+    ("https://[64:ff9b::127.0.0.1]/", "loopback"),
+    ("https://[64:ff9b::a9fe:a9fe]/", "link-local"),
+    ("https://[64:ff9b:1::1]/", "private"),
+    ("https://[2002:7f00:1::1]/", "loopback"),
+    ("https://[2002:a00:1::]/", "private"),
+    ("https://[2001::1]/", "IETF protocol"),
+    ("https://[2001:db8::1]/", "documentation"),
+    ("https://[3fff::1]/", "documentation"),
+    ("https://[100::1]/", "reserved"),
+    ("https://[fc00::1]/", "unique-local"),
+    ("https://[fd12:3456:789a::1]/", "unique-local"),
+    ("https://[fe80::1]/", "link-local"),
+    ("https://[fec0::1]/", "unique-local"),
+    ("https://[ff02::1]/", "multicast"),
+    ("https://[4000::1]/", "reserved"),
+    ("https://localhost/", "local-only name"),
+    ("https://LOCALHOST:8787/", "local-only name"),
+    ("https://localhost./", "local-only name"),
+    ("https://app.localhost/", "local-only name"),
+    ("https://printer.local/", "local-only name"),
+    ("https://nas.home.arpa/", "local-only name"),
+    (
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "local-only name",
+    ),
+    ("https://metadata/computeMetadata/v1/", "local-only name"),
+    ("https://intranet/", "local-only name"),
+];
+
+#[test]
+fn star_allows_public_hosts_only() {
+    for url in [
+        "https://api.corezoid.com/api/2/json",
+        "https://process.example/hook",
+        "https://PROCESS.example:8443/hook?x=1",
+        "https://a.b.c.example.org/",
+        "https://8.8.8.8/",
+        "https://93.184.216.34:444/x",
+        "https://[2001:4860:4860::8888]/",
+        "https://[::ffff:8.8.8.8]/",
+        "https://[64:ff9b::808:808]/",
+        "https://[2002:808:808::1]/",
+        "https://localhost.example.com/",
+    ] {
+        process_allowed(url, "*");
+    }
+    for (url, what) in NOT_PUBLIC {
+        let e = process_refused(
+            url,
+            "*",
+            &[what, "`*` does not allow", "PROCESS_ALLOWED_HOSTS"],
+        );
+        assert!(e.starts_with("process host `"), "{e}");
+    }
+    let e = process_refused("https://10.0.0.1/hook", "*", &[]);
+    assert_eq!(
+        e,
+        "process host `10.0.0.1` is a private address, which `*` does not allow: add \
+         `10.0.0.1` to PROCESS_ALLOWED_HOSTS to allow exactly this host"
+    );
+    let e = process_refused("http://127.0.0.1:9/hook", "http://*", &[]);
+    assert!(e.contains("add `http://127.0.0.1`"), "{e}");
+}
+
+#[test]
+fn star_requires_https_unless_it_is_http_star() {
+    let e = process_refused(
+        "http://process.example/hook",
+        "*",
+        &["plain http", "PROCESS_ALLOWED_HOSTS"],
+    );
+    assert_eq!(
+        e,
+        "process URL `http://process.example/hook` uses plain http, which is refused: use \
+         https://, or add `http://process.example` to PROCESS_ALLOWED_HOSTS to allow http \
+         for this host"
+    );
+    process_allowed("http://process.example/hook", "http://*");
+    process_allowed("https://process.example/hook", "http://*");
+    // With a port, only that port.
+    process_allowed("https://process.example:8443/", "*:8443");
+    process_refused("https://process.example/", "*:8443", &["port 443"]);
+}
+
+#[test]
+fn a_non_public_address_is_reached_only_when_listed_exactly() {
+    // Process lists: exact entries next to `*`.
+    process_allowed("http://127.0.0.1:8790/process/echo", "*, http://127.0.0.1");
+    process_allowed("https://10.0.0.1/hook", "*, 10.0.0.1");
+    process_allowed("https://[::1]/", "*, [::1]");
+    process_allowed("https://localhost/", "*, localhost");
+    process_allowed("https://metadata/", "metadata");
+    process_refused(
+        "https://127.0.0.2/",
+        "*, 127.0.0.1",
+        &["loopback", "`127.0.0.2`"],
+    );
+    process_refused("https://10.0.0.2/", "*, 10.0.0.1", &["private"]);
+    // An address is not its other forms: the mapped form is another host.
+    process_refused("https://[::ffff:127.0.0.1]/", "*, 127.0.0.1", &["loopback"]);
+    process_refused("https://127.0.0.1/", "*, [::ffff:127.0.0.1]", &["loopback"]);
+    // Wildcards never match addresses; `*.localhost` may be listed.
+    process_allowed("https://a.localhost/", "*.localhost");
+    // Callback lists: only exact entries ever match an address, so one
+    // outside the public ranges is reached only when listed exactly, in the
+    // very form the URL writes it.
+    for (url, _) in NOT_PUBLIC {
+        if url.contains("//[") || !url.as_bytes()[8].is_ascii_digit() {
+            continue;
+        }
+        refused(url, "*.example.com, api.example.com", &["not allowed"]);
+    }
+    allowed("http://10.0.0.1:8080/", "http://10.0.0.1");
+    refused(
+        "http://[::ffff:10.0.0.1]/",
+        "http://10.0.0.1",
+        &["not allowed"],
+    );
+    refused("https://[::ffff:127.0.0.1]/", "127.0.0.1", &["not allowed"]);
+}
+
+#[test]
+fn integer_hex_and_octal_ipv4_forms_are_refused_in_both_lists() {
+    // What URL parsers read as 127.0.0.1 (or another address).
+    for url in [
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://0x7f.1/",
+        "http://0x7f.0.0.1/",
+        "http://0177.0.0.1/",
+        "http://0177.1/",
+        "http://017700000001/",
+        "http://127.1/",
+        "http://127.0.1/",
+        "http://127.0.0.01/",
+        "http://3232235777/",
+        "http://0xa9fea9fe/",
+        "http://1.2.3.0x4/",
+        "http://134744072/",
+    ] {
+        refused(url, "http://127.0.0.1, http://*.example.com", &["IPv4"]);
+        process_refused(url, "http://*, http://127.0.0.1", &["IPv4"]);
+    }
+}
+
+#[test]
+fn process_list_entries_and_messages() {
+    // `*` is an entry of a process list only.
+    assert!(AllowList::parse_for(ListKind::Process, "*").is_ok());
+    assert!(AllowList::parse_for(ListKind::Process, "http://*, *:8443, api.example.com").is_ok());
+    let e = AllowList::parse_for(ListKind::Process, "*, *.*, ftp://x.example, *x")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("PROCESS_ALLOWED_HOSTS entries must be *, http://*, host"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`*.*` (entry 2)") && e.contains("`ftp://x.example` (entry 3)"),
+        "{e}"
+    );
+    assert!(e.contains("`*x` (entry 4)"), "{e}");
+    invalid_list("*", &["CALLBACK_ALLOWED_HOSTS", "`*`"]);
+    assert_eq!(
+        AllowList::parse("x.example").unwrap().kind(),
+        ListKind::Callback
+    );
+    assert_eq!(process_list("x.example").kind(), ListKind::Process);
+    // Messages name the process URL and the setting.
+    for (url, list, want) in [
+        (
+            "https://hooks.partner.io/cb",
+            "api.example.com",
+            "process host `hooks.partner.io` is not allowed: add `hooks.partner.io` or \
+             `*.partner.io` to PROCESS_ALLOWED_HOSTS",
+        ),
+        (
+            "ftp://x/",
+            "*",
+            "process URL `ftp://x/` must be an https:// URL (http:// only for hosts \
+             allow-listed for http)",
+        ),
+        (
+            "https://u@api.example.com/",
+            "*",
+            "the process URL must not hold a user name or password (user@host): send \
+             credentials in a header such as Authorization",
+        ),
+        (
+            "https://127.1/",
+            "*",
+            "process URL `https://127.1/` has an invalid host or port: write an IPv4 address \
+             as four decimal numbers (a.b.c.d)",
+        ),
+        (
+            "http://localhost:9000/",
+            "http://localhost:8787",
+            "port 9000 of process host `localhost` is not allowed: add \
+             `http://localhost:9000` (or `http://localhost` for every port) to \
+             PROCESS_ALLOWED_HOSTS",
+        ),
+    ] {
+        assert_eq!(
+            process_refused(url, list, &[]),
+            want,
+            "{url} against {list:?}"
+        );
+    }
+}

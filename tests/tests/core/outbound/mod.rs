@@ -4,6 +4,7 @@
 //! (schedules, jitter, `Retry-After`, 410, success codes, dead letters) and
 //! the delivery record.
 
+mod address;
 mod config;
 mod delivery;
 mod destination;

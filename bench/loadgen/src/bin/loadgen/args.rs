@@ -40,13 +40,15 @@ pub(crate) struct Args {
     pub(crate) storage: Storage,
     /// Free text put in the report's heading (e.g. the build profile).
     pub(crate) label: Option<String>,
+    /// Runs the worker with `SIGNATURE_REPLAY_PROTECTION=true`.
+    pub(crate) replay_protection: bool,
 }
 
 pub(crate) const USAGE: &str =
     "usage: loadgen [--quick] [--only all|http|parked|sig] [--duration S] \
 [--warmup S] [--concurrency C] [--rounds R] [--levels 1,50,200] [--parked 1000,2000,5000,10000] \
 [--park-delay-ms MS] [--park-limit S] [--sig-iters N] [--sig-rounds R] \
-[--storage tmpfs|disk] [--label TEXT]";
+[--storage tmpfs|disk] [--label TEXT] [--replay-protection]";
 
 pub(crate) fn die(msg: &str) -> ! {
     eprintln!("loadgen: {msg}");
@@ -78,10 +80,15 @@ impl Args {
             sig_rounds: if quick { 4 } else { 10 },
             storage: Storage::Tmpfs,
             label: None,
+            replay_protection: false,
         };
         let mut it = raw.into_iter();
         while let Some(flag) = it.next() {
             if flag == "--quick" {
+                continue;
+            }
+            if flag == "--replay-protection" {
+                a.replay_protection = true;
                 continue;
             }
             if flag == "-h" || flag == "--help" {

@@ -114,7 +114,9 @@ async fn run(args: Args, storage: Storage) -> i32 {
             "API_KEYS": json!({ LOGIN: SECRET }).to_string(),
             "CALLBACK_SECRET": CALLBACK_SECRET,
             "COREZOID_API_URL": engine.url(),
+            "PROCESS_ALLOWED_HOSTS": "http://127.0.0.1",
             "SYNC_MAX_TIMEOUT_S": "3600",
+            "SIGNATURE_REPLAY_PROTECTION": args.replay_protection.to_string(),
         });
         eprintln!("loadgen: engine on {}; starting the worker", engine.url());
         // Worker::start blocks until workerd is ready.
