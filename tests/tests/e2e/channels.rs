@@ -582,6 +582,15 @@ async fn an_internal_error_is_logged_and_answered_json_500() {
             .await,
         "no request line for the 500"
     );
+    // The error line goes to stderr and the request line to stdout: read
+    // apart, either can arrive first.
+    assert!(
+        worker
+            .wait_for_log("\"log\":\"error\"", Duration::from_secs(10))
+            .await,
+        "no error line for the 500: {:?}",
+        worker.logs()
+    );
     let errors: Vec<Value> = worker
         .logs()
         .iter()
