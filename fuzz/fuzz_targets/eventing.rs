@@ -11,14 +11,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(eventing::parse_patterns(&ps).as_ref(), Ok(&ps));
         let _ = eventing::matches(&ps, &text);
     }
-    let Ok(v) = serde_json::from_slice::<Value>(data) else { return };
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
     if let Ok((kind, _)) = eventing::parse_publish(&v) {
         let ps = eventing::parse_patterns(std::slice::from_ref(&kind)).unwrap();
         assert!(eventing::matches(&ps, &kind));
     }
     let _ = eventing::parse_subscription(&v, "id".into(), "now");
     if let Value::Array(items) = &v {
-        let strings: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect();
+        let strings: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect();
         let _ = eventing::parse_patterns(&strings);
     }
 });

@@ -16,7 +16,11 @@ fn pairs(data: &[u8]) -> Vec<(String, String)> {
                 let b = s.as_bytes();
                 let mut i = 0;
                 while i < b.len() {
-                    if b[i] == b'%' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+                    if b[i] == b'%'
+                        && i + 2 < b.len()
+                        && b[i + 1].is_ascii_hexdigit()
+                        && b[i + 2].is_ascii_hexdigit()
+                    {
                         let hex = |c: u8| (c as char).to_digit(16).unwrap() as u8;
                         out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
                         i += 3;

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use syncbridge_bench::{machine, report, rss_kib, workerd_of};
 use syncbridge_tests::client::sync_url;
 use syncbridge_tests::harness::{
-    id_of, shared_settings, start_worker_opts, stop_worker, TestClient, ADMIN, API, LOGIN, SECRET,
+    self, id_of, shared_settings, start_worker_opts, stop_worker, TestClient, ADMIN, API, LOGIN,
+    SECRET,
 };
 use syncbridge_tests::unique;
 use tokio_tungstenite::tungstenite::Message;
@@ -66,29 +67,48 @@ fn args() -> Args {
     a
 }
 
+/// What went wrong with one request.
+#[derive(Debug, Clone, PartialEq)]
+enum Class {
+    /// No answer, or an answer that is not the documented one.
+    Failed,
+    /// An answer with another request's data.
+    Wrong,
+    /// The documented timeout: a Sync API op's "Timeout for create task"
+    /// (with its request id, to fetch the result later) or a sync
+    /// webhook's 504.
+    TimedOut(Option<String>),
+}
+
 #[derive(Default, Clone)]
 struct Tally {
     sent: u64,
     ok: u64,
     wrong: u64,
     failed: u64,
+    timed_out: u64,
     skipped: u64,
     ms: Vec<u64>,
+    /// Request ids of timed-out Sync API ops.
+    late: Vec<String>,
     examples: Vec<String>,
 }
 
 impl Tally {
-    fn note(&mut self, outcome: Result<u64, String>, wrong: bool) {
+    fn note(&mut self, outcome: Result<u64, (String, Class)>) {
         match outcome {
             Ok(ms) => {
                 self.ok += 1;
                 self.ms.push(ms);
             }
-            Err(e) => {
-                if wrong {
-                    self.wrong += 1;
-                } else {
-                    self.failed += 1;
+            Err((e, class)) => {
+                match class {
+                    Class::Wrong => self.wrong += 1,
+                    Class::Failed => self.failed += 1,
+                    Class::TimedOut(id) => {
+                        self.timed_out += 1;
+                        self.late.extend(id);
+                    }
                 }
                 if self.examples.len() < 3 {
                     self.examples.push(e);
@@ -107,6 +127,16 @@ fn pct(ms: &mut [u64], p: f64) -> f64 {
     ms[i] as f64
 }
 
+/// The machine's 1-minute load average.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned()
+}
+
 type Received = Arc<Mutex<HashMap<String, u32>>>;
 
 async fn receive(State(got): State<Received>, body: Bytes) -> StatusCode {
@@ -120,11 +150,11 @@ async fn receive(State(got): State<Received>, body: Bytes) -> StatusCode {
     }
 }
 
-/// One request of `kind` number `i`; Ok(latency ms), or Err((why, mixed up?)).
-async fn one(kind: &str, i: u64, c: &TestClient, ctx: &Ctx) -> Result<u64, (String, bool)> {
+/// One request of `kind` number `i`; Ok(latency ms), or Err((why, class)).
+async fn one(kind: &str, i: u64, c: &TestClient, ctx: &Ctx) -> Result<u64, (String, Class)> {
     let t0 = Instant::now();
     let ms = || t0.elapsed().as_millis() as u64;
-    let fail = |e: String| (e, false);
+    let fail = |e: String| (e, Class::Failed);
     match kind {
         "sync" => {
             let n = format!("s-{i}");
@@ -147,7 +177,10 @@ async fn one(kind: &str, i: u64, c: &TestClient, ctx: &Ctx) -> Result<u64, (Stri
             if status == 200 && op["proc"] == "ok" && op["data"]["echo"]["n"] == n.as_str() {
                 Ok(ms())
             } else if op["proc"] == "ok" {
-                Err((format!("{n} got {}", op["data"]), true))
+                Err((format!("{n} got {}", op["data"]), Class::Wrong))
+            } else if status == 200 && op["description"] == "Timeout for create task" {
+                let id = op["request_id"].as_str().map(str::to_owned);
+                Err((format!("{status} {v}"), Class::TimedOut(id)))
             } else {
                 Err(fail(format!("{status} {v}")))
             }
@@ -169,7 +202,9 @@ async fn one(kind: &str, i: u64, c: &TestClient, ctx: &Ctx) -> Result<u64, (Stri
             {
                 Ok(ms())
             } else if status == 201 {
-                Err((format!("{n} got {v}"), true))
+                Err((format!("{n} got {v}"), Class::Wrong))
+            } else if status == 504 {
+                Err((format!("{status} {v}"), Class::TimedOut(None)))
             } else {
                 Err(fail(format!("{status} {v}")))
             }
@@ -275,8 +310,21 @@ async fn main() {
 
     let pid = workerd_of(&w).expect("workerd");
     let fds = || std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    let mut samples = vec![(0u64, rss_kib(pid).unwrap_or(0), fds())];
+    let mut samples = vec![(0u64, rss_kib(pid).unwrap_or(0), fds(), load())];
     let tallies: Arc<Mutex<HashMap<&'static str, Tally>>> = Arc::default();
+    // Answers slower than 2 s: (second of the run they were sent in, ms).
+    let slow: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let callbacks_failed = || {
+        harness::engine()
+            .state
+            .log
+            .lock()
+            .unwrap()
+            .callbacks
+            .iter()
+            .filter(|c| c.status == 0)
+            .count()
+    };
     let in_flight = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let end = start + Duration::from_secs(a.duration_s);
@@ -285,8 +333,13 @@ async fn main() {
         if rps <= 0.0 {
             continue;
         }
-        let (c, ctx, tallies, in_flight) =
-            (c.clone(), ctx.clone(), tallies.clone(), in_flight.clone());
+        let (c, ctx, tallies, in_flight, slow) = (
+            c.clone(),
+            ctx.clone(),
+            tallies.clone(),
+            in_flight.clone(),
+            slow.clone(),
+        );
         tickers.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -302,16 +355,22 @@ async fn main() {
                 in_flight.fetch_add(1, Ordering::Relaxed);
                 let (c, ctx, tallies, in_flight) =
                     (c.clone(), ctx.clone(), tallies.clone(), in_flight.clone());
+                let slow = slow.clone();
                 tasks.spawn(async move {
+                    let t0 = Instant::now();
                     let r =
                         tokio::time::timeout(Duration::from_secs(45), one(kind, i, &c, &ctx)).await;
+                    let ms = t0.elapsed().as_millis() as u64;
+                    if ms > 2000 {
+                        let at = t0.duration_since(start).as_secs();
+                        slow.lock().unwrap().push((at, ms));
+                    }
                     let mut g = tallies.lock().unwrap();
                     let t = g.entry(kind).or_default();
                     t.sent += 1;
                     match r {
-                        Ok(Ok(ms)) => t.note(Ok(ms), false),
-                        Ok(Err((e, wrong))) => t.note(Err(e), wrong),
-                        Err(_) => t.note(Err("no answer in 45 s".into()), false),
+                        Ok(r) => t.note(r),
+                        Err(_) => t.note(Err(("no answer in 45 s".into(), Class::Failed))),
                     }
                     in_flight.fetch_sub(1, Ordering::Relaxed);
                 });
@@ -325,7 +384,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let t = start.elapsed().as_secs();
         if t >= next_sample {
-            samples.push((t, rss_kib(pid).unwrap_or(0), fds()));
+            samples.push((t, rss_kib(pid).unwrap_or(0), fds(), load()));
             next_sample += 30;
         }
     }
@@ -333,7 +392,12 @@ async fn main() {
         let _ = t.await;
     }
     let traffic_s = start.elapsed().as_secs_f64();
-    samples.push((start.elapsed().as_secs(), rss_kib(pid).unwrap_or(0), fds()));
+    samples.push((
+        start.elapsed().as_secs(),
+        rss_kib(pid).unwrap_or(0),
+        fds(),
+        load(),
+    ));
     // Let the last deliveries and events arrive (bounded).
     let deliveries = ctx.deliveries.lock().unwrap().clone();
     let published = ctx.published.lock().unwrap().clone();
@@ -349,6 +413,38 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // A timed-out op's result is still stored when its callback came late:
+    // fetch each with `show` (README: "Fetch a result that arrived late").
+    let late: Vec<String> = tallies
+        .lock()
+        .unwrap()
+        .get("sync")
+        .map(|t| t.late.clone())
+        .unwrap_or_default();
+    let mut late_found = 0;
+    let mut late_examples = Vec::new();
+    for id in &late {
+        let body =
+            json!({"ops": [{"type": "show", "obj": "result", "request_id": id}]}).to_string();
+        let url = sync_url(&c.base, LOGIN, SECRET, body.as_bytes());
+        let shown = match c
+            .http()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+        {
+            Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null)["ops"][0].clone(),
+            Err(_) => Value::Null,
+        };
+        if shown["proc"] == "ok" && shown["data"]["echo"]["n"].is_string() {
+            late_found += 1;
+        } else if late_examples.len() < 3 {
+            late_examples.push(shown.to_string());
+        }
+    }
+    let engine_callbacks_failed = callbacks_failed();
     // Every delivery recorded delivered, with one successful attempt.
     let records: Vec<Value> = futures::stream::iter(deliveries.clone())
         .map(|(_, id)| {
@@ -428,9 +524,10 @@ async fn main() {
         lost += t.failed + t.skipped;
         mixed += t.wrong;
         rows.push_str(&format!(
-            "| {kind} | {rps} | {} | {} | {} | {} | {} | {:.0} | {:.0} |\n",
+            "| {kind} | {rps} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} |\n",
             t.sent,
             t.ok,
+            t.timed_out,
             t.wrong,
             t.failed,
             t.skipped,
@@ -445,11 +542,39 @@ async fn main() {
         }
     }
     let delivery_lost = missing + (deliveries.len() - recorded_once);
-    lost += (delivery_lost + ev_missing) as u64;
-    mixed += (ev_foreign + ev_dup + reached_twice) as u64;
+    // A timed-out op whose result never got stored is lost.
+    lost += (delivery_lost + ev_missing + (late.len() - late_found)) as u64;
+    mixed += (ev_foreign + ev_dup) as u64;
     let mut mem = String::new();
-    for (t, rss, fd) in &samples {
-        mem.push_str(&format!("| {t} | {} | {fd} |\n", rss / 1024));
+    for (t, rss, fd, load) in &samples {
+        mem.push_str(&format!("| {t} | {} | {fd} | {load} |\n", rss / 1024));
+    }
+    // Slow answers grouped into episodes (sent within 3 s of each other).
+    let mut sl = slow.lock().unwrap().clone();
+    sl.sort_unstable();
+    let mut episodes: Vec<(u64, u64, usize, u64)> = Vec::new();
+    for (at, ms) in sl {
+        match episodes.last_mut() {
+            Some(e) if at <= e.1 + 3 => {
+                e.1 = at;
+                e.2 += 1;
+                e.3 = e.3.max(ms);
+            }
+            _ => episodes.push((at, at, 1, ms)),
+        }
+    }
+    let mut stalls = String::new();
+    for (from, to, n, max) in &episodes {
+        stalls.push_str(&format!(
+            "| {from}–{to} | {n} | {:.1} |\n",
+            *max as f64 / 1000.0
+        ));
+    }
+    if stalls.is_empty() {
+        stalls.push_str("| none | | |\n");
+    }
+    for e in &late_examples {
+        notes.push_str(&format!("- a timed-out op's result not stored: {e}\n"));
     }
     let ok = lost == 0 && mixed == 0 && in_order && ws_open;
     report(
@@ -458,12 +583,17 @@ async fn main() {
             "\n# soak, {} s ({})\n\nCommand: `{}`\n\n\
              Open loop: each kind of request at its own steady rate; every answer checked to carry the \
              caller's own data. Traffic ran {traffic_s:.0} s.\n\n\
-             | kind | rate (/s) | sent | ok | mixed up | failed | skipped (500 in flight) | p50 ms | p99 ms |\n\
-             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n{rows}\n\
+             | kind | rate (/s) | sent | ok | timed out (documented) | mixed up | failed | skipped (500 in flight) | p50 ms (ok) | p99 ms (ok) |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n{rows}\n\
+             Timed-out Sync API ops whose result was stored and fetched afterwards with `show`: \
+             {late_found} of {}. Engine callbacks that could not reach the gateway (after 3 tries): \
+             {engine_callbacks_failed}.\n\n\
+             Answers slower than 2 s, by when they were sent (seconds into the run):\n\n\
+             | sent at (s) | answers | slowest (s) |\n| --- | ---: | ---: |\n{stalls}\n\
              {notes}\n\
              | deliveries and events | value |\n| --- | ---: |\n\
              | sends accepted (202) | {} |\n\
-             | reached the receiver exactly once / more than once / never | {reached_once} / {reached_twice} / {missing} |\n\
+             | reached the receiver exactly once / more than once (at-least-once redelivery) / never | {reached_once} / {reached_twice} / {missing} |\n\
              | recorded delivered with one successful attempt | {recorded_once} of {} |\n\
              | events published (202) | {} |\n\
              | received by the WebSocket subscriber / missing / duplicated / not ours | {} / {ev_missing} / {ev_dup} / {ev_foreign} |\n\
@@ -471,12 +601,13 @@ async fn main() {
              | subscriber still connected at the end | {} |\n\
              | `{{\"log\":\"error\"}}` lines in the worker's log | {errors} |\n\n\
              workerd (pid {pid}) over the run:\n\n\
-             | t (s) | RSS (MiB) | open files |\n| ---: | ---: | ---: |\n{mem}\
+             | t (s) | RSS (MiB) | open files | machine load (1 min) |\n| ---: | ---: | ---: | ---: |\n{mem}\
              | after settling | {} | |\n\n\
              **Lost: {lost}. Mixed up: {mixed}. Verdict: {}**\n",
             a.duration_s,
             machine(),
             std::env::args().collect::<Vec<_>>().join(" "),
+            late.len(),
             deliveries.len(),
             deliveries.len(),
             published.len(),
