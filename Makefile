@@ -5,7 +5,7 @@
 PORT ?= 8787
 export WRANGLER_SEND_METRICS = false
 
-.PHONY: setup build dev test test-native test-e2e bench lint fmt clean
+.PHONY: setup build dev test test-native test-e2e bench fuzz faults soak lint fmt clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,26 @@ test: build lint
 
 bench: build
 	@bash bench/run.sh
+
+## Fuzzing: every libFuzzer target (fuzz/) for FUZZ_SECS seconds, then the
+## property tests of tests/tests/fuzz at FUZZ_CASES cases each. Installs
+## cargo-fuzz once. Figures: fuzz/out/summary.md.
+FUZZ_SECS ?= 60
+FUZZ_CASES ?= 100000
+fuzz: build
+	@FUZZ_SECS=$(FUZZ_SECS) FUZZ_CASES=$(FUZZ_CASES) bash scripts/fuzz.sh
+
+## Fault experiments end to end (bench/loadgen's `faults`): the runtime
+## killed with callers parked, the engine flapping, the queue consumer
+## failing mid-batch. Figures: bench/out/faults.md.
+faults: build
+	cargo run --release -p syncbridge-bench --bin faults -- $(FAULTS_ARGS)
+
+## A soak of mixed traffic at a steady rate for SOAK_S seconds.
+## Figures: bench/out/soak.md.
+SOAK_S ?= 600
+soak: build
+	cargo run --release -p syncbridge-bench --bin soak -- --duration $(SOAK_S) $(SOAK_ARGS)
 
 lint: setup
 	cargo clippy --workspace --all-targets -- -D warnings

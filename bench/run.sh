@@ -144,7 +144,15 @@ body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
   echo "- Every sync round trip creates a Durable Object. Locally, Miniflare gives each object its own SQLite database (3 open files) under \$TMPDIR. loadgen puts it on tmpfs; the on-disk reference above shows what the disk costs."
   echo "- Parked capacity is capped locally by per-process limits of workerd, not by the gateway's logic. One object per parked request means one open SQLite database and about 5 file descriptors each, under a 512 MiB SQLite heap cap and the 20,000 open-file hard limit. See bench/README.md."
   echo "- loadgen keeps serve.mjs's cron from firing during its run (SYNCBRIDGE_CRON_MS): the cron once deadlocked workerd under load (see bench/README.md); serve.mjs now fires it with an async fetch, and flowbench runs with it on."
-} | cat -s > "$results"
+  # The fault, soak and fuzzing figures come from make faults, make soak and
+  # make fuzz, not from this run: the section is carried over as it was.
+  # It is the file's last section.
+  if ! $quick && grep -q '^## Faults, soak and fuzzing' bench/RESULTS.md 2>/dev/null; then
+    echo
+    awk '/^## Faults, soak and fuzzing/{keep=1} keep' bench/RESULTS.md
+  fi
+} | cat -s > "$results.new"
+mv "$results.new" "$results"
 
 say "wrote $results (logs in $out_dir/)"
 exit $status

@@ -1,0 +1,134 @@
+//! What the fault and soak experiments (`faults`, `soak`) share: finding a
+//! worker's workerd process, its memory, killing it, a markdown report, and
+//! bounded waiting.
+
+use std::time::{Duration, Instant};
+use syncbridge_tests::worker::Worker;
+
+/// Live (not zombie) processes whose parent is `ppid`.
+pub fn children(ppid: u32) -> Vec<u32> {
+    let ppid = ppid.to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let f: Vec<&str> = s
+                .rsplit_once(')')
+                .map(|(_, rest)| rest.split_whitespace().collect())
+                .unwrap_or_default();
+            f.len() > 1 && f[1] == ppid && f[0] != "Z"
+        })
+        .collect()
+}
+
+/// A process's command line, arguments separated by spaces.
+pub fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+/// The workerd process of `worker`: the child of our `serve.mjs --port P`.
+pub fn workerd_of(worker: &Worker) -> Option<u32> {
+    let port = worker.base.rsplit(':').next()?;
+    let node = children(std::process::id()).into_iter().find(|&p| {
+        let c = cmdline(p);
+        c.contains("serve.mjs") && c.contains(&format!("--port {port}"))
+    })?;
+    children(node)
+        .into_iter()
+        .find(|&p| cmdline(p).contains("workerd"))
+}
+
+/// `VmRSS` of `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Sends SIGKILL to `pid` and waits (up to 10 s) until it is gone.
+pub fn sigkill(pid: u32) -> bool {
+    let ok = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let gone = state.is_empty()
+            || state
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+        if gone {
+            return ok;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Waits until `done` holds, polling every `every`, for at most `limit`;
+/// true when it held.
+pub async fn wait_until(limit: Duration, every: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// The machine, for a report's header.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "commit {commit}; {} CPUs ({cpu}); load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// Appends `text` to `bench/out/{name}` (and prints it).
+pub fn report(name: &str, text: &str) {
+    print!("{text}");
+    let dir = syncbridge_tests::worker::repo_root().join("bench/out");
+    let _ = std::fs::create_dir_all(&dir);
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(name))
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}

@@ -1,0 +1,48 @@
+//! `webhook::event` (with `body_value`, `cookies`, `query`), `is_sync`
+//! and CORS, on a request read from the input: the first line is the URL,
+//! then `name: value` header lines, a blank line and the body.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use syncbridge_core::channel;
+use syncbridge_core::webhook::{self, Inbound};
+
+fuzz_target!(|data: &[u8]| {
+    let split = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .unwrap_or(data.len());
+    let head = String::from_utf8_lossy(&data[..split]).into_owned();
+    let body = data.get(split + 2..).unwrap_or_default();
+    let mut lines = head.lines();
+    let url = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let ch = channel::create(&serde_json::json!({"code": "c", "opts": {"issync": true, "cors_origins": ["https://a.example", "*"]}}), "id".into(), "t".repeat(32), "now").unwrap();
+    let inbound = Inbound {
+        method: "POST",
+        url: &url,
+        headers: &headers,
+        body,
+        ip: None,
+        protocol: "https",
+    };
+    let ev = webhook::event(
+        &inbound,
+        &ch,
+        "e",
+        !webhook::is_sync(&ch, &url),
+        "https://gw/cb",
+    );
+    let text = serde_json::to_string(&ev).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        ev
+    );
+    let origin = headers
+        .iter()
+        .find(|(k, _)| k == "origin")
+        .map(|(_, v)| v.as_str());
+    let _ = webhook::preflight(&ch.opts.cors_origins, origin, Some("POST"), Some("x-a"));
+});
