@@ -8,6 +8,7 @@ pub mod config;
 pub mod destination;
 pub mod lease;
 pub mod retry;
+pub mod send;
 pub mod template;
 
 pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
@@ -18,6 +19,7 @@ pub use retry::{
     decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
     MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,
 };
+pub use send::{idempotency_key, prepare, send_variables, MAX_IDEMPOTENCY_KEY};
 pub use template::{callback_id, render, Rendered};
 
 use crate::error::RestError;

@@ -11,12 +11,9 @@ use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Delivery, Rendered, RetryPolicy};
-use syncbridge_core::{admin, ids, request_log, Settings};
+use syncbridge_core::outbound::{self, Delivery, RetryPolicy};
+use syncbridge_core::{admin, ids, request_log};
 use worker::{Request, Response};
-
-/// Longest `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// Which delivery route was asked for, with its channel id (and delivery id).
 pub enum DeliveryRoute<'a> {
@@ -87,9 +84,9 @@ async fn send(
     channel: &Channel,
     now: u64,
 ) -> Result<Response, RestError> {
-    let key = idempotency_key(req)?;
+    let key = outbound::idempotency_key(http::header(req, "idempotency-key"))?;
     let vars = variables(req, ctx.settings.max_body_bytes).await?;
-    let rendered = prepare(&ctx.settings, channel, &vars, now)?;
+    let rendered = outbound::prepare(&ctx.settings, channel, &vars, now)?;
     let d = Delivery::new(
         ids::uuid_v4(random16()),
         channel.id.clone(),
@@ -120,7 +117,7 @@ async fn send_test(
 ) -> Result<Response, RestError> {
     let settings = &ctx.settings;
     let vars = variables(req, settings.max_body_bytes).await?;
-    let rendered = prepare(settings, channel, &vars, now)?;
+    let rendered = outbound::prepare(settings, channel, &vars, now)?;
     let id = ids::uuid_v4(random16());
     let r = attempt(
         &rendered,
@@ -190,57 +187,7 @@ async fn resend(
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
 }
 
-fn idempotency_key(req: &Request) -> Result<Option<String>, RestError> {
-    match req.headers().get("idempotency-key").ok().flatten() {
-        None => Ok(None),
-        Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY => Err(RestError::bad_request(
-            format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"),
-        )),
-        Some(k) => Ok(Some(k)),
-    }
-}
-
-/// `{"variables": {…}}`; an empty body means no variables.
+/// The send's variables, from a body of at most `max` bytes.
 async fn variables(req: &mut Request, max: usize) -> Result<Map<String, Value>, RestError> {
-    let body = http::read_body(req, max).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| RestError::bad_request(format!("Bad JSON: {e}")))?;
-    let Value::Object(mut o) = v else {
-        return Err(RestError::bad_request(
-            "the body must be a JSON object: {\"variables\": {…}}",
-        ));
-    };
-    if let Some(k) = o.keys().find(|k| *k != "variables") {
-        return Err(RestError::bad_request(format!(
-            "Unknown field `{k}`; use `variables`"
-        )));
-    }
-    match o.shift_remove("variables") {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m),
-        Some(_) => Err(RestError::bad_request("`variables` must be an object")),
-    }
-}
-
-/// Checks the destination and renders the channel's template.
-fn prepare(
-    settings: &Settings,
-    channel: &Channel,
-    vars: &Map<String, Value>,
-    now: u64,
-) -> Result<Rendered, RestError> {
-    let cfg = channel.opts.callback.as_ref().ok_or_else(|| {
-        RestError::conflict("This channel has no callback configuration (opts.callback)")
-    })?;
-    if channel.url.is_empty() {
-        return Err(RestError::conflict("This channel has no destination url"));
-    }
-    outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-        .map_err(|e| RestError::new(422, e.to_string()))?;
-    let rendered = outbound::render(cfg, &channel.url, vars, &outbound::callback_id(now))?;
-    rendered.check_size(settings.callback_max_bytes)?;
-    Ok(rendered)
+    outbound::send_variables(&http::read_body(req, max).await?)
 }

@@ -10,6 +10,7 @@ mod delivery;
 mod destination;
 mod lease;
 mod retry;
+mod send;
 mod template;
 
 use serde_json::{json, Map, Value};
