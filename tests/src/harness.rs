@@ -589,6 +589,18 @@ pub async fn callback_answers(url: &str, n: usize) -> Vec<CallbackAnswer> {
     }
 }
 
+/// The `__callback_url` of the one task tagged `tag` the engine will have
+/// received, waiting for it up to [`PATIENCE`] (a caller that gave up early
+/// does not stop the gateway from handing the task over, but on a loaded
+/// machine the hand-over can come after the caller gave up).
+pub async fn callback_url_of_task(tag: &str) -> String {
+    let start = Instant::now();
+    while engine().received_with_tag(tag).is_empty() && start.elapsed() < PATIENCE {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    callback_url_of(tag)
+}
+
 /// The `__callback_url` of the one task tagged `tag` the engine received.
 pub fn callback_url_of(tag: &str) -> String {
     let got = engine().received_with_tag(tag);

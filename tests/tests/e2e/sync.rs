@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use syncbridge_core::request_id;
 use syncbridge_tests::client::{corezoid_signature, now_s, post_raw, sync_url};
 use syncbridge_tests::harness::{
-    assert_plugin_error, assert_sync_error, callback_answers, callback_url_of, client, engine,
-    heavy, query_sqlite_files, quiet, quiet_worker, shared, shared_settings, start_worker,
-    TestClient, CALLBACK_SECRET, LOGIN, MAX_BODY, MAX_OPS, OTHER_LOGIN, OTHER_SECRET, PATIENCE,
-    SECRET, SYNC_DEFAULT_TIMEOUT_S,
+    assert_plugin_error, assert_sync_error, callback_answers, callback_url_of,
+    callback_url_of_task, client, engine, heavy, query_sqlite_files, quiet, quiet_worker, shared,
+    shared_settings, start_worker, TestClient, CALLBACK_SECRET, LOGIN, MAX_BODY, MAX_OPS,
+    OTHER_LOGIN, OTHER_SECRET, PATIENCE, SECRET, SYNC_DEFAULT_TIMEOUT_S,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{free_port, Worker};
@@ -451,7 +451,7 @@ async fn a_late_result_is_fetched_after_the_timeout_by_its_owner_only() {
     assert_eq!(op["proc"], "wait", "{op}");
     assert_eq!(op["description"], "Result not received yet", "{op}");
 
-    let answers = callback_answers(&callback_url_of(&tag), 1).await;
+    let answers = callback_answers(&callback_url_of_task(&tag).await, 1).await;
     assert_eq!(answers[0].status, 200, "{:?}", answers[0].body);
 
     let op = client.show(LOGIN, SECRET, &id).await;
@@ -522,7 +522,7 @@ async fn a_caller_that_goes_away_loses_nothing() {
         "expected the client to give up"
     );
 
-    let cb = callback_url_of(&tag);
+    let cb = callback_url_of_task(&tag).await;
     let answers = callback_answers(&cb, 1).await;
     assert_eq!(answers[0].status, 200, "{:?}", answers[0].body);
     let op = client()
