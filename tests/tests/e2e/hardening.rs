@@ -352,6 +352,11 @@ async fn a_database_failure_is_logged_and_answered_without_the_drivers_text() {
             .await,
         "the driver's error is logged"
     );
+    // The 500's own line comes after the driver's, on the same stream, but
+    // is read apart from the answer: wait for it too.
+    second
+        .wait_for_log(r#""log":"error","id""#, Duration::from_secs(5))
+        .await;
     let logs = second.logs();
     let errors: Vec<&String> = logs
         .iter()
