@@ -201,7 +201,10 @@ fn events_carry_any_request() {
             let ev = webhook::event(&inbound, &ch, "ev-1", is_async, "https://gw.example/cb");
             let text = serde_json::to_string(&ev).expect("an event serializes");
             let back: Value = serde_json::from_str(&text).expect("and parses back");
-            check!(back == ev, "the event does not survive JSON");
+            check!(
+                crate::gen::same(&back, &ev),
+                "the event does not survive JSON"
+            );
             // A body that is not UTF-8 goes as base64, and decodes to itself.
             if std::str::from_utf8(&body).is_err() {
                 use base64::Engine as _;
