@@ -40,7 +40,8 @@ pub fn lease_until_ms(now_ms: u64, settings: &Settings) -> u64 {
 
 /// The sweeper's cutoff at `now_ms`: a pending delivery whose next attempt
 /// was due before it (by more than `CALLBACK_SWEEP_GRACE_S`) has lost its
-/// message, and is claimed under a new generation, due at `now_ms`.
+/// message, and is claimed under a new generation, due again at [`lease_until_ms`]
+/// (so that a queue slower than the grace does not make it overdue again).
 pub fn sweep_cutoff_ms(now_ms: u64, settings: &Settings) -> u64 {
     now_ms.saturating_sub(settings.callback_sweep_grace_s.saturating_mul(1000))
 }
