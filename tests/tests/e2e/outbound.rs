@@ -547,13 +547,17 @@ async fn runtime(dir: &Path, allowed: &str) -> Worker {
     start_worker_opts(settings_allowing(allowed), Some(dir), Some(CRON_MS)).await
 }
 
-/// Two workers in turn on one persisted state, as a restart of the runtime.
-#[tokio::test]
-async fn a_restart_between_attempts_loses_nothing() {
-    let dir = state_dir("restart");
-    let key = unique("restart");
-    let first = runtime(&dir, ALLOWED_HOSTS).await;
-    let retry = json!({"schedule": "interval", "interval_s": 3, "max_attempts": 5});
+/// On a runtime over the persisted state in `dir`: a channel whose receiver
+/// fails the first attempt (retrying every `interval_s`), one send to it,
+/// its first attempt seen by the receiver, then the runtime stopped. The
+/// stopped runtime's client, the channel and the delivery id.
+async fn first_attempt_failed_then_stopped(
+    dir: &Path,
+    key: &str,
+    interval_s: u64,
+) -> (TestClient, Value, String) {
+    let first = runtime(dir, ALLOWED_HOSTS).await;
+    let retry = json!({"schedule": "interval", "interval_s": interval_s, "max_attempts": 5});
     let before = TestClient::of(&first);
     let ch = before
         .callback_channel(
@@ -562,9 +566,18 @@ async fn a_restart_between_attempts_loses_nothing() {
         )
         .await;
     let id = before.send_ok(&ch, json!({})).await;
-    // The first attempt fails; stop the runtime while the retry waits in the queue.
-    assert_eq!(receiver().wait_hits(&key, 1, PATIENCE).await.len(), 1);
+    assert_eq!(receiver().wait_hits(key, 1, PATIENCE).await.len(), 1);
     stop_worker(first).await;
+    (before, ch, id)
+}
+
+/// Two workers in turn on one persisted state, as a restart of the runtime.
+#[tokio::test]
+async fn a_restart_between_attempts_loses_nothing() {
+    let dir = state_dir("restart");
+    let key = unique("restart");
+    // The first attempt fails; the runtime stops while the retry waits in the queue.
+    let (before, ch, id) = first_attempt_failed_then_stopped(&dir, &key, 3).await;
     // Down means down: nothing answers on its port any more (a workerd that
     // outlived its launcher would answer, and make the retry).
     let probe = reqwest::Client::new()
@@ -606,18 +619,7 @@ async fn a_restart_between_attempts_loses_nothing() {
 async fn the_allow_list_is_checked_again_at_send_time() {
     let dir = state_dir("allow");
     let key = unique("narrow");
-    let first = runtime(&dir, ALLOWED_HOSTS).await;
-    let retry = json!({"schedule": "interval", "interval_s": 2, "max_attempts": 5});
-    let before = TestClient::of(&first);
-    let ch = before
-        .callback_channel(
-            &format!("/flaky/{key}?fail=1"),
-            json!({"body": "x", "retry": retry}),
-        )
-        .await;
-    let id = before.send_ok(&ch, json!({})).await;
-    assert_eq!(receiver().wait_hits(&key, 1, PATIENCE).await.len(), 1);
-    stop_worker(first).await;
+    let (_, ch, id) = first_attempt_failed_then_stopped(&dir, &key, 2).await;
 
     let second = runtime(&dir, "api.partner.example").await;
     let after = TestClient::of(&second);
