@@ -1,0 +1,100 @@
+// The bare design: the least a worker can do and still be the gateway's
+// design (bench/README.md, "The bare-design baseline"). One Durable Object
+// per id parks its caller, hands the task to the engine on loopback, and is
+// resolved by the engine's callback. No rules: no signature check, no
+// settings, no log line, no request id MAC.
+//
+//   GET  /healthz              {"proc":"ok"}
+//   POST /pair/{mem|store}     body: the task's data (JSON); answers the
+//                              engine's callback body
+//   POST /cb/{mem|store}/{id}  the engine's callback
+//
+// `mem` keeps the result in the object's memory only; `store` writes it and
+// an alarm first (one put + one alarm, as the gateway's Rendezvous does).
+
+const TIMEOUT_MS = 30_000;
+const RESULT_TTL_MS = 60_000;
+
+async function sha1Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class Pair {
+  constructor(state, env) {
+    this.state = state;
+    this.env = env;
+    this.waiter = null;
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/park") {
+      const { engineUrl, body } = await request.json();
+      const result = new Promise((resolve) => {
+        this.waiter = resolve;
+      });
+      // The waiter exists before the engine hears of the task.
+      const sent = await fetch(engineUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      await sent.arrayBuffer();
+      let timer;
+      const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), TIMEOUT_MS);
+      });
+      const got = await Promise.race([result, timeout]);
+      clearTimeout(timer);
+      if (got === null) return new Response('{"error":"timeout"}', { status: 504 });
+      return new Response(got, { headers: { "content-type": "application/json" } });
+    }
+    if (url.pathname === "/callback") {
+      const body = await request.text();
+      if (url.searchParams.get("store") === "1") {
+        await this.state.storage.put("result", body);
+        await this.state.storage.setAlarm(Date.now() + RESULT_TTL_MS);
+      }
+      const wake = this.waiter;
+      this.waiter = null;
+      if (wake) wake(body);
+      return new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
+    }
+    return new Response(null, { status: 404 });
+  }
+
+  async alarm() {
+    await this.state.storage.deleteAll();
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const parts = url.pathname.split("/");
+    if (url.pathname === "/healthz") {
+      return new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
+    }
+    if (request.method === "POST" && parts[1] === "pair" && (parts[2] === "mem" || parts[2] === "store")) {
+      const id = crypto.randomUUID();
+      const data = await request.json();
+      data.__callback_url = `${url.origin}/cb/${parts[2]}/${id}`;
+      const body = JSON.stringify({ ops: [{ type: "create", obj: "task", conv_id: 1, data }] });
+      const unixtime = Math.floor(Date.now() / 1000).toString();
+      const signature = await sha1Hex(unixtime + env.ENGINE_SECRET + body + env.ENGINE_SECRET);
+      const engineUrl = `${env.ENGINE_URL}/api/2/json/${env.ENGINE_LOGIN}/${unixtime}/${signature}`;
+      const stub = env.PAIR.get(env.PAIR.idFromName(id));
+      return stub.fetch("http://pair/park", {
+        method: "POST",
+        body: JSON.stringify({ engineUrl, body }),
+      });
+    }
+    if (request.method === "POST" && parts[1] === "cb" && parts.length === 4) {
+      const stub = env.PAIR.get(env.PAIR.idFromName(parts[3]));
+      const store = parts[2] === "store" ? "1" : "0";
+      return stub.fetch(`http://pair/callback?store=${store}`, { method: "POST", body: request.body });
+    }
+    return new Response(null, { status: 404 });
+  },
+};

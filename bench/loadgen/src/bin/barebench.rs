@@ -1,0 +1,756 @@
+//! The gateway beside the bare design, in one run (issue 12).
+//!
+//! Starts, all on 127.0.0.1: the simulated engine and a callback receiver
+//! in this process, the real gateway (build/) under workerd through
+//! `scripts/serve.mjs`, and the bare-design worker (`bench/bare/index.js`)
+//! under the same Miniflare and workerd through `bench/bare/serve.mjs`.
+//! Then, for `--rounds` alternating rounds, a closed loop of `--duration`
+//! seconds at `--concurrency` callers for each route class, in a fixed
+//! order, reading each worker's workerd CPU time (`/proc/PID/stat`, utime +
+//! stime) before and after:
+//!
+//! | class | what |
+//! | --- | --- |
+//! | bare healthz | the bare worker's `GET /healthz` |
+//! | bare pair, in memory | a Durable Object per id parks the caller, calls the engine, is woken by its callback |
+//! | bare pair, store first | the same, the callback's result written (put + alarm) before the caller is woken |
+//! | healthz | the gateway's `GET /healthz` |
+//! | round trip | a signed Sync API create op, the engine calling back at once |
+//! | callback | a process's callback to a fresh, valid request id (no caller parked: the result is stored) |
+//! | webhook | a sync webhook to a channel whose process answers at once |
+//! | send | `POST …/{id}/send` (its CPU counted until every delivery of the run has reached the receiver) |
+//! | publish | `POST …/{id}/events` into one eventing channel with no subscriber |
+//!
+//! then the latency at one caller, bare store-first pair vs round trip,
+//! alternating. Every answer is checked (its own echo, its status). Prints
+//! a markdown section (bench/RESULTS.md) on stdout; progress on stderr.
+//! Every loop is bounded in count and time.
+//!
+//!   barebench [--quick] [--duration S] [--rounds R] [--concurrency C]
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use syncbridge_bench::{children, cmdline};
+use syncbridge_tests::client::sync_url;
+use syncbridge_tests::engine::Engine;
+use syncbridge_tests::receiver::Receiver;
+use syncbridge_tests::worker::{free_port, repo_root, Worker};
+
+const LOGIN: &str = "bench";
+const SECRET: &str = "barebench-sync-secret-0123456789";
+const CALLBACK_SECRET: &str = "barebench-callback-secret-0123456789abcdef";
+const ADMIN: &str = "barebench-admin-token-0123456789";
+const API: &str = "/rest/v1/service/integration_points";
+/// Longest wait for one answer; only a hung runtime reaches it.
+const REQUEST_BOUND: Duration = Duration::from_secs(45);
+
+struct Args {
+    quick: bool,
+    duration: f64,
+    warmup: f64,
+    rounds: usize,
+    concurrency: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        quick: false,
+        duration: 4.0,
+        warmup: 1.0,
+        rounds: 3,
+        concurrency: 50,
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let val = |i: usize| -> f64 {
+            argv.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{} needs a number", argv[i]))
+        };
+        match argv[i].as_str() {
+            "--quick" => {
+                a.quick = true;
+                a.duration = 1.0;
+                a.warmup = 0.3;
+                i -= 1;
+            }
+            "--duration" => a.duration = val(i),
+            "--warmup" => a.warmup = val(i),
+            "--rounds" => a.rounds = val(i) as usize,
+            "--concurrency" => a.concurrency = val(i) as usize,
+            other => panic!("unknown flag {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+/// workerd's CPU time so far (user + system), in seconds.
+fn cpu_s(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = s
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// The workerd child of the launcher `node_pid`.
+fn workerd_under(node_pid: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(p) = children(node_pid)
+            .into_iter()
+            .find(|&p| cmdline(p).contains("workerd"))
+        {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no workerd under {node_pid}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The bare worker under `bench/bare/serve.mjs`; stops when dropped.
+struct Bare {
+    base: String,
+    child: Child,
+}
+
+impl Bare {
+    fn start(engine: &str) -> Bare {
+        let port = free_port();
+        let mut child = Command::new("node")
+            .current_dir(repo_root())
+            .arg("bench/bare/serve.mjs")
+            .args(["--port", &port.to_string(), "--engine-url", engine])
+            .args(["--login", LOGIN, "--secret", SECRET])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start node bench/bare/serve.mjs");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.starts_with("ready on ") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the bare worker did not start within 60 s");
+        Bare {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+type Call = Arc<dyn Fn(u64) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// One closed-loop run.
+#[derive(Clone, Default)]
+struct Run {
+    ok: u64,
+    bad: u64,
+    first_bad: Option<String>,
+    secs: f64,
+    cpu_s: f64,
+    lat: Vec<Duration>,
+}
+
+impl Run {
+    fn rps(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+    fn cpu_ms_per_req(&self) -> f64 {
+        self.cpu_s * 1000.0 / (self.ok + self.bad).max(1) as f64
+    }
+}
+
+/// `c` callers, each sending its next request when the last is answered,
+/// for `warmup` (not counted) then `secs` seconds.
+async fn closed_loop(
+    call: &Call,
+    seq: &Arc<AtomicU64>,
+    c: usize,
+    warmup: f64,
+    secs: f64,
+    pid: u32,
+) -> Run {
+    let run_for = |secs: f64| {
+        let call = call.clone();
+        let seq = seq.clone();
+        async move {
+            let end = Instant::now() + Duration::from_secs_f64(secs);
+            let tasks: Vec<_> = (0..c)
+                .map(|_| {
+                    let call = call.clone();
+                    let seq = seq.clone();
+                    tokio::spawn(async move {
+                        let mut r = Run::default();
+                        let mut n = 0u64;
+                        while Instant::now() < end && n < 1_000_000 {
+                            n += 1;
+                            let t = Instant::now();
+                            let got = tokio::time::timeout(
+                                REQUEST_BOUND,
+                                call(seq.fetch_add(1, Ordering::Relaxed)),
+                            )
+                            .await
+                            .unwrap_or_else(|_| Err("no answer within the bound".into()));
+                            match got {
+                                Ok(()) => {
+                                    r.ok += 1;
+                                    r.lat.push(t.elapsed());
+                                }
+                                Err(e) => {
+                                    r.bad += 1;
+                                    r.first_bad.get_or_insert(e);
+                                }
+                            }
+                        }
+                        r
+                    })
+                })
+                .collect();
+            let mut all = Run::default();
+            for t in tasks {
+                let r = t.await.expect("caller task");
+                all.ok += r.ok;
+                all.bad += r.bad;
+                all.first_bad = all.first_bad.or(r.first_bad);
+                all.lat.extend(r.lat);
+            }
+            all
+        }
+    };
+    if warmup > 0.0 {
+        run_for(warmup).await;
+    }
+    let cpu0 = cpu_s(pid);
+    let t0 = Instant::now();
+    let mut r = run_for(secs).await;
+    r.secs = t0.elapsed().as_secs_f64();
+    r.cpu_s = cpu_s(pid) - cpu0;
+    r
+}
+
+async fn expect_status(req: reqwest::RequestBuilder, want: u16) -> Result<Value, String> {
+    let resp = req.send().await.map_err(|e| format!("{e}"))?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(|e| format!("{e}"))?;
+    if status != want {
+        return Err(format!(
+            "HTTP {status} (wanted {want}): {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ));
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn boxed<F>(f: F) -> BoxFuture<'static, Result<(), String>>
+where
+    F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    Box::pin(f)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn spread(v: &[f64]) -> String {
+    let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    format!("{lo:.2}–{hi:.2}")
+}
+
+fn pct(lat: &[Duration], q: f64) -> f64 {
+    let mut d = lat.to_vec();
+    d.sort();
+    if d.is_empty() {
+        return f64::NAN;
+    }
+    d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+}
+
+async fn create_channel(http: &reqwest::Client, base: &str, body: Value) -> Value {
+    expect_status(
+        http.post(format!("{base}{API}"))
+            .bearer_auth(ADMIN)
+            .json(&body),
+        200,
+    )
+    .await
+    .expect("create a channel")
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    // No cron during the run (see loadgen's main).
+    std::env::set_var("SYNCBRIDGE_CRON_MS", "2147483647");
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let secrets = HashMap::from([(LOGIN.to_string(), SECRET.to_string())]);
+    let engine = Engine::start(0, secrets).await;
+    let receiver = Receiver::start_background();
+    let vars = json!({
+        "API_KEYS": json!({ LOGIN: SECRET }).to_string(),
+        "CALLBACK_SECRET": CALLBACK_SECRET,
+        "ADMIN_TOKEN": ADMIN,
+        "COREZOID_API_URL": engine.url(),
+        "PROCESS_ALLOWED_HOSTS": "http://127.0.0.1",
+        "CALLBACK_ALLOWED_HOSTS": "http://127.0.0.1",
+        "SYNC_MAX_TIMEOUT_S": "3600",
+    });
+    eprintln!("barebench: starting the gateway and the bare worker");
+    let engine_url = engine.url();
+    let gw = tokio::task::spawn_blocking(move || Worker::start(&vars))
+        .await
+        .unwrap();
+    let bare = tokio::task::spawn_blocking(move || Bare::start(&engine_url))
+        .await
+        .unwrap();
+    let me = std::process::id();
+    let node_of = |needle: &str| {
+        children(me)
+            .into_iter()
+            .find(|&p| cmdline(p).contains(needle))
+            .unwrap_or_else(|| panic!("no launcher {needle}"))
+    };
+    let gw_pid = workerd_under(node_of("scripts/serve.mjs"));
+    let bare_pid = workerd_under(node_of("bench/bare/serve.mjs"));
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+
+    // The channels the webhook, send and publish classes use.
+    let hook_ch = create_channel(
+        &http,
+        &gw.base,
+        json!({
+            "code": syncbridge_tests::unique("bb-hook"),
+            "recv_svcscriptcode": format!("{}/process/bare", engine.url()),
+            "opts": {"issync": true},
+        }),
+    )
+    .await;
+    let hook_url = format!(
+        "{}/api/token/v1/{}",
+        gw.base,
+        hook_ch["token_local"].as_str().unwrap()
+    );
+    let send_key = syncbridge_tests::unique("bb-send");
+    let out_ch = create_channel(&http, &gw.base, json!({
+        "code": syncbridge_tests::unique("bb-out"),
+        "url": format!("{}/status/{send_key}?code=200", receiver.url()),
+        "opts": {"callback": {"body": "{\"n\": @n}", "variables": ["n"], "headers": "Content-Type: application/json"}},
+    }))
+    .await;
+    let send_url = format!("{}{API}/{}/send", gw.base, out_ch["id"].as_str().unwrap());
+    let ev_ch = create_channel(
+        &http,
+        &gw.base,
+        json!({"code": syncbridge_tests::unique("bb-ev"), "type": "eventing"}),
+    )
+    .await;
+    let publish_url = format!("{}{API}/{}/events", gw.base, ev_ch["id"].as_str().unwrap());
+
+    let seq = Arc::new(AtomicU64::new(1));
+    let h = http.clone();
+    let gw_base = gw.base.clone();
+    let bare_base = bare.base.clone();
+    let health = |base: String, h: reqwest::Client| -> Call {
+        Arc::new(move |_| {
+            let r = h.get(format!("{base}/healthz"));
+            boxed(async move { expect_status(r, 200).await.map(drop) })
+        })
+    };
+    let pair = |mode: &'static str| -> Call {
+        let (h, base) = (h.clone(), bare_base.clone());
+        Arc::new(move |n| {
+            let r = h
+                .post(format!("{base}/pair/{mode}"))
+                .body(json!({"n": n}).to_string());
+            boxed(async move {
+                let v = expect_status(r, 200).await?;
+                (v["echo"]["n"] == n)
+                    .then_some(())
+                    .ok_or(format!("not my echo: {v}"))
+            })
+        })
+    };
+    let round_trip: Call = {
+        let (h, base) = (h.clone(), gw_base.clone());
+        Arc::new(move |n| {
+            let body = json!({"timeout": 30, "ops": [{"type": "create", "obj": "task", "conv_id": 1, "data": {"n": n}}]}).to_string();
+            let r = h
+                .post(sync_url(&base, LOGIN, SECRET, body.as_bytes()))
+                .body(body);
+            boxed(async move {
+                let v = expect_status(r, 200).await?;
+                (v["ops"][0]["data"]["echo"]["n"] == n)
+                    .then_some(())
+                    .ok_or(format!("not my echo: {v}"))
+            })
+        })
+    };
+    let callback: Call = {
+        let (h, base) = (h.clone(), gw_base.clone());
+        Arc::new(move |n| {
+            let mut random = [0u8; 16];
+            random[..8].copy_from_slice(&n.to_be_bytes());
+            random[8..].copy_from_slice(&(std::process::id() as u64).to_be_bytes());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let id = syncbridge_core::request_id::issue(
+                CALLBACK_SECRET.as_bytes(),
+                random,
+                now + 600,
+                LOGIN,
+            );
+            let r = h
+                .post(format!("{base}/api/1/plugins/callback/{id}"))
+                .json(&json!({"echo": {"n": n}}));
+            boxed(async move { expect_status(r, 200).await.map(drop) })
+        })
+    };
+    let webhook: Call = {
+        let (h, url) = (h.clone(), hook_url.clone());
+        Arc::new(move |n| {
+            let r = h.post(&url).body(json!({"n": n}).to_string());
+            boxed(async move { expect_status(r, 200).await.map(drop) })
+        })
+    };
+    // When each accepted send left, by its `n`: the receiver's hits give
+    // send → first attempt.
+    let sent_at: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let send: Call = {
+        let (h, url, sent_at) = (h.clone(), send_url.clone(), sent_at.clone());
+        Arc::new(move |n| {
+            let r = h
+                .post(&url)
+                .bearer_auth(ADMIN)
+                .json(&json!({"variables": {"n": n}}));
+            let sent_at = sent_at.clone();
+            boxed(async move {
+                let t = Instant::now();
+                expect_status(r, 202).await?;
+                sent_at.lock().unwrap().insert(n, t);
+                Ok(())
+            })
+        })
+    };
+    let publish: Call = {
+        let (h, url) = (h.clone(), publish_url.clone());
+        Arc::new(move |n| {
+            let r = h
+                .post(&url)
+                .bearer_auth(ADMIN)
+                .json(&json!({"type": "bench.rate", "data": {"n": n}}));
+            boxed(async move { expect_status(r, 202).await.map(drop) })
+        })
+    };
+    let classes: Vec<(&str, Call, u32)> = vec![
+        (
+            "bare healthz",
+            health(bare_base.clone(), h.clone()),
+            bare_pid,
+        ),
+        ("healthz", health(gw_base.clone(), h.clone()), gw_pid),
+        ("bare pair, in memory", pair("mem"), bare_pid),
+        ("bare pair, store first", pair("store"), bare_pid),
+        ("round trip", round_trip.clone(), gw_pid),
+        ("callback", callback, gw_pid),
+        ("webhook", webhook, gw_pid),
+        ("send", send, gw_pid),
+        ("publish", publish, gw_pid),
+    ];
+    let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
+    let c = a.concurrency;
+    for round in 1..=a.rounds {
+        for (name, call, pid) in &classes {
+            let mut r = closed_loop(call, &seq, c, a.warmup, a.duration, *pid).await;
+            if *name == "send" {
+                // The sends' deliveries run in the same workerd: their CPU
+                // counts, up to the last delivery of this run (bounded).
+                let cpu0 = cpu_s(*pid) - r.cpu_s;
+                let want = sent_at.lock().unwrap().len();
+                receiver
+                    .wait_hits(&send_key, want, Duration::from_secs(120))
+                    .await;
+                r.cpu_s = cpu_s(*pid) - cpu0;
+            }
+            eprintln!(
+                "barebench: round {round} {name}: {:.0}/s, {:.2} ms CPU/req, {} bad{}",
+                r.rps(),
+                r.cpu_ms_per_req(),
+                r.bad,
+                r.first_bad
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default()
+            );
+            runs.entry(name).or_default().push(r);
+        }
+    }
+    // Latency at one caller: the bare store-first pair against the round
+    // trip, alternating.
+    let mut lat1: HashMap<&str, Vec<Run>> = HashMap::new();
+    let lat_classes = [
+        ("bare pair, store first", pair("store"), bare_pid),
+        ("round trip", round_trip.clone(), gw_pid),
+    ];
+    for round in 1..=a.rounds {
+        for (name, call, pid) in &lat_classes {
+            let r = closed_loop(call, &seq, 1, a.warmup, a.duration, *pid).await;
+            eprintln!(
+                "barebench: round {round} {name} at 1 caller: p50 {:.2} ms, p99 {:.2} ms",
+                pct(&r.lat, 0.5),
+                pct(&r.lat, 0.99)
+            );
+            lat1.entry(name).or_default().push(r);
+        }
+    }
+    // Send → first attempt, from the receiver's hits.
+    let sent = sent_at.lock().unwrap().clone();
+    let first_attempt: Vec<Duration> = {
+        let mut first: HashMap<u64, Instant> = HashMap::new();
+        for hit in receiver.hits(&send_key) {
+            let n = serde_json::from_slice::<Value>(&hit.body)
+                .ok()
+                .and_then(|v| v["n"].as_u64());
+            if let Some(n) = n {
+                let e = first.entry(n).or_insert(hit.at);
+                *e = (*e).min(hit.at);
+            }
+        }
+        sent.iter()
+            .filter_map(|(n, t)| Some(first.get(n)?.saturating_duration_since(*t)))
+            .collect()
+    };
+    let delivered = first_attempt.len();
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let names: Vec<&str> = classes.iter().map(|c| c.0).collect();
+    print!(
+        "{}",
+        report(
+            &a,
+            &runs,
+            &names,
+            &lat1,
+            (&first_attempt, sent.len(), delivered),
+            (&load_before, &load_after)
+        )
+    );
+    drop(bare);
+    drop(gw);
+}
+
+type Sends<'a> = (&'a [Duration], usize, usize);
+
+/// The markdown section.
+fn report(
+    a: &Args,
+    runs: &HashMap<&str, Vec<Run>>,
+    names: &[&str],
+    lat1: &HashMap<&str, Vec<Run>>,
+    (first_attempt, sent, delivered): Sends,
+    (load_before, load_after): (&str, &str),
+) -> String {
+    let load = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let mut o = String::new();
+    let cmd = std::env::args().collect::<Vec<_>>().join(" ");
+    writeln!(o, "## The bare design beside the gateway (`barebench`)\n").unwrap();
+    writeln!(
+        o,
+        "Command: `{cmd}`; {} alternating rounds of {} s (+{} s warm-up) per class at {} callers; load average before {}, after {} (2 cores shared with other engineers' builds: prefer the ratios).{}\n",
+        a.rounds, a.duration, a.warmup, a.concurrency, load(load_before), load(load_after),
+        if a.quick { " **Quick mode: not representative.**" } else { "" }
+    )
+    .unwrap();
+    let rps = |name: &str| -> Vec<f64> { runs[name].iter().map(Run::rps).collect() };
+    let ratio = |num: &str, den: &str| -> Vec<f64> {
+        rps(num).iter().zip(rps(den)).map(|(n, d)| n / d).collect()
+    };
+    writeln!(o, "### Throughput and workerd CPU per request\n").unwrap();
+    writeln!(
+        o,
+        "| class | ok/s per round | median ok/s | workerd CPU ms/request (median, spread) | bad |"
+    )
+    .unwrap();
+    writeln!(o, "| --- | --- | --- | --- | --- |").unwrap();
+    for name in names {
+        let rs = &runs[name];
+        let per: Vec<String> = rs.iter().map(|r| format!("{:.0}", r.rps())).collect();
+        let cpu: Vec<f64> = rs.iter().map(Run::cpu_ms_per_req).collect();
+        let bad: u64 = rs.iter().map(|r| r.bad).sum();
+        let first = rs
+            .iter()
+            .find_map(|r| r.first_bad.clone())
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "| {name} | {} | {:.0} | {:.2} ({}) | {bad}{first} |",
+            per.join(", "),
+            median(rps(name)),
+            median(cpu.clone()),
+            spread(&cpu)
+        )
+        .unwrap();
+    }
+    writeln!(o, "\nThe bare worker's classes are measured on its own workerd, the others on the gateway's; a round trip's CPU includes its callback, a send's the delivery's attempt (counted until the receiver had every delivery).\n").unwrap();
+    writeln!(o, "### Ratios (median of the rounds, spread)\n").unwrap();
+    writeln!(o, "| ratio | median | per round | aim |").unwrap();
+    writeln!(o, "| --- | --- | --- | --- |").unwrap();
+    let mut line = |label: &str, v: Vec<f64>, aim: &str| {
+        let per: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+        writeln!(
+            o,
+            "| {label} | **{:.2}** | {} | {aim} |",
+            median(v.clone()),
+            per.join(", ")
+        )
+        .unwrap();
+    };
+    line(
+        "gateway `/healthz` / bare `/healthz`",
+        ratio("healthz", "bare healthz"),
+        "≥ 0.9",
+    );
+    line(
+        "round trip / bare pair, store first",
+        ratio("round trip", "bare pair, store first"),
+        "≥ 0.9",
+    );
+    line(
+        "round trip / bare pair, in memory",
+        ratio("round trip", "bare pair, in memory"),
+        "(reference)",
+    );
+    line(
+        "bare store first / bare in memory",
+        ratio("bare pair, store first", "bare pair, in memory"),
+        "(the cost of keeping a result)",
+    );
+    line(
+        "sync webhook / round trip",
+        ratio("webhook", "round trip"),
+        "≥ 0.9",
+    );
+    line(
+        "publish (one channel) / `/healthz`",
+        ratio("publish", "healthz"),
+        "≥ 0.3",
+    );
+    line(
+        "callback / `/healthz`",
+        ratio("callback", "healthz"),
+        "(reference)",
+    );
+    line("send / `/healthz`", ratio("send", "healthz"), "(reference)");
+    writeln!(o).unwrap();
+    writeln!(o, "### Latency at 1 caller (ms)\n").unwrap();
+    writeln!(
+        o,
+        "| class | p50 per round | p99 per round | median p50 / p99 |"
+    )
+    .unwrap();
+    writeln!(o, "| --- | --- | --- | --- |").unwrap();
+    let p =
+        |name: &str, q: f64| -> Vec<f64> { lat1[name].iter().map(|r| pct(&r.lat, q)).collect() };
+    for name in ["bare pair, store first", "round trip"] {
+        let (p50, p99) = (p(name, 0.5), p(name, 0.99));
+        let f = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            o,
+            "| {name} | {} | {} | {:.2} / {:.2} |",
+            f(&p50),
+            f(&p99),
+            median(p50.clone()),
+            median(p99.clone())
+        )
+        .unwrap();
+    }
+    let r50: Vec<f64> = p("round trip", 0.5)
+        .iter()
+        .zip(p("bare pair, store first", 0.5))
+        .map(|(g, b)| g / b)
+        .collect();
+    let r99: Vec<f64> = p("round trip", 0.99)
+        .iter()
+        .zip(p("bare pair, store first", 0.99))
+        .map(|(g, b)| g / b)
+        .collect();
+    writeln!(o, "\nRound trip / bare pair at 1 caller: p50 **{:.2}×** ({}), p99 **{:.2}×** ({}); aim ≤ 1.5×.\n", median(r50.clone()), spread(&r50), median(r99.clone()), spread(&r99)).unwrap();
+    writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
+    writeln!(
+        o,
+        "{delivered} of {sent} accepted sends reached the receiver; from each send's request to its first attempt's arrival: p50 **{:.0} ms**, p99 {:.0} ms (aim p50 < 50 ms; the queue's batch timeout is the floor while the first attempt waits for the queue).\n",
+        pct(first_attempt, 0.5),
+        pct(first_attempt, 0.99)
+    )
+    .unwrap();
+    o
+}
