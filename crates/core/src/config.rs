@@ -21,6 +21,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 pub const DEFAULT_MAX_OPS: usize = 20;
 /// Default of `WEBHOOK_MAX_WAIT_S`: longest wait of a sync webhook (Bpium: 60 s).
 pub const DEFAULT_WEBHOOK_MAX_WAIT_S: u64 = 60;
+/// Default of `CHANNEL_CACHE_MS`: how long an isolate serves a channel it
+/// read for a webhook before reading it again (a change made elsewhere shows
+/// within this bound; one made through the same isolate at once).
+pub const DEFAULT_CHANNEL_CACHE_MS: usize = 1000;
+/// Largest `CHANNEL_CACHE_MS` accepted (a minute).
+pub const MAX_CHANNEL_CACHE_MS: usize = 60_000;
 /// Default of `REQUEST_LOG_TTL_S`: how long inbound requests stay listed (7 days).
 pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
 /// Default of `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
@@ -99,6 +105,10 @@ pub struct Settings {
     pub webhook_max_wait_s: u64,
     /// `REQUEST_LOG_TTL_S`: how long inbound requests stay listed.
     pub request_log_ttl_s: u64,
+    /// `CHANNEL_CACHE_MS`: how long a channel read for a webhook is served
+    /// from the isolate's cache (0: read D1 every time); see
+    /// [`crate::channel::cache`].
+    pub channel_cache_ms: u64,
     /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
     pub callback_allowed_hosts: AllowList,
     /// `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
@@ -344,6 +354,13 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
+            channel_cache_ms: number_in(
+                &get,
+                "CHANNEL_CACHE_MS",
+                DEFAULT_CHANNEL_CACHE_MS,
+                0,
+                MAX_CHANNEL_CACHE_MS,
+            )? as u64,
             callback_allowed_hosts: allow_list(&get, ListKind::Callback, "")?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             callback_max_bytes: number(

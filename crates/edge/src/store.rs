@@ -1,10 +1,14 @@
 //! D1 access: channels, the inbound request log and outbound deliveries.
 //! SQL that depends on a caller's input (the channel list) is built by the
-//! core; the fixed statements live here.
+//! core; the fixed statements live here. Channels read by a webhook's URL
+//! key are kept in the isolate's cache (`core::channel::cache`) for
+//! `CHANNEL_CACHE_MS`; a change or deletion through this store drops them.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
+use std::cell::RefCell;
+use syncbridge_core::channel::cache::{CacheKey, ChannelCache};
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::Delivery;
@@ -13,6 +17,16 @@ use worker::{D1Database, D1PreparedStatement, Env};
 
 pub struct Store {
     db: D1Database,
+}
+
+thread_local! {
+    /// The isolate's channels by webhook URL key (see the module's doc).
+    static CHANNELS: RefCell<ChannelCache> = RefCell::new(ChannelCache::default());
+}
+
+/// Drops the isolate's cached entries of a channel that changed here.
+fn forget_channel(id: &str) {
+    CHANNELS.with(|c| c.borrow_mut().forget(id));
 }
 
 #[derive(Deserialize)]
@@ -144,6 +158,29 @@ impl Store {
         self.channel_where("code", code).await
     }
 
+    /// The channel a webhook URL names: from the isolate's cache when it was
+    /// read less than `ttl_ms` ago, else from D1 (and then kept).
+    pub async fn channel_by_key(
+        &self,
+        key: CacheKey,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<Option<Channel>, RestError> {
+        let hit = CHANNELS.with(|c| c.borrow().get(&key, now_ms, ttl_ms).cloned());
+        if hit.is_some() {
+            return Ok(hit);
+        }
+        let found = match &key {
+            CacheKey::Token(t) => self.channel_by_token(t).await?,
+            CacheKey::Code(c) => self.channel_by_code(c).await?,
+        };
+        if let Some(ch) = &found {
+            let ch = ch.clone();
+            CHANNELS.with(|c| c.borrow_mut().put(key, ch, now_ms, ttl_ms));
+        }
+        Ok(found)
+    }
+
     pub async fn insert_channel(&self, ch: &Channel) -> Result<(), RestError> {
         self.run(
             "INSERT INTO channels (id, code, token_local, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -159,16 +196,22 @@ impl Store {
     }
 
     pub async fn update_channel(&self, ch: &Channel) -> Result<(), RestError> {
-        self.run(
-            "UPDATE channels SET code = ?2, doc = ?3 WHERE id = ?1",
-            &[text(&ch.id), text(&ch.code), text(&to_json(ch)?)],
-        )
-        .await
-        .map(drop)
+        forget_channel(&ch.id);
+        let done = self
+            .run(
+                "UPDATE channels SET code = ?2, doc = ?3 WHERE id = ?1",
+                &[text(&ch.id), text(&ch.code), text(&to_json(ch)?)],
+            )
+            .await
+            .map(drop);
+        // Again after the write: a webhook may have read the old row meanwhile.
+        forget_channel(&ch.id);
+        done
     }
 
     /// Deletes a channel with its request log and deliveries; false when there was none.
     pub async fn delete_channel(&self, id: &str) -> Result<bool, RestError> {
+        forget_channel(id);
         let results = self
             .db
             .batch(vec![
@@ -180,8 +223,9 @@ impl Store {
                 self.stmt("DELETE FROM deliveries WHERE channel_id = ?1", &[text(id)])?,
             ])
             .await
-            .map_err(db_error)?;
-        let changed = results
+            .map_err(db_error);
+        forget_channel(id);
+        let changed = results?
             .first()
             .and_then(|r| r.meta().ok().flatten())
             .and_then(|m| m.changes)

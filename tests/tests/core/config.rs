@@ -241,3 +241,25 @@ fn eventing_limits_have_defaults_and_bounds() {
     let e = settings_with(&[("EVENT_MAX_BYTES", "9")]).unwrap_err();
     assert!(e.0.contains("from 16384 to 1048576"), "{e}");
 }
+
+#[test]
+fn channel_cache_ms_has_a_default_and_bounds() {
+    assert_eq!(settings().channel_cache_ms, 1000);
+    assert_eq!(
+        settings_with(&[("CHANNEL_CACHE_MS", "0")])
+            .unwrap()
+            .channel_cache_ms,
+        0
+    );
+    assert_eq!(
+        settings_with(&[("CHANNEL_CACHE_MS", "60000")])
+            .unwrap()
+            .channel_cache_ms,
+        60_000
+    );
+    for v in ["60001", "-1", "soon"] {
+        let e = settings_with(&[("CHANNEL_CACHE_MS", v)]).unwrap_err();
+        assert!(e.0.contains("CHANNEL_CACHE_MS"), "{v}: {e}");
+        assert!(e.0.contains("from 0 to 60000"), "{v}: {e}");
+    }
+}

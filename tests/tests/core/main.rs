@@ -4,6 +4,7 @@
 mod admin;
 mod callback;
 mod channel;
+mod channel_cache;
 mod config;
 mod engine;
 mod error;

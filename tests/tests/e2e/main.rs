@@ -12,6 +12,7 @@ mod channels;
 mod eventing;
 mod eventing_limits;
 mod hardening;
+mod hot_paths;
 mod openapi;
 mod outbound;
 mod sync;

@@ -1,8 +1,10 @@
 //! Integration channels (Oktell Studio's `integration_points`): the entity,
 //! its validation on create and patch, its process and public view, and the
 //! `opts.eventing_channel` chain rule. The list query and rendering with
-//! mask and flat are in [`list`].
+//! mask and flat are in [`list`]; an isolate's cache of channels by URL key
+//! in [`cache`].
 
+pub mod cache;
 mod list;
 
 pub use list::{

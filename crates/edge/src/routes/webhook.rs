@@ -14,6 +14,7 @@ use crate::ctx::Ctx;
 use crate::http::{self, rest_error, Handled};
 use crate::process;
 use serde_json::{json, Value};
+use syncbridge_core::channel::cache::CacheKey;
 use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::engine::{self, Forward};
 use syncbridge_core::error::RestError;
@@ -104,13 +105,17 @@ pub async fn handle(ctx: &Ctx, wctx: &Context, mut req: Request, key: ChannelKey
     Ok(resp)
 }
 
-/// The channel the URL names.
+/// The channel the URL names (from the isolate's cache for up to
+/// `CHANNEL_CACHE_MS`; see `core::channel::cache`).
 async fn find_channel(ctx: &Ctx, key: &ChannelKey) -> std::result::Result<Channel, RestError> {
     let store = ctx.store()?;
-    let found = match key {
-        ChannelKey::Token(t) => store.channel_by_token(t).await?,
-        ChannelKey::Code(c) => store.channel_by_code(c).await?,
+    let key = match key {
+        ChannelKey::Token(t) => CacheKey::Token(t.clone()),
+        ChannelKey::Code(c) => CacheKey::Code(c.clone()),
     };
+    let found = store
+        .channel_by_key(key, now_ms(), ctx.settings.channel_cache_ms)
+        .await?;
     found.ok_or_else(|| RestError::not_found("No channel at this URL"))
 }
 

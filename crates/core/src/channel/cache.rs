@@ -1,0 +1,74 @@
+//! An isolate's cache of channels read by their URL key (a webhook's
+//! `token_local` or `code`), so that a webhook does not wait for D1 on
+//! every call. Pure: the time comes in as an argument.
+//!
+//! The rule: an entry is served for at most `ttl_ms` after it was read from
+//! D1 (`CHANNEL_CACHE_MS`), so a change made through another isolate shows
+//! within that bound; a change made through this isolate (PATCH, DELETE)
+//! drops the channel's entries at once ([`ChannelCache::forget`]). Only
+//! channels found are kept (an unknown key is asked of D1 every time, so a
+//! channel created anywhere answers at once). At most
+//! [`MAX_CACHED_CHANNELS`] entries are held.
+
+use super::Channel;
+use std::collections::HashMap;
+
+/// The most entries one isolate keeps; past it, stale entries are dropped,
+/// and if none is stale, all of them.
+pub const MAX_CACHED_CHANNELS: usize = 1024;
+
+/// How a webhook URL names its channel, as a cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// `/api/token/v1/{token_local}…`
+    Token(String),
+    /// `/api/webrequest/{code}…` (decoded)
+    Code(String),
+}
+
+/// Channels by URL key, each with the time it was read.
+#[derive(Debug, Default)]
+pub struct ChannelCache {
+    entries: HashMap<CacheKey, (Channel, u64)>,
+}
+
+impl ChannelCache {
+    /// The channel under `key` if it was read less than `ttl_ms` before
+    /// `now_ms` (never with `ttl_ms` 0).
+    pub fn get(&self, key: &CacheKey, now_ms: u64, ttl_ms: u64) -> Option<&Channel> {
+        let (ch, at) = self.entries.get(key)?;
+        (now_ms.saturating_sub(*at) < ttl_ms && now_ms >= *at).then_some(ch)
+    }
+
+    /// Keeps `channel`, read from D1 at `now_ms`, under `key` (nothing with
+    /// `ttl_ms` 0).
+    pub fn put(&mut self, key: CacheKey, channel: Channel, now_ms: u64, ttl_ms: u64) {
+        if ttl_ms == 0 {
+            return;
+        }
+        if self.entries.len() >= MAX_CACHED_CHANNELS && !self.entries.contains_key(&key) {
+            self.entries
+                .retain(|_, (_, at)| now_ms.saturating_sub(*at) < ttl_ms);
+            if self.entries.len() >= MAX_CACHED_CHANNELS {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, (channel, now_ms));
+    }
+
+    /// Drops every entry of the channel `channel_id` (it was changed or
+    /// deleted in this isolate).
+    pub fn forget(&mut self, channel_id: &str) {
+        self.entries.retain(|_, (ch, _)| ch.id != channel_id);
+    }
+
+    /// How many entries are held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
