@@ -57,6 +57,11 @@ struct Args {
     warmup: f64,
     rounds: usize,
     concurrency: usize,
+    /// Only these classes (their keys: bare-healthz, healthz, bare-mem,
+    /// bare-store, round-trip, callback, webhook, send, publish); all when empty.
+    only: Vec<String>,
+    /// Skip the latency-at-one-caller part.
+    no_latency: bool,
 }
 
 fn args() -> Args {
@@ -66,6 +71,8 @@ fn args() -> Args {
         warmup: 1.0,
         rounds: 3,
         concurrency: 50,
+        only: Vec::new(),
+        no_latency: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -86,6 +93,14 @@ fn args() -> Args {
             "--warmup" => a.warmup = val(i),
             "--rounds" => a.rounds = val(i) as usize,
             "--concurrency" => a.concurrency = val(i) as usize,
+            "--only" => {
+                let list = argv.get(i + 1).expect("--only needs a list");
+                a.only = list.split(',').map(str::to_owned).collect();
+            }
+            "--no-latency" => {
+                a.no_latency = true;
+                i -= 1;
+            }
             other => panic!("unknown flag {other}"),
         }
         i += 2;
@@ -181,6 +196,21 @@ impl Drop for Bare {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
+    }
+}
+
+/// A class's key for `--only`.
+fn key_of(name: &str) -> &'static str {
+    match name {
+        "bare healthz" => "bare-healthz",
+        "healthz" => "healthz",
+        "bare pair, in memory" => "bare-mem",
+        "bare pair, store first" => "bare-store",
+        "round trip" => "round-trip",
+        "callback" => "callback",
+        "webhook" => "webhook",
+        "send" => "send",
+        _ => "publish",
     }
 }
 
@@ -336,8 +366,27 @@ async fn create_channel(http: &reqwest::Client, base: &str, body: Value) -> Valu
     .expect("create a channel")
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Miniflare keeps each Durable Object's SQLite files under $TMPDIR: on
+    // tmpfs, as loadgen does, for both workers (they inherit it).
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let tmp = base.join(format!("syncbridge-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("a temporary folder");
+    std::env::set_var("TMPDIR", &tmp);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(run());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+async fn run() {
     let a = args();
     // No cron during the run (see loadgen's main).
     std::env::set_var("SYNCBRIDGE_CRON_MS", "2147483647");
@@ -523,8 +572,9 @@ async fn main() {
     ];
     let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
     let c = a.concurrency;
+    let wanted = |name: &str| a.only.is_empty() || a.only.iter().any(|o| key_of(name) == o);
     for round in 1..=a.rounds {
-        for (name, call, pid) in &classes {
+        for (name, call, pid) in classes.iter().filter(|c| wanted(c.0)) {
             let mut r = closed_loop(call, &seq, c, a.warmup, a.duration, *pid).await;
             if *name == "send" {
                 // The sends' deliveries run in the same workerd: their CPU
@@ -556,7 +606,8 @@ async fn main() {
         ("bare pair, store first", pair("store"), bare_pid),
         ("round trip", round_trip.clone(), gw_pid),
     ];
-    for round in 1..=a.rounds {
+    let lat_rounds = if a.no_latency { 0 } else { a.rounds };
+    for round in 1..=lat_rounds {
         for (name, call, pid) in &lat_classes {
             let r = closed_loop(call, &seq, 1, a.warmup, a.duration, *pid).await;
             eprintln!(
@@ -586,7 +637,7 @@ async fn main() {
     };
     let delivered = first_attempt.len();
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let names: Vec<&str> = classes.iter().map(|c| c.0).collect();
+    let names: Vec<&str> = classes.iter().map(|c| c.0).filter(|n| wanted(n)).collect();
     print!(
         "{}",
         report(
@@ -624,7 +675,11 @@ fn report(
         if a.quick { " **Quick mode: not representative.**" } else { "" }
     )
     .unwrap();
-    let rps = |name: &str| -> Vec<f64> { runs[name].iter().map(Run::rps).collect() };
+    let rps = |name: &str| -> Vec<f64> {
+        runs.get(name)
+            .map(|rs| rs.iter().map(Run::rps).collect())
+            .unwrap_or_default()
+    };
     let ratio = |num: &str, den: &str| -> Vec<f64> {
         rps(num).iter().zip(rps(den)).map(|(n, d)| n / d).collect()
     };
@@ -660,6 +715,9 @@ fn report(
     writeln!(o, "| ratio | median | per round | aim |").unwrap();
     writeln!(o, "| --- | --- | --- | --- |").unwrap();
     let mut line = |label: &str, v: Vec<f64>, aim: &str| {
+        if v.is_empty() {
+            return;
+        }
         let per: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
         writeln!(
             o,
@@ -706,51 +764,56 @@ fn report(
     );
     line("send / `/healthz`", ratio("send", "healthz"), "(reference)");
     writeln!(o).unwrap();
-    writeln!(o, "### Latency at 1 caller (ms)\n").unwrap();
-    writeln!(
-        o,
-        "| class | p50 per round | p99 per round | median p50 / p99 |"
-    )
-    .unwrap();
-    writeln!(o, "| --- | --- | --- | --- |").unwrap();
-    let p =
-        |name: &str, q: f64| -> Vec<f64> { lat1[name].iter().map(|r| pct(&r.lat, q)).collect() };
-    for name in ["bare pair, store first", "round trip"] {
-        let (p50, p99) = (p(name, 0.5), p(name, 0.99));
-        let f = |v: &[f64]| {
-            v.iter()
-                .map(|x| format!("{x:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+    if !lat1.is_empty() {
+        writeln!(o, "### Latency at 1 caller (ms)\n").unwrap();
         writeln!(
             o,
-            "| {name} | {} | {} | {:.2} / {:.2} |",
-            f(&p50),
-            f(&p99),
-            median(p50.clone()),
-            median(p99.clone())
+            "| class | p50 per round | p99 per round | median p50 / p99 |"
         )
         .unwrap();
+        writeln!(o, "| --- | --- | --- | --- |").unwrap();
+        let p = |name: &str, q: f64| -> Vec<f64> {
+            lat1[name].iter().map(|r| pct(&r.lat, q)).collect()
+        };
+        for name in ["bare pair, store first", "round trip"] {
+            let (p50, p99) = (p(name, 0.5), p(name, 0.99));
+            let f = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(
+                o,
+                "| {name} | {} | {} | {:.2} / {:.2} |",
+                f(&p50),
+                f(&p99),
+                median(p50.clone()),
+                median(p99.clone())
+            )
+            .unwrap();
+        }
+        let r50: Vec<f64> = p("round trip", 0.5)
+            .iter()
+            .zip(p("bare pair, store first", 0.5))
+            .map(|(g, b)| g / b)
+            .collect();
+        let r99: Vec<f64> = p("round trip", 0.99)
+            .iter()
+            .zip(p("bare pair, store first", 0.99))
+            .map(|(g, b)| g / b)
+            .collect();
+        writeln!(o, "\nRound trip / bare pair at 1 caller: p50 **{:.2}×** ({}), p99 **{:.2}×** ({}); aim ≤ 1.5×.\n", median(r50.clone()), spread(&r50), median(r99.clone()), spread(&r99)).unwrap();
     }
-    let r50: Vec<f64> = p("round trip", 0.5)
-        .iter()
-        .zip(p("bare pair, store first", 0.5))
-        .map(|(g, b)| g / b)
-        .collect();
-    let r99: Vec<f64> = p("round trip", 0.99)
-        .iter()
-        .zip(p("bare pair, store first", 0.99))
-        .map(|(g, b)| g / b)
-        .collect();
-    writeln!(o, "\nRound trip / bare pair at 1 caller: p50 **{:.2}×** ({}), p99 **{:.2}×** ({}); aim ≤ 1.5×.\n", median(r50.clone()), spread(&r50), median(r99.clone()), spread(&r99)).unwrap();
-    writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
-    writeln!(
+    if sent > 0 {
+        writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
+        writeln!(
         o,
         "{delivered} of {sent} accepted sends reached the receiver; from each send's request to its first attempt's arrival: p50 **{:.0} ms**, p99 {:.0} ms (aim p50 < 50 ms; the queue's batch timeout is the floor while the first attempt waits for the queue).\n",
         pct(first_attempt, 0.5),
         pct(first_attempt, 0.99)
     )
     .unwrap();
+    }
     o
 }
