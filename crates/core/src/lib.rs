@@ -33,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod eventing;
 pub mod ids;
+pub mod log_line;
 pub mod outbound;
 pub mod request_id;
 pub mod request_log;

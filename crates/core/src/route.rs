@@ -366,3 +366,21 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         _ => Route::NotFound,
     }
 }
+
+/// The path of a serialized absolute URL (as the runtime gives a request's
+/// `url`): from the first `/` after the authority up to any `?` or `#`,
+/// percent-encoded as it came; `/` when there is none. The worker routes on
+/// it without parsing the whole URL.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let Some(start) = rest.find(['/', '?', '#']) else {
+        return "/";
+    };
+    let path = &rest[start..];
+    if !path.starts_with('/') {
+        return "/";
+    }
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    &path[..end]
+}

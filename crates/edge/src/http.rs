@@ -4,7 +4,8 @@
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use syncbridge_core::error::{ApiError, RestError, Surface};
-use worker::{Request, Response};
+use worker::worker_sys::web_sys;
+use worker::{js_sys, wasm_bindgen, wasm_bindgen_futures, Request, Response};
 
 /// Why a handler did not answer normally. Every handler returns
 /// [`Handled`]; [`Failure::into_response`] is the one place a failure
@@ -138,9 +139,11 @@ pub fn rest_error(e: &RestError) -> worker::Result<Response> {
 }
 
 /// Reads the whole body, refusing more than `max` bytes. A declared
-/// `Content-Length` over the limit is refused before anything is read; a
-/// body without one (chunked) is read as a stream and refused as soon as it
-/// passes the limit, so no more than `max` bytes are ever held.
+/// `Content-Length` over the limit is refused before anything is read; one
+/// within it is read in one call to the runtime (`arrayBuffer()`: the
+/// runtime holds the body to its declared length). A body without one
+/// (chunked) is read as a stream and refused as soon as it passes the
+/// limit, so no more than `max` bytes are ever held.
 pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
     let declared = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
@@ -150,6 +153,16 @@ pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErro
         return Ok(Vec::new());
     }
     let unreadable = |_| ApiError::format("request body could not be read");
+    if declared.is_some() {
+        let body = array_buffer(req.inner().array_buffer())
+            .await
+            .map_err(unreadable)?;
+        // Never more than declared; checked all the same.
+        if body.len() > max {
+            return Err(ApiError::too_large(max));
+        }
+        return Ok(body);
+    }
     let mut stream = req.stream().map_err(unreadable)?;
     let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(chunk) = stream.next().await {
@@ -160,6 +173,34 @@ pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErro
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The bytes of a body-reading promise (`arrayBuffer()`).
+async fn array_buffer(
+    promise: std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>,
+) -> worker::Result<Vec<u8>> {
+    let buf = wasm_bindgen_futures::JsFuture::from(promise?).await?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// The whole body of a response the worker fetched (from a process or one
+/// of its Durable Objects), in one call to the runtime (`arrayBuffer()`)
+/// rather than chunk by chunk through the wasm boundary.
+pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
+    let raw: web_sys::Response = resp.into();
+    array_buffer(raw.array_buffer()).await
+}
+
+/// A fetched response's body, as JSON (see [`body_bytes`]).
+pub async fn body_json<T: serde::de::DeserializeOwned>(resp: Response) -> worker::Result<T> {
+    Ok(serde_json::from_slice(&body_bytes(resp).await?)?)
+}
+
+/// A request's body read as JSON in one call (`arrayBuffer()`), parsed by
+/// serde_json (for the worker's own requests to its Durable Objects).
+pub async fn request_json<T: serde::de::DeserializeOwned>(req: &Request) -> worker::Result<T> {
+    let bytes = array_buffer(req.inner().array_buffer()).await?;
+    Ok(serde_json::from_slice(&bytes)?)
 }
 
 /// A JSON body of at most `max` bytes, for the channel API.

@@ -32,6 +32,7 @@ use crate::routes::outbound::DeliveryRoute;
 use crate::routes::webhook::ChannelKey;
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::route::{effective_method, route, Route};
+use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, Request, Response, Result};
 
 pub use objects::hub::ChannelHub;
@@ -45,29 +46,43 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, wctx: Context) -> Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, wctx: Context) -> Result<Response> {
+    // The fixed cost of every request is kept small: the route is found from
+    // the raw request's URL string and headers (no URL parse), `/healthz`
+    // answers without converting the request, and the log line is written
+    // without building a JSON tree.
     let started = clock::now_ms();
-    let url = req.url()?;
-    let raw_method = req.method().to_string();
-    let override_header = http::header(&req, "x-http-method-override");
+    let url = raw.url();
+    let path = syncbridge_core::route::path_of(&url);
+    let raw_method = raw.method();
+    let headers = raw.headers();
+    let override_header = headers.get("x-http-method-override").ok().flatten();
     let method = effective_method(&raw_method, override_header.as_deref()).to_string();
-    let matched = route(&method, url.path());
+    let matched = route(&method, path);
     let template = matched.template();
-    let log_id = http::header(&req, "cf-ray")
+    let log_id = headers
+        .get("cf-ray")
+        .ok()
+        .flatten()
         .unwrap_or_else(|| syncbridge_core::ids::token_hex(clock::random16()));
-    let response = match dispatch(req, env, &wctx, &url, matched).await {
-        Ok(r) => r,
-        Err(failure) => failure.into_response(&log_id, template)?,
-    };
+    let response = match matched {
+        Route::Health => http::json(200, &serde_json::json!({"proc": "ok"})),
+        matched => match dispatch(Request::from(raw), env, &wctx, path, matched).await {
+            Ok(r) => Ok(r),
+            Err(failure) => failure.into_response(&log_id, template),
+        },
+    }?;
     // One JSON line per request (`wrangler tail` friendly): the route is its
     // template, so no token, signature or request id reaches the log.
     worker::console_log!(
         "{}",
-        serde_json::json!({
-            "log": "request", "id": log_id, "method": method, "route": template,
-            "status": response.status_code(),
-            "duration_ms": clock::now_ms().saturating_sub(started),
-        })
+        syncbridge_core::log_line::request(
+            &log_id,
+            &method,
+            template,
+            response.status_code(),
+            clock::now_ms().saturating_sub(started),
+        )
     );
     Ok(response)
 }
@@ -94,7 +109,7 @@ async fn dispatch(
     req: Request,
     env: Env,
     wctx: &Context,
-    url: &worker::Url,
+    path: &str,
     matched: Route<'_>,
 ) -> Handled {
     use routes::{callback, channel, eventing, outbound, sync, webhook, websocket};
@@ -159,7 +174,7 @@ async fn dispatch(
             }
         }
         Route::MethodNotAllowed { allowed } => {
-            let mut resp = if url.path().starts_with("/rest/") {
+            let mut resp = if path.starts_with("/rest/") {
                 http::rest_error(&RestError::new(
                     405,
                     format!("Method not allowed; use {allowed}"),
@@ -170,7 +185,7 @@ async fn dispatch(
             resp.headers_mut().set("Allow", allowed)?;
             Ok(resp)
         }
-        Route::NotFound if url.path().starts_with("/rest/") => {
+        Route::NotFound if path.starts_with("/rest/") => {
             Err(RestError::not_found("No such route").into())
         }
         Route::NotFound => Err(Failure::plugin(ApiError::not_found("No such route"))),

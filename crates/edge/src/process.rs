@@ -17,11 +17,11 @@ pub async fn send(f: &Forward) -> EngineReply {
         init.with_method(Method::Post)
             .with_headers(headers)
             .with_body(Some(f.body.as_str().into()));
-        let mut resp = Fetch::Request(Request::new_with_init(&f.url, &init)?)
+        let resp = Fetch::Request(Request::new_with_init(&f.url, &init)?)
             .send()
             .await?;
         let status = resp.status_code();
-        let bytes = resp.bytes().await?;
+        let bytes = crate::http::body_bytes(resp).await?;
         Ok::<_, worker::Error>((status, bytes))
     };
     match attempt.await {

@@ -48,3 +48,41 @@ fn route_table() {
         );
     }
 }
+
+#[test]
+fn path_of_a_serialized_url() {
+    use syncbridge_core::route::path_of;
+    for (url, path) in [
+        ("http://127.0.0.1:8787/healthz", "/healthz"),
+        (
+            "https://sync.example.com/api/1/json/l/1/s?x=1",
+            "/api/1/json/l/1/s",
+        ),
+        ("https://h.example/a%20b/c#frag", "/a%20b/c"),
+        ("https://h.example/", "/"),
+        ("https://h.example", "/"),
+        ("https://h.example?q=/x", "/"),
+        ("https://h.example#/x", "/"),
+        (
+            "http://[::1]:8787/api/token/v1/abc/sub/path?a=b",
+            "/api/token/v1/abc/sub/path",
+        ),
+        ("/relative/path?x", "/relative/path"),
+    ] {
+        assert_eq!(path_of(url), path, "{url}");
+    }
+}
+
+#[test]
+fn the_request_log_line_is_json_with_its_fields_in_order() {
+    let line = syncbridge_core::log_line::request("ab12", "GET", "/healthz", 200, 3);
+    assert_eq!(
+        line,
+        r#"{"log":"request","id":"ab12","method":"GET","route":"/healthz","status":200,"duration_ms":3}"#
+    );
+    // Whatever a method holds, the line stays JSON.
+    let odd = syncbridge_core::log_line::request("x", "PO\"ST\\\n", "/r", 405, 0);
+    let v: serde_json::Value = serde_json::from_str(&odd).unwrap();
+    assert_eq!(v["method"], "PO\"ST\\\n");
+    assert_eq!(v["status"], 405);
+}

@@ -67,7 +67,9 @@ pub async fn publish(
         Ok(stub) => stub.fetch_with_request(request).await,
         Err(e) => Err(e),
     };
-    checked(answer).await?.json().await.map_err(internal)
+    crate::http::body_json(checked(answer).await?)
+        .await
+        .map_err(internal)
 }
 
 /// A subscription call: list (`GET`), create (`POST`), delete (`DELETE`).

@@ -1,7 +1,7 @@
 //! Talking to a `Rendezvous` object (one per request id): park a caller,
 //! hand it a callback, read a stored result.
 
-use crate::http::object_request;
+use crate::http::{body_json, object_request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -60,8 +60,8 @@ fn request(method: Method, path: &str, body: Option<String>) -> Result<Request> 
 pub async fn park(env: &Env, id: &str, park: &ParkRequest) -> OpOutcome {
     let call = async {
         let req = request(Method::Post, PARK, Some(serde_json::to_string(park)?))?;
-        let mut resp = stub(env, id)?.fetch_with_request(req).await?;
-        resp.json::<OpOutcome>().await
+        let resp = stub(env, id)?.fetch_with_request(req).await?;
+        body_json::<OpOutcome>(resp).await
     };
     let guard = Delay::from(Duration::from_millis(park.wait_ms + DEADLINE_GRACE_MS));
     futures_util::pin_mut!(call);
@@ -82,16 +82,16 @@ pub async fn callback(env: &Env, id: &VerifiedId, data: Value, result_ttl_s: u64
         result_ttl_s,
     })?;
     let req = request(Method::Post, CALLBACK, Some(body))?;
-    let mut resp = stub(env, &id.canonical)?.fetch_with_request(req).await?;
-    Ok(resp.json::<CallbackReply>().await?.duplicate)
+    let resp = stub(env, &id.canonical)?.fetch_with_request(req).await?;
+    Ok(body_json::<CallbackReply>(resp).await?.duplicate)
 }
 
 /// Reads the stored result of `id`, if any.
 pub async fn result(env: &Env, id: &str) -> Result<Option<StoredResult>> {
     let req = request(Method::Get, RESULT, None)?;
-    let mut resp = stub(env, id)?.fetch_with_request(req).await?;
+    let resp = stub(env, id)?.fetch_with_request(req).await?;
     if resp.status_code() == 404 {
         return Ok(None);
     }
-    Ok(Some(resp.json().await?))
+    Ok(Some(body_json(resp).await?))
 }

@@ -151,14 +151,14 @@ impl DurableObject for ChannelHub {
             .collect();
         match (req.method(), url.path()) {
             (Method::Post, PUBLISH) => {
-                let v: Value = req.json().await?;
+                let v: Value = crate::http::request_json(&req).await?;
                 let kind = v["type"].as_str().unwrap_or_default().to_string();
                 let channel_id = query.get("channel").cloned().unwrap_or_default();
                 self.publish(&channel_id, kind, v["data"].clone()).await
             }
             (_, SUBSCRIPTIONS) => self.subscriptions(&mut req).await,
             (Method::Post, SEND) => {
-                let v: Value = req.json().await?;
+                let v: Value = crate::http::request_json(&req).await?;
                 let id = v["connection_id"].as_str().unwrap_or_default();
                 let msg = v["message"].as_str().unwrap_or_default();
                 match self.state.get_websockets_with_tag(id).first() {
@@ -429,7 +429,7 @@ impl ChannelHub {
                         settings.max_subscriptions
                     )));
                 }
-                let sub: Subscription = req.json().await?;
+                let sub: Subscription = crate::http::request_json(req).await?;
                 sql.exec(
                     "INSERT INTO subscriptions (id, doc) VALUES (?, ?)",
                     vec![sub.id.as_str().into(), serde_json::to_string(&sub)?.into()],
@@ -437,7 +437,7 @@ impl ChannelHub {
                 Response::from_json(&sub)
             }
             Method::Delete => {
-                let v: Value = req.json().await?;
+                let v: Value = crate::http::request_json(req).await?;
                 let id = v["id"].as_str().unwrap_or_default();
                 let gone: Vec<Doc> = sql
                     .exec(

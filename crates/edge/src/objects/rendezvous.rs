@@ -42,16 +42,16 @@ impl DurableObject for Rendezvous {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let path = req.path();
         match path.as_str() {
             PARK => {
-                let park: ParkRequest = req.json().await?;
+                let park: ParkRequest = crate::http::request_json(&req).await?;
                 let outcome = self.park(park).await;
                 Response::from_json(&outcome)
             }
             CALLBACK => {
-                let callback: CallbackRequest = req.json().await?;
+                let callback: CallbackRequest = crate::http::request_json(&req).await?;
                 let duplicate = self.take_callback(callback).await?;
                 Response::from_json(&CallbackReply { duplicate })
             }

@@ -22,11 +22,11 @@ impl DurableObject for ReplayGuard {
         ReplayGuard { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         if req.path() != CLAIM {
             return Response::error("unknown replay guard operation", 404);
         }
-        let claim: ClaimRequest = req.json().await?;
+        let claim: ClaimRequest = crate::http::request_json(&req).await?;
         let first = self.claim(claim.until_ms).await?;
         Response::from_json(&ClaimReply { first })
     }
