@@ -5,6 +5,7 @@
 // settings, no log line, no request id MAC.
 //
 //   GET  /healthz              {"proc":"ok"}
+//   GET  /healthz-logged       the same, and one JSON log line (as the gateway's)
 //   POST /pair/{mem|store}     body: the task's data (JSON); answers the
 //                              engine's callback body
 //   POST /cb/{mem|store}/{id}  the engine's callback
@@ -75,6 +76,15 @@ export default {
     const parts = url.pathname.split("/");
     if (url.pathname === "/healthz") {
       return new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
+    }
+    if (url.pathname === "/healthz-logged") {
+      // The same, with one JSON log line as the gateway writes for every
+      // request: what the log line alone costs.
+      const started = Date.now();
+      const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      const resp = new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
+      console.log(JSON.stringify({ log: "request", id, method: request.method, route: "/healthz", status: 200, duration_ms: Date.now() - started }));
+      return resp;
     }
     if (request.method === "POST" && parts[1] === "pair" && (parts[2] === "mem" || parts[2] === "store")) {
       const id = crypto.randomUUID();

@@ -109,6 +109,13 @@ pub fn internal(e: worker::Error) -> RestError {
     RestError::internal(internal_error().description)
 }
 
+/// The answer of `GET /healthz`: `{"proc":"ok"}`, from a constant.
+pub fn health() -> worker::Result<Response> {
+    Ok(worker::ResponseBuilder::new()
+        .with_header("content-type", "application/json")?
+        .fixed(br#"{"proc":"ok"}"#.to_vec()))
+}
+
 /// A JSON answer.
 pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))

@@ -66,7 +66,7 @@ async fn fetch(raw: web_sys::Request, env: Env, wctx: Context) -> Result<Respons
         .flatten()
         .unwrap_or_else(|| syncbridge_core::ids::token_hex(clock::random16()));
     let response = match matched {
-        Route::Health => http::json(200, &serde_json::json!({"proc": "ok"})),
+        Route::Health => http::health(),
         matched => match dispatch(Request::from(raw), env, &wctx, path, matched).await {
             Ok(r) => Ok(r),
             Err(failure) => failure.into_response(&log_id, template),
@@ -115,7 +115,7 @@ async fn dispatch(
     use routes::{callback, channel, eventing, outbound, sync, webhook, websocket};
     let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
-        Route::Health => Ok(http::json(200, &serde_json::json!({"proc": "ok"}))?),
+        Route::Health => Ok(http::health()?),
         // docs/openapi.json, a static file (build/public): not in the wasm.
         Route::OpenApi => Ok(env::assets(&env)?.fetch_request(req).await?),
         Route::SyncApi {

@@ -57,7 +57,7 @@ struct Args {
     warmup: f64,
     rounds: usize,
     concurrency: usize,
-    /// Only these classes (their keys: bare-healthz, healthz, bare-mem,
+    /// Only these classes (their keys: bare-healthz, bare-logged, healthz, bare-mem,
     /// bare-store, round-trip, callback, webhook, send, publish); all when empty.
     only: Vec<String>,
     /// Skip the latency-at-one-caller part.
@@ -203,6 +203,7 @@ impl Drop for Bare {
 fn key_of(name: &str) -> &'static str {
     match name {
         "bare healthz" => "bare-healthz",
+        "bare healthz, with a log line" => "bare-logged",
         "healthz" => "healthz",
         "bare pair, in memory" => "bare-mem",
         "bare pair, store first" => "bare-store",
@@ -468,6 +469,13 @@ async fn run() {
             boxed(async move { expect_status(r, 200).await.map(drop) })
         })
     };
+    let logged: Call = {
+        let (h, base) = (h.clone(), bare_base.clone());
+        Arc::new(move |_| {
+            let r = h.get(format!("{base}/healthz-logged"));
+            boxed(async move { expect_status(r, 200).await.map(drop) })
+        })
+    };
     let pair = |mode: &'static str| -> Call {
         let (h, base) = (h.clone(), bare_base.clone());
         Arc::new(move |n| {
@@ -561,6 +569,7 @@ async fn run() {
             health(bare_base.clone(), h.clone()),
             bare_pid,
         ),
+        ("bare healthz, with a log line", logged, bare_pid),
         ("healthz", health(gw_base.clone(), h.clone()), gw_pid),
         ("bare pair, in memory", pair("mem"), bare_pid),
         ("bare pair, store first", pair("store"), bare_pid),
@@ -731,6 +740,11 @@ fn report(
         "gateway `/healthz` / bare `/healthz`",
         ratio("healthz", "bare healthz"),
         "≥ 0.9",
+    );
+    line(
+        "gateway `/healthz` / bare `/healthz` with a log line",
+        ratio("healthz", "bare healthz, with a log line"),
+        "(the log line's share)",
     );
     line(
         "round trip / bare pair, store first",
