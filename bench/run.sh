@@ -32,8 +32,8 @@ if [ ! -f build/index.js ]; then
   bash scripts/build.sh
 fi
 
-say "building loadgen and flowbench (release)"
-cargo build --release --quiet -p syncbridge-bench --bin loadgen --bin flowbench
+say "building loadgen, barebench and flowbench (release)"
+cargo build --release --quiet -p syncbridge-bench --bin loadgen --bin barebench --bin flowbench
 # Native release builds use opt-level 3 (the wasm alone is built for size).
 loadgen=target/release/loadgen
 
@@ -72,6 +72,12 @@ run_loadgen "$out_dir/main.md" "$out_dir/main.log" "$loadgen" "${main_args[@]}" 
 if ! $quick; then
   run_loadgen "$out_dir/disk.md" "$out_dir/disk.log" "$loadgen" \
     --only http --levels 50 --storage disk --label "reference: Durable Object storage on disk" || true
+fi
+
+# The gateway beside the bare design (bench/bare), with workerd's CPU per
+# route class (issue 12).
+if ! $quick; then
+  run_loadgen "$out_dir/bare.md" "$out_dir/bare.log" target/release/barebench || say "barebench failed; see $out_dir/bare.log"
 fi
 
 # Channels, outbound deliveries and eventing (issues 3 to 5).
@@ -133,6 +139,10 @@ body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
       body_of "$out_dir/$ref.md"
     done
   fi
+  if ! $quick && [ -s "$out_dir/bare.md" ]; then
+    echo
+    cat "$out_dir/bare.md"
+  fi
   if [ -s "$out_dir/flow.md" ]; then
     echo
     cat "$out_dir/flow.md"
@@ -144,12 +154,16 @@ body_of() { sed '1{/^## /d};2{/^$/d}' "$1"; }
   echo "- Every sync round trip creates a Durable Object. Locally, Miniflare gives each object its own SQLite database (3 open files) under \$TMPDIR. loadgen puts it on tmpfs; the on-disk reference above shows what the disk costs."
   echo "- Parked capacity is capped locally by per-process limits of workerd, not by the gateway's logic. One object per parked request means one open SQLite database and about 5 file descriptors each, under a 512 MiB SQLite heap cap and the 20,000 open-file hard limit. See bench/README.md."
   echo "- loadgen keeps serve.mjs's cron from firing during its run (SYNCBRIDGE_CRON_MS): the cron once deadlocked workerd under load (see bench/README.md); serve.mjs now fires it with an async fetch, and flowbench runs with it on."
-  # The fault, soak and fuzzing figures come from make faults, make soak and
-  # make fuzz, not from this run: the section is carried over as it was.
-  # It is the file's last section.
-  if ! $quick && grep -q '^## Faults, soak and fuzzing' bench/RESULTS.md 2>/dev/null; then
-    echo
-    awk '/^## Faults, soak and fuzzing/{keep=1} keep' bench/RESULTS.md
+  # Every other section of the old file (the fault, soak and fuzzing
+  # figures of make faults, make soak and make fuzz; figures other
+  # experiments wrote by hand) is carried over as it was, in its order:
+  # this run writes only the sections above.
+  if ! $quick && [ -f bench/RESULTS.md ]; then
+    OWN='Worker size|Main run|Reference: Durable Object storage on disk|The bare design beside the gateway (`barebench`)|Channels, callbacks and eventing (`flowbench`)|Notes' awk '
+      BEGIN { n = split(ENVIRON["OWN"], o, "|"); for (i = 1; i <= n; i++) mine["## " o[i]] = 1 }
+      /^## / { keep = !($0 in mine) }
+      /^# / { keep = 0 }
+      keep' bench/RESULTS.md | sed '1{/^$/d}' | { read -r first && { echo; echo "$first"; cat; }; } || true
   fi
 } | cat -s > "$results.new"
 mv "$results.new" "$results"

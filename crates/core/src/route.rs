@@ -384,3 +384,15 @@ pub fn path_of(url: &str) -> &str {
     let end = path.find(['?', '#']).unwrap_or(path.len());
     &path[..end]
 }
+
+/// The origin of a serialized absolute URL (`scheme://host[:port]`, as the
+/// runtime serializes it: lowercase host, no default port), without parsing
+/// the whole URL; empty for a URL without `://`.
+pub fn origin_of(url: &str) -> &str {
+    let Some(i) = url.find("://") else {
+        return "";
+    };
+    let rest = &url[i + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &url[..i + 3 + end]
+}

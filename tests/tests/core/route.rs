@@ -86,3 +86,21 @@ fn the_request_log_line_is_json_with_its_fields_in_order() {
     assert_eq!(v["method"], "PO\"ST\\\n");
     assert_eq!(v["status"], 405);
 }
+
+#[test]
+fn origin_of_a_serialized_url() {
+    use syncbridge_core::route::origin_of;
+    for (url, origin) in [
+        (
+            "http://127.0.0.1:8787/api/1/json/l/1/s",
+            "http://127.0.0.1:8787",
+        ),
+        ("https://sync.example.com/x?y", "https://sync.example.com"),
+        ("https://sync.example.com?y", "https://sync.example.com"),
+        ("https://sync.example.com", "https://sync.example.com"),
+        ("http://[::1]:8787/", "http://[::1]:8787"),
+        ("/no/scheme", ""),
+    ] {
+        assert_eq!(origin_of(url), origin, "{url}");
+    }
+}

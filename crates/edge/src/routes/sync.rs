@@ -56,7 +56,7 @@ pub async fn handle(
             .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     }
     let callback_base = settings
-        .public_base(&req.url()?.origin().ascii_serialization())
+        .public_base(syncbridge_core::route::origin_of(&req.inner().url()))
         .map_err(|e| Failure::sync_api(ApiError::config(e.0)))?;
     let call = Call {
         env: &ctx.env,
