@@ -7,6 +7,30 @@ CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$CARGO_BIN/wasm-bindgen}"
 # The wasm is optimised for size (native release builds use opt-level 3).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
+
+# Nothing to do when neither the inputs nor the outputs changed since the
+# last build: the stamp holds a hash of every input (the Rust sources and
+# manifests, the lock file, the OpenAPI document, this script, the toolchain
+# and the profile) and of the built files. `make test` builds up to three
+# times (itself, `wrangler deploy --dry-run`'s [build] command, the demo of
+# test-frontend.sh); on an unchanged tree each is this check (~0.1 s).
+stamp=build/.build-stamp
+inputs() {
+  {
+    find crates -type f \( -name '*.rs' -o -name Cargo.toml \) -print0 | sort -z | xargs -0 sha256sum
+    sha256sum Cargo.toml Cargo.lock docs/openapi.json scripts/build.sh
+    rustc -V
+    echo "opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL"
+  } | sha256sum | cut -d' ' -f1
+}
+outputs() { cat build/index.js build/index_bg.wasm build/public/openapi.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+want="$(inputs) $(outputs)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "[build] up to date (nothing changed since the last build)"
+  exit 0
+fi
+rm -f "$stamp"
+
 (cd crates/edge && "$CARGO_BIN/worker-build" --release --out-dir ../../build)
 
 # Shrink the wasm with binaryen's wasm-opt (npm package `binaryen`; worker-build
@@ -31,3 +55,5 @@ fi
 # [assets]): the OpenAPI document stays out of the wasm.
 mkdir -p build/public
 cp docs/openapi.json build/public/openapi.json
+
+echo "$(inputs) $(outputs)" > "$stamp"

@@ -595,16 +595,18 @@ async fn run() {
     let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
     let c = a.concurrency;
     let wanted = |name: &str| a.only.is_empty() || a.only.iter().any(|o| key_of(name) == o);
-    // The bare worker starts afresh for each round: its JavaScript stubs
-    // keep their objects (and each one's SQLite database) alive until the
-    // isolate collects them, and a round leaves thousands.
+    // The bare worker starts afresh before each of its pair classes: its
+    // JavaScript stubs keep their objects (and each one's SQLite database)
+    // alive until the isolate collects them, and one run leaves thousands,
+    // past workerd's SQLite heap (the gateway's Rust stubs are dropped at
+    // once).
     for round in 1..=a.rounds {
-        if round > 1 {
-            drop(bare);
-            bare = start_bare().await;
-            bare_pid = workerd_under(node_of("bench/bare/serve.mjs"));
-        }
         for (name, call, pid) in classes.iter().filter(|c| wanted(c.0)) {
+            if name.starts_with("bare pair") {
+                drop(bare);
+                bare = start_bare().await;
+                bare_pid = workerd_under(node_of("bench/bare/serve.mjs"));
+            }
             let pid = &(if *pid == BARE { bare_pid } else { *pid });
             // Each callback leaves a stored result in an object of its own
             // (until its alarm), and workerd's SQLite heap holds a few

@@ -67,6 +67,12 @@ struct Totals {
     bytes: usize,
 }
 
+/// A dropped event's size.
+#[derive(Deserialize)]
+struct Size {
+    bytes: usize,
+}
+
 /// A buffered event's key and size.
 #[derive(Deserialize)]
 struct EventSize {
@@ -127,6 +133,10 @@ pub struct ChannelHub {
     limiters: RefCell<HashMap<String, RateLimiter>>,
     /// True once this instance has made its tables (and moved older storage).
     storage_ready: Cell<bool>,
+    /// The buffer's event count and bytes, kept as events are added and
+    /// dropped so that a publish reads no other row; `None` until this
+    /// instance has counted them once (and after any failed trim).
+    totals: Cell<Option<(usize, usize)>>,
 }
 
 impl DurableObject for ChannelHub {
@@ -140,6 +150,7 @@ impl DurableObject for ChannelHub {
             env,
             limiters: RefCell::new(HashMap::new()),
             storage_ready: Cell::new(false),
+            totals: Cell::new(None),
         }
     }
 
@@ -302,7 +313,7 @@ impl ChannelHub {
             )?;
         }
         let settings = settings(&self.env)?;
-        trim(sql, &BufferLimits::of(&settings))?;
+        trim(sql, &BufferLimits::of(&settings), &self.totals, 0)?;
         storage
             .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
             .await?;
@@ -344,7 +355,7 @@ impl ChannelHub {
             "INSERT INTO events (seq, bytes, doc) VALUES (?, ?, ?)",
             vec![int(seq), int(text.len() as u64), text.as_str().into()],
         )?;
-        trim(&sql, &BufferLimits::of(&settings))?;
+        trim(&sql, &BufferLimits::of(&settings), &self.totals, text.len())?;
 
         for ws in self.state.get_websockets_with_tag(SUBSCRIBER) {
             let wanted = ws
@@ -598,15 +609,31 @@ fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
 }
 
 /// Deletes the oldest events while the buffer is over `limits`
-/// ([`eventing::drop_through`] decides, reading only the rows it drops).
-fn trim(sql: &SqlStorage, limits: &BufferLimits) -> Result<()> {
-    let totals = sql
-        .exec(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM events",
-            None,
-        )?
-        .one::<Totals>()?;
-    if limits.holds(totals.n, totals.bytes) {
+/// ([`eventing::drop_through`] decides, reading only the rows it drops),
+/// just after an event of `added` bytes was inserted. The buffer's totals
+/// are counted once per instance and then kept in `totals`, so a publish
+/// that drops nothing reads no row.
+fn trim(
+    sql: &SqlStorage,
+    limits: &BufferLimits,
+    totals: &Cell<Option<(usize, usize)>>,
+    added: usize,
+) -> Result<()> {
+    // Unknown until this trim succeeds.
+    let (n, bytes) = match totals.take() {
+        Some((n, bytes)) => (n + 1, bytes + added),
+        None => {
+            let t = sql
+                .exec(
+                    "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM events",
+                    None,
+                )?
+                .one::<Totals>()?;
+            (t.n, t.bytes)
+        }
+    };
+    if limits.holds(n, bytes) {
+        totals.set(Some((n, bytes)));
         return Ok(());
     }
     let oldest_first = sql
@@ -614,8 +641,21 @@ fn trim(sql: &SqlStorage, limits: &BufferLimits) -> Result<()> {
         .next::<EventSize>()
         .map_while(|row| row.ok())
         .map(|row| (row.seq, row.bytes));
-    if let Some(last) = eventing::drop_through(totals.n, totals.bytes, limits, oldest_first) {
-        sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(last)])?;
+    let (mut kept_n, mut kept_bytes) = (n, bytes);
+    if let Some(last) = eventing::drop_through(n, bytes, limits, oldest_first) {
+        let dropped: Vec<Size> = sql
+            .exec(
+                "DELETE FROM events WHERE seq <= ? RETURNING bytes",
+                vec![int(last)],
+            )?
+            .to_array()?;
+        kept_n -= dropped.len().min(kept_n);
+        kept_bytes -= dropped
+            .iter()
+            .map(|d| d.bytes)
+            .sum::<usize>()
+            .min(kept_bytes);
     }
+    totals.set(Some((kept_n, kept_bytes)));
     Ok(())
 }
