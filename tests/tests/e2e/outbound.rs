@@ -243,6 +243,9 @@ async fn json_xml_form_and_get_values_are_escaped_for_their_type() {
         .map(|(_, value)| value.into_owned())
         .collect();
     assert_eq!(values, [HOSTILE]);
+    // RFC 3986: a space is %20, never `+`, so decodeURIComponent reads it too.
+    let raw = query.split('&').find_map(|p| p.strip_prefix("v=")).unwrap();
+    assert!(!raw.contains('+') && raw.contains("%20"), "{raw}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Longest body template, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
@@ -43,6 +44,10 @@ pub struct CallbackConfig {
     /// with `Authorization: Bearer {process_key}` instead of the admin token.
     #[serde(default)]
     pub process_key: String,
+    /// Corteos dictionaries, name → {code → value}: `@DIC:Name` renders the
+    /// value of the code a send gives as its variable `Name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dictionaries: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The HTTP method of an outbound callback. JSON: the upper-case name
@@ -135,6 +140,10 @@ impl<'de> Deserialize<'de> for HttpMethod {
 /// - `signing_secret`: empty, or `whsec_` + base64 (padding optional) of at
 ///   least 16 bytes.
 /// - `process_key`: empty, or 16+ printable ASCII characters, no spaces.
+/// - `dictionaries`: an object of dictionaries, each named
+///   `[A-Za-z_][A-Za-z0-9_]*` and an object of codes to string values;
+///   at most [`MAX_TEMPLATE_BYTES`] as JSON. A `@DIC:Name` placeholder
+///   naming a dictionary that is not there is refused (with its place).
 pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
     let given = match v {
         Value::Object(m) => m,
@@ -148,6 +157,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
         retry: RetryPolicy::default(),
         signing_secret: String::new(),
         process_key: String::new(),
+        dictionaries: BTreeMap::new(),
     };
     for (key, value) in given {
         let name = format!("opts.callback.{key}");
@@ -199,6 +209,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
                 }
                 config.process_key = key.to_owned();
             }
+            "dictionaries" => config.dictionaries = parse_dictionaries(&name, value)?,
             _ => {
                 return Err(bad(format!(
                     "`{name}` is not a known field (known: {})",
@@ -214,7 +225,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
 // ---------------------------------------------------------------------------
 // Helpers
 
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "method",
     "headers",
     "body",
@@ -222,6 +233,7 @@ const FIELDS: [&str; 7] = [
     "retry",
     "signing_secret",
     "process_key",
+    "dictionaries",
 ];
 const RETRY_FIELDS: [&str; 5] = [
     "schedule",
@@ -275,6 +287,51 @@ fn parse_variables(name: &str, value: &Value) -> Result<Vec<String>, RestError> 
             return Err(bad(format!("`{name}[{i}]` repeats the name {var}")));
         }
         out.push(var.clone());
+    }
+    Ok(out)
+}
+
+fn parse_dictionaries(
+    name: &str,
+    value: &Value,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, RestError> {
+    let given = match value {
+        Value::Object(m) => m,
+        Value::Null => return Err(bad(format!("`{name}` cannot be null"))),
+        _ => {
+            return Err(bad(format!(
+                "`{name}` must be an object of dictionaries: {{\"Name\": {{\"code\": \"value\"}}}}"
+            )))
+        }
+    };
+    if value.to_string().len() > MAX_TEMPLATE_BYTES {
+        return Err(bad(format!(
+            "`{name}` is longer than {MAX_TEMPLATE_BYTES} bytes as JSON"
+        )));
+    }
+    let mut out = BTreeMap::new();
+    for (dict, codes) in given {
+        if !is_ident(dict) {
+            return Err(bad(format!(
+                "`{name}`: the dictionary name `{dict}` is not valid: use letters, digits \
+                 and _, not starting with a digit"
+            )));
+        }
+        let Value::Object(codes) = codes else {
+            return Err(bad(format!(
+                "`{name}.{dict}` must be an object of codes to values"
+            )));
+        };
+        let mut entries = BTreeMap::new();
+        for (code, v) in codes {
+            let Value::String(v) = v else {
+                return Err(bad(format!(
+                    "`{name}.{dict}`: the value of code `{code}` must be a string"
+                )));
+            };
+            entries.insert(code.clone(), v.clone());
+        }
+        out.insert(dict.clone(), entries);
     }
     Ok(out)
 }
@@ -372,16 +429,27 @@ fn is_signing_secret(secret: &str) -> bool {
 }
 
 /// Syntax of the header values and body, and every placeholder declared or built in.
-fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
+fn check_placeholders<'c>(config: &'c CallbackConfig) -> Result<(), RestError> {
     let lines =
         header_lines(&config.headers).map_err(|m| bad(format!("`opts.callback.headers` {m}")))?;
     // (name, where), in order of first use.
-    let mut unknown: Vec<(&str, String)> = Vec::new();
-    let mut note = |name, place: &dyn Fn() -> String| {
-        let known = BUILTINS.contains(&name) || config.variables.iter().any(|v| v == name);
-        if !known && !unknown.iter().any(|(n, _)| *n == name) {
-            unknown.push((name, place()));
+    let mut unknown: Vec<(&'c str, String)> = Vec::new();
+    let mut unknown_dicts: Vec<(&'c str, String)> = Vec::new();
+    let mut note = |piece: &Piece<'c>, place: &dyn Fn() -> String| match *piece {
+        Piece::Var { name, .. } => {
+            let known = BUILTINS.contains(&name) || config.variables.iter().any(|v| v == name);
+            if !known && !unknown.iter().any(|(n, _)| *n == name) {
+                unknown.push((name, place()));
+            }
         }
+        Piece::Dic { name, .. } => {
+            if !config.dictionaries.contains_key(name)
+                && !unknown_dicts.iter().any(|(n, _)| *n == name)
+            {
+                unknown_dicts.push((name, place()));
+            }
+        }
+        Piece::Text(_) => {}
     };
     for line in &lines {
         let pieces = parse_template(line.value).map_err(|e| {
@@ -390,10 +458,8 @@ fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
                 line.no, e.message
             ))
         })?;
-        for piece in pieces {
-            if let Piece::Var { name, .. } = piece {
-                note(name, &|| format!("headers line {}", line.no));
-            }
+        for piece in &pieces {
+            note(piece, &|| format!("headers line {}", line.no));
         }
     }
     let pieces = parse_template(&config.body).map_err(|e| {
@@ -404,12 +470,21 @@ fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
         ))
     })?;
     for (at, piece) in pieces_at(&config.body, &pieces) {
-        if let Piece::Var { name, .. } = piece {
-            note(name, &|| {
-                let (l, c) = line_col(&config.body, at);
-                format!("body line {l}, column {c}")
-            });
-        }
+        note(piece, &|| {
+            let (l, c) = line_col(&config.body, at);
+            format!("body line {l}, column {c}")
+        });
+    }
+    if !unknown_dicts.is_empty() {
+        let listed: Vec<String> = unknown_dicts
+            .iter()
+            .map(|(name, place)| format!("@DIC:{name} ({place})"))
+            .collect();
+        return Err(bad(format!(
+            "`opts.callback` uses unknown dictionaries: {}. Define each in \
+             `opts.callback.dictionaries` ({{\"Name\": {{\"code\": \"value\"}}}})",
+            listed.join(", ")
+        )));
     }
     if unknown.is_empty() {
         return Ok(());
