@@ -141,6 +141,9 @@ async fn dispatch(
         Route::Delivery { id, delivery_id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
         }
+        Route::Recover { id } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Recover(id)).await
+        }
         Route::Resend { id, delivery_id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Resend(id, delivery_id)).await
         }

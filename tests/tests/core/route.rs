@@ -48,3 +48,25 @@ fn route_table() {
         );
     }
 }
+
+#[test]
+fn recover_is_its_own_route_beside_the_delivery_ids() {
+    let base = "/rest/v1/service/integration_points/c1/deliveries";
+    assert_eq!(
+        route("POST", &format!("{base}/recover")),
+        Route::Recover { id: "c1" }
+    );
+    assert_eq!(
+        route("PUT", &format!("{base}/recover")),
+        Route::MethodNotAllowed {
+            allowed: "GET, POST"
+        }
+    );
+    assert_eq!(
+        route("GET", &format!("{base}/d1")),
+        Route::Delivery {
+            id: "c1",
+            delivery_id: "d1"
+        }
+    );
+}

@@ -6,7 +6,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use syncbridge_tests::harness::{
-    assert_rest_error, client, fast, receiver, receiver_url, API, PATIENCE,
+    assert_rest_error, client, fast, finished, id_of, receiver, receiver_url, statuses, API,
+    PATIENCE,
 };
 use syncbridge_tests::unique;
 
@@ -57,4 +58,71 @@ async fn dictionaries_render_the_code_the_send_names_and_refuse_what_they_cannot
         .await;
     let message = assert_rest_error(status, &answer, 400);
     assert!(message.contains("@DIC:Nope"), "{answer}");
+}
+
+#[tokio::test]
+async fn recover_resends_every_failed_or_dead_delivery_since_a_time_once() {
+    let client = client();
+    let key = unique("recover");
+    // The first two attempts fail; one attempt each: both die.
+    let ch = client
+        .callback_channel(
+            &format!("/flaky/{key}?fail=2"),
+            json!({"body": "x", "retry": fast(1)}),
+        )
+        .await;
+    let ids = [
+        client.send_ok(&ch, json!({})).await,
+        client.send_ok(&ch, json!({})).await,
+    ];
+    let mut created = Vec::new();
+    for id in &ids {
+        let d = client.delivery(&ch, id, finished).await;
+        assert_eq!(d["state"], "dead", "{d}");
+        created.push(d["created_at"].as_str().unwrap().to_owned());
+    }
+    // Since the first one was created, as the gateway wrote it.
+    created.sort();
+    let since = created[0].clone();
+    let path = format!("{API}/{}/deliveries/recover", id_of(&ch));
+    let recover = |body: Value| {
+        let path = path.clone();
+        let client = &client;
+        async move { client.admin(Method::POST, &path, Some(body)).await }
+    };
+    // Only failed ones asked for, or a later time: nothing to do.
+    let (status, answer) = recover(json!({"since": since, "states": ["failed"]})).await;
+    assert_eq!(
+        (status.as_u16(), &answer),
+        (202, &json!({"recovered": 0, "more": false}))
+    );
+    let (status, answer) = recover(json!({"since": "2999-01-01T00:00:00Z"})).await;
+    assert_eq!(
+        (status.as_u16(), &answer),
+        (202, &json!({"recovered": 0, "more": false}))
+    );
+
+    let (status, answer) = recover(json!({"since": since, "states": ["dead", "failed"]})).await;
+    assert_eq!(
+        (status.as_u16(), &answer),
+        (202, &json!({"recovered": 2, "more": false}))
+    );
+    // Repeated at once: they are pending (or delivered) now, none taken twice.
+    let (status, answer) = recover(json!({"since": since})).await;
+    assert_eq!(
+        (status.as_u16(), &answer),
+        (202, &json!({"recovered": 0, "more": false}))
+    );
+    for id in &ids {
+        let d = client.delivery(&ch, id, finished).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+        // Its history is kept: the dead attempt, then the delivered one.
+        assert_eq!(statuses(&d), [json!(503), json!(200)], "{d}");
+    }
+    assert_eq!(receiver().hits(&key).len(), 4);
+
+    // A bad body is a 400 naming the field.
+    let (status, answer) = recover(json!({"since": "soon"})).await;
+    let message = assert_rest_error(status, &answer, 400);
+    assert!(message.contains("`since`"), "{answer}");
 }

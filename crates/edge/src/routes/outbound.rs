@@ -22,6 +22,7 @@ pub enum DeliveryRoute<'a> {
     List(&'a str),
     Get(&'a str, &'a str),
     Resend(&'a str, &'a str),
+    Recover(&'a str),
 }
 
 impl DeliveryRoute<'_> {
@@ -31,7 +32,8 @@ impl DeliveryRoute<'_> {
             | DeliveryRoute::SendTest(c)
             | DeliveryRoute::List(c)
             | DeliveryRoute::Get(c, _)
-            | DeliveryRoute::Resend(c, _) => c,
+            | DeliveryRoute::Resend(c, _)
+            | DeliveryRoute::Recover(c) => c,
         }
     }
 }
@@ -45,6 +47,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Ha
         DeliveryRoute::List(_) => list(ctx, &req, &channel).await?,
         DeliveryRoute::Get(_, delivery_id) => get(ctx, &channel, delivery_id).await?,
         DeliveryRoute::Resend(_, delivery_id) => resend(ctx, &channel, delivery_id, now).await?,
+        DeliveryRoute::Recover(_) => recover(ctx, &mut req, &channel, now).await?,
     };
     Ok(answer)
 }
@@ -185,6 +188,52 @@ async fn resend(
     }
     enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
+}
+
+/// `POST …/deliveries/recover`: every failed/dead delivery of the channel
+/// created since `since` (up to [`outbound::RECOVER_BATCH`]), resent under a
+/// new generation, each keeping its attempts (202 with the count, and
+/// `more` when another call would find more). Repeating it restarts
+/// nothing twice: recovered deliveries are pending, not failed or dead.
+async fn recover(
+    ctx: &Ctx,
+    req: &mut Request,
+    channel: &Channel,
+    now: u64,
+) -> Result<Response, RestError> {
+    let ask = outbound::parse_recover(&http::read_body(req, ctx.settings.max_body_bytes).await?)?;
+    let store = ctx.store()?;
+    let found = store
+        .deliveries_to_recover(
+            &channel.id,
+            ask.since_ms,
+            &ask.states,
+            outbound::RECOVER_BATCH + 1,
+        )
+        .await?;
+    let more = found.len() as u64 > outbound::RECOVER_BATCH;
+    let work = found
+        .into_iter()
+        .take(outbound::RECOVER_BATCH as usize)
+        .map(|(mut d, generation)| {
+            let store = &store;
+            async move {
+                if d.resend(now).is_err()
+                    || !store
+                        .update_delivery(&d, generation, generation + 1, now)
+                        .await?
+                {
+                    return Ok::<_, RestError>(false); // changed meanwhile
+                }
+                enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+                Ok(true)
+            }
+        });
+    let mut recovered = 0u64;
+    for done in futures_util::future::join_all(work).await {
+        recovered += u64::from(done?);
+    }
+    rest_json(202, &json!({"recovered": recovered, "more": more}))
 }
 
 /// The send's variables, from a body of at most `max` bytes.

@@ -10,6 +10,7 @@ mod delivery;
 mod destination;
 mod dictionaries;
 mod lease;
+mod recover;
 mod retry;
 mod send;
 mod template;
