@@ -131,7 +131,9 @@ async fn dispatch(
             channel_id,
             connection_id,
         } => websocket::reply(&rest(env)?, req, channel_id, connection_id).await,
-        Route::Send { id } => outbound::handle(&rest(env)?, req, DeliveryRoute::Send(id)).await,
+        Route::Send { id } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Send(id, wctx)).await
+        }
         Route::SendTest { id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::SendTest(id)).await
         }

@@ -126,3 +126,32 @@ async fn recover_resends_every_failed_or_dead_delivery_since_a_time_once() {
     let message = assert_rest_error(status, &answer, 400);
     assert!(message.contains("`since`"), "{answer}");
 }
+
+#[tokio::test]
+async fn the_first_attempt_is_made_by_the_send_and_its_retries_by_the_queue_once_each() {
+    let client = client();
+    // Each key's receiver fails its first request: the send's own attempt
+    // fails, the queue's retry (generation 2) delivers, and the safety-net
+    // message (generation 1) does nothing.
+    let sends = (0..20).map(|i| {
+        let client = &client;
+        async move {
+            let key = unique(&format!("first{i}"));
+            let ch = client
+                .callback_channel(
+                    &format!("/flaky/{key}?fail=1"),
+                    json!({"body": "x", "retry": fast(3)}),
+                )
+                .await;
+            let id = client.send_ok(&ch, json!({})).await;
+            (key, ch, id)
+        }
+    });
+    let sent = futures::future::join_all(sends).await;
+    for (key, ch, id) in &sent {
+        let d = client.delivery(ch, id, finished).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+        assert_eq!(statuses(&d), [json!(503), json!(200)], "{d}");
+        assert_eq!(receiver().hits(key).len(), 2, "{d}");
+    }
+}

@@ -7,9 +7,10 @@ use super::{signing_secret, QueueMsg};
 use crate::clock::{now_iso, now_ms, random_unit};
 use crate::ctx::Ctx;
 use serde_json::json;
+use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing;
-use syncbridge_core::outbound::{self, lease, Attempt, Verdict};
+use syncbridge_core::outbound::{self, lease, Attempt, Delivery, Verdict};
 use syncbridge_core::request_log;
 use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
 
@@ -75,6 +76,38 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     {
         return Ok(Next::Done);
     }
+    Ok(
+        match attempt_and_record(ctx, &channel, &mut d, generation, false).await? {
+            Recorded::Retry(delay_s) => Next::RetryIn(delay_s),
+            Recorded::Finished | Recorded::Lost => Next::Done,
+        },
+    )
+}
+
+/// What [`attempt_and_record`] did.
+pub(super) enum Recorded {
+    /// The delivery is finished (delivered, failed or dead).
+    Finished,
+    /// It waits for another attempt in this many seconds.
+    Retry(u64),
+    /// The row changed meanwhile (a newer generation owns it): nothing written.
+    Lost,
+}
+
+/// Makes one attempt of `d` (leased, read at `generation`) and records it at
+/// `generation`, or at `generation + 1` when it is to be retried and
+/// `bump_on_retry` is set (the first attempt a send makes itself: the retry
+/// then goes to the queue under a new generation, which supersedes the
+/// send's safety-net message). Publishes `gateway.delivery.*` when it ends.
+pub(super) async fn attempt_and_record(
+    ctx: &Ctx,
+    channel: &Channel,
+    d: &mut Delivery,
+    generation: u64,
+    bump_on_retry: bool,
+) -> std::result::Result<Recorded, RestError> {
+    let settings = &ctx.settings;
+    let store = ctx.store()?;
     let n = d.policy_attempts() + 1;
     let (verdict, result) =
         match outbound::check_destination(&d.request.url, &settings.callback_allowed_hosts) {
@@ -85,7 +118,7 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
             Ok(()) => {
                 let r = attempt(
                     &d.request,
-                    &signing_secret(&channel),
+                    &signing_secret(channel),
                     &d.id,
                     settings.callback_timeout_s,
                 )
@@ -111,16 +144,17 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     };
     let retry_in = d.record(attempt, &verdict, now_ms());
     let next_at = d.next_attempt_column();
+    let written = lease::retry_generation(generation, retry_in.is_some() && bump_on_retry);
     if !store
-        .update_delivery(&d, generation, generation, next_at)
+        .update_delivery(d, generation, written, next_at)
         .await?
     {
-        return Ok(Next::Done);
+        return Ok(Recorded::Lost);
     }
-    if let Some((kind, data)) = eventing::delivery_event(&d) {
-        crate::gateway_events::publish(&ctx.env, &channel, kind, data).await;
+    if let Some((kind, data)) = eventing::delivery_event(d) {
+        crate::gateway_events::publish(&ctx.env, channel, kind, data).await;
     }
-    Ok(retry_in.map_or(Next::Done, Next::RetryIn))
+    Ok(retry_in.map_or(Recorded::Finished, Recorded::Retry))
 }
 
 /// A message the queue gave up on: its delivery is dead.

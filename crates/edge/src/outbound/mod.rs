@@ -11,6 +11,7 @@
 
 pub mod attempt;
 pub mod consumer;
+pub mod first;
 pub mod sweeper;
 
 use crate::store::Store;

@@ -6,18 +6,19 @@
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, rest_json, Handled};
-use crate::outbound::{attempt::attempt, enqueue_or_log, signing_secret};
+use crate::outbound::{attempt::attempt, enqueue_or_log, first, signing_secret};
 use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Delivery, RetryPolicy};
+use syncbridge_core::outbound::{self, lease, Delivery, RetryPolicy};
 use syncbridge_core::{admin, ids, request_log};
-use worker::{Request, Response};
+use worker::{Context, Request, Response};
 
 /// Which delivery route was asked for, with its channel id (and delivery id).
 pub enum DeliveryRoute<'a> {
-    Send(&'a str),
+    /// With the request's context: the first attempt runs after the answer.
+    Send(&'a str, &'a Context),
     SendTest(&'a str),
     List(&'a str),
     Get(&'a str, &'a str),
@@ -28,7 +29,7 @@ pub enum DeliveryRoute<'a> {
 impl DeliveryRoute<'_> {
     fn channel_id(&self) -> &str {
         match self {
-            DeliveryRoute::Send(c)
+            DeliveryRoute::Send(c, _)
             | DeliveryRoute::SendTest(c)
             | DeliveryRoute::List(c)
             | DeliveryRoute::Get(c, _)
@@ -42,7 +43,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Ha
     let channel = authorized_channel(ctx, &req, &route).await?;
     let now = now_ms();
     let answer = match route {
-        DeliveryRoute::Send(_) => send(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::Send(_, wctx) => send(ctx, wctx, &mut req, &channel, now).await?,
         DeliveryRoute::SendTest(_) => send_test(ctx, &mut req, &channel, now).await?,
         DeliveryRoute::List(_) => list(ctx, &req, &channel).await?,
         DeliveryRoute::Get(_, delivery_id) => get(ctx, &channel, delivery_id).await?,
@@ -66,7 +67,7 @@ async fn authorized_channel(
     let auth = http::header(req, "authorization");
     let admin_token = ctx.settings.admin_token.as_deref();
     let channel = match route {
-        DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_) => {
+        DeliveryRoute::Send(..) | DeliveryRoute::SendTest(_) => {
             let channel = store.channel(channel_id).await?;
             let policy = Policy::AdminOrProcessKey;
             admin::authorize(auth.as_deref(), admin_token, channel.as_ref(), policy)?;
@@ -80,9 +81,12 @@ async fn authorized_channel(
     channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))
 }
 
-/// `POST …/send`: a delivery of the rendered template, queued (202).
+/// `POST …/send`: a delivery of the rendered template (202), stored
+/// leased, then attempted at once after the answer, with a delayed queue
+/// message as the safety net (`core::outbound::lease::FirstAttempt`).
 async fn send(
     ctx: &Ctx,
+    wctx: &Context,
     req: &mut Request,
     channel: &Channel,
     now: u64,
@@ -100,15 +104,16 @@ async fn send(
         now,
     );
     let store = ctx.store()?;
-    if let Some(earlier) = store.insert_delivery(&d, now).await? {
+    let plan = lease::first_attempt(now, &ctx.settings);
+    if let Some(earlier) = store.insert_delivery(&d, plan.due_ms).await? {
         return rest_json(
             202,
             &json!({"delivery_id": earlier.id, "state": earlier.state, "idempotent_replay": true}),
         );
     }
-    // If this fails the sweeper sends it: the row is already due.
-    enqueue_or_log(&ctx.env, &d.id, 1).await;
-    rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
+    let answer = rest_json(202, &json!({"delivery_id": d.id, "state": d.state}));
+    wctx.wait_until(first::attempt_now(ctx.clone(), channel.clone(), d, plan));
+    answer
 }
 
 /// `POST …/send/test`: one attempt now, nothing stored or queued.
