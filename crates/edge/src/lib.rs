@@ -34,6 +34,7 @@ use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::route::{effective_method, route, Route};
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use objects::destination::Destination;
 pub use objects::hub::ChannelHub;
 pub use objects::rendezvous::Rendezvous;
 pub use objects::replay::ReplayGuard;
@@ -142,6 +143,9 @@ async fn dispatch(
         }
         Route::Delivery { id, delivery_id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
+        }
+        Route::Destination { id, enable } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Destination(id, enable)).await
         }
         Route::Recover { id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Recover(id)).await

@@ -442,4 +442,50 @@ impl Store {
             .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
             .collect()
     }
+
+    /// A channel's pending deliveries in send order (oldest first), at most
+    /// `limit`, each with its generation: what the channel's owner (the
+    /// `Destination` object) drives.
+    pub async fn pending_in_order(
+        &self,
+        channel_id: &str,
+        limit: u64,
+    ) -> Result<Vec<(Delivery, u64)>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            generation: f64,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND state = 'pending' \
+                 ORDER BY rowid LIMIT ?2",
+                &[text(channel_id), number(limit)],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
+            .collect()
+    }
+
+    /// Channels with pending deliveries their owner drives (due column
+    /// `owned_ms`), at most `limit`: the sweeper wakes each owner.
+    pub async fn owned_channels(
+        &self,
+        owned_ms: u64,
+        limit: u64,
+    ) -> Result<Vec<String>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            channel_id: String,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT DISTINCT channel_id FROM deliveries WHERE state = 'pending' \
+                 AND next_attempt_at_ms = ?1 LIMIT ?2",
+                &[number(owned_ms), number(limit)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.channel_id).collect())
+    }
 }

@@ -70,3 +70,30 @@ fn recover_is_its_own_route_beside_the_delivery_ids() {
         }
     );
 }
+
+#[test]
+fn a_channels_destination_and_its_re_enabling_are_routed() {
+    let base = "/rest/v1/service/integration_points/c1/destination";
+    assert_eq!(
+        route("GET", base),
+        Route::Destination {
+            id: "c1",
+            enable: false
+        }
+    );
+    assert_eq!(
+        route("POST", &format!("{base}/enable")),
+        Route::Destination {
+            id: "c1",
+            enable: true
+        }
+    );
+    assert_eq!(
+        route("GET", &format!("{base}/enable")),
+        Route::MethodNotAllowed { allowed: "POST" }
+    );
+    assert_eq!(
+        route("POST", base),
+        Route::MethodNotAllowed { allowed: "GET" }
+    );
+}

@@ -6,8 +6,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use syncbridge_tests::harness::{
-    assert_rest_error, client, fast, finished, id_of, receiver, receiver_url, statuses, API,
-    PATIENCE,
+    assert_rest_error, client, fast, finished, id_of, next_json, receiver, receiver_url, statuses,
+    TestClient, API, PATIENCE,
 };
 use syncbridge_tests::unique;
 
@@ -153,5 +153,166 @@ async fn the_first_attempt_is_made_by_the_send_and_its_retries_by_the_queue_once
         assert_eq!(d["state"], "delivered", "{d}");
         assert_eq!(statuses(&d), [json!(503), json!(200)], "{d}");
         assert_eq!(receiver().hits(key).len(), 2, "{d}");
+    }
+}
+
+/// The bodies the receiver got for `key`, in arrival order.
+fn bodies(key: &str) -> Vec<String> {
+    receiver()
+        .hits(key)
+        .iter()
+        .map(|h| String::from_utf8_lossy(&h.body).into_owned())
+        .collect()
+}
+
+/// A channel to the receiver's `path` with the callback `extra` merged in
+/// (the body is the send's `n`).
+async fn controlled(client: &TestClient, path: &str, extra: Value) -> Value {
+    let mut callback = json!({"body": "@n", "variables": ["n"]});
+    for (k, v) in extra.as_object().unwrap() {
+        callback[k] = v.clone();
+    }
+    client.callback_channel(path, callback).await
+}
+
+#[tokio::test]
+async fn fifo_delivers_in_send_order_a_retrying_head_holds_the_rest_back() {
+    let client = client();
+    let key = unique("fifo");
+    // The first two requests fail: delivery 0 is retried twice (1 s apart)
+    // and the four after it wait for it.
+    let ch = controlled(
+        &client,
+        &format!("/flaky/{key}?fail=2"),
+        json!({"ordering": "fifo", "retry": fast(5)}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(client.send_ok(&ch, json!({ "n": n })).await);
+    }
+    for id in &ids {
+        let d = client.delivery(&ch, id, finished).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+    }
+    assert_eq!(bodies(&key), ["0", "0", "0", "1", "2", "3", "4"]);
+}
+
+#[tokio::test]
+async fn fifo_a_dead_delivery_does_not_block_the_ones_after_it() {
+    let client = client();
+    let key = unique("fifo-dead");
+    // One attempt each; the first two requests fail: 0 and 1 die, 2 goes.
+    let ch = controlled(
+        &client,
+        &format!("/flaky/{key}?fail=2"),
+        json!({"ordering": "fifo", "retry": fast(1)}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(client.send_ok(&ch, json!({ "n": n })).await);
+    }
+    let mut states = Vec::new();
+    for id in &ids {
+        states.push(client.delivery(&ch, id, finished).await["state"].clone());
+    }
+    assert_eq!(states, [json!("dead"), json!("dead"), json!("delivered")]);
+    assert_eq!(bodies(&key), ["0", "1", "2"]);
+}
+
+#[tokio::test]
+async fn the_breaker_disables_after_consecutive_failures_and_re_enabling_resumes() {
+    let client = client();
+    let ev = client.eventing_channel(json!({})).await;
+    let key = unique("breaker");
+    // The first three requests fail, then the receiver accepts.
+    let ch = client
+        .create_channel(json!({
+            "code": unique("out"),
+            "url": receiver_url(&format!("/flaky/{key}?fail=3")),
+            "opts": {
+                "callback": {"body": "@n", "variables": ["n"], "ordering": "fifo",
+                             "disable_after": 3, "retry": fast(10)},
+                "eventing_channel": ev["id"],
+            },
+        }))
+        .await;
+    let mut ws = client.subscribe(&ev, "?events=gateway.destination.*").await;
+    let a = client.send_ok(&ch, json!({"n": "a"})).await;
+    let b = client.send_ok(&ch, json!({"n": "b"})).await;
+
+    let e = next_json(&mut ws).await;
+    assert_eq!(e["type"], "gateway.destination.disabled", "{e}");
+    assert_eq!(e["data"]["channel_id"], ch["id"], "{e}");
+    assert_eq!(e["data"]["failures"], 3, "{e}");
+    assert_eq!(e["data"]["disabled_by"], "consecutive_failures", "{e}");
+    let path = format!("{API}/{}/destination", id_of(&ch));
+    let (status, state) = client.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["state"], "disabled", "{state}");
+
+    // Disabled: no attempts, nothing dropped, nothing counted.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(receiver().hits(&key).len(), 3);
+    for id in [&a, &b] {
+        let d = client.delivery(&ch, id, |_| true).await;
+        assert_eq!(d["state"], "pending", "{d}");
+    }
+    let d = client.delivery(&ch, &b, |_| true).await;
+    assert_eq!(d["attempts"], json!([]), "{d}");
+
+    // Re-enabled: they resume, in order.
+    let (status, state) = client
+        .admin(Method::POST, &format!("{path}/enable"), None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), &state["state"]),
+        (200, &json!("enabled")),
+        "{state}"
+    );
+    for id in [&a, &b] {
+        let d = client.delivery(&ch, id, finished).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+    }
+    assert_eq!(bodies(&key), ["a", "a", "a", "a", "b"]);
+    let (_, state) = client.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        (&state["state"], &state["failures"]),
+        (&json!("enabled"), &json!(0))
+    );
+}
+
+#[tokio::test]
+async fn the_throttle_spaces_attempts_to_its_rate_and_loses_none() {
+    let client = client();
+    let key = unique("throttle");
+    let ch = controlled(
+        &client,
+        &format!("/status/{key}?code=200"),
+        json!({"max_per_s": 5, "retry": fast(1)}),
+    )
+    .await;
+    let sends = (0..15).map(|n| {
+        let (client, ch) = (&client, &ch);
+        async move { client.send_ok(ch, json!({ "n": n })).await }
+    });
+    let ids = futures::future::join_all(sends).await;
+    for id in &ids {
+        let d = client.delivery(&ch, id, finished).await;
+        assert_eq!(d["state"], "delivered", "{d}");
+    }
+    let hits = receiver().hits(&key);
+    assert_eq!(hits.len(), 15);
+    // Starts 200 ms apart: 15 take at least 2.8 s (load only slows them),
+    // and no second holds more than 5 (+1 for the clocks' rounding).
+    let span = hits[14].at - hits[0].at;
+    assert!(span >= std::time::Duration::from_millis(2600), "{span:?}");
+    for (i, h) in hits.iter().enumerate() {
+        let within = hits[i..]
+            .iter()
+            .filter(|o| o.at - h.at < std::time::Duration::from_secs(1))
+            .count();
+        assert!(within <= 6, "{within} attempts within a second");
     }
 }

@@ -48,7 +48,51 @@ pub struct CallbackConfig {
     /// value of the code a send gives as its variable `Name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dictionaries: BTreeMap<String, BTreeMap<String, String>>,
+    /// `unordered` (the default) or `fifo`: one delivery at a time, in send order.
+    #[serde(default, skip_serializing_if = "Ordering::is_unordered")]
+    pub ordering: Ordering,
+    /// Circuit breaker: disable the destination after this many consecutive
+    /// failed attempts (0: never, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disable_after: u32,
+    /// Circuit breaker: disable the destination when its failures have gone
+    /// on for this many seconds without a success (0: never, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disable_after_s: u64,
+    /// Throttle: at most this many attempts a second to the destination
+    /// (0: no limit, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_per_s: u32,
 }
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
+}
+
+/// The order of a channel's deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// Each delivery on its own (the default): retries may overtake.
+    #[default]
+    Unordered,
+    /// In send order: the next is not attempted until the one before is
+    /// delivered, failed or dead.
+    Fifo,
+}
+
+impl Ordering {
+    fn is_unordered(&self) -> bool {
+        *self == Ordering::Unordered
+    }
+}
+
+/// Longest `disable_after` (consecutive failed attempts).
+pub const MAX_DISABLE_AFTER: u32 = 10_000;
+/// Longest `disable_after_s`: 30 days.
+pub const MAX_DISABLE_AFTER_S: u64 = 30 * 86_400;
+/// Highest `max_per_s`.
+pub const MAX_PER_S: u32 = 1000;
 
 /// The HTTP method of an outbound callback. JSON: the upper-case name
 /// (`"GET"`, `"POST"`, `"PUT"`, `"PATCH"`); read back in any case.
@@ -140,6 +184,11 @@ impl<'de> Deserialize<'de> for HttpMethod {
 /// - `signing_secret`: empty, or `whsec_` + base64 (padding optional) of at
 ///   least 16 bytes.
 /// - `process_key`: empty, or 16+ printable ASCII characters, no spaces.
+/// - Delivery controls: `ordering` `"unordered"` (default) or `"fifo"`;
+///   `disable_after` 0..=[`MAX_DISABLE_AFTER`] consecutive failed attempts,
+///   `disable_after_s` 0..=[`MAX_DISABLE_AFTER_S`] seconds of failures
+///   (the circuit breaker; 0 is off, the default); `max_per_s`
+///   0..=[`MAX_PER_S`] attempts a second (0: no limit, the default).
 /// - `dictionaries`: an object of dictionaries, each named
 ///   `[A-Za-z_][A-Za-z0-9_]*` and an object of codes to string values;
 ///   at most [`MAX_TEMPLATE_BYTES`] as JSON. A `@DIC:Name` placeholder
@@ -158,6 +207,10 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
         signing_secret: String::new(),
         process_key: String::new(),
         dictionaries: BTreeMap::new(),
+        ordering: Ordering::Unordered,
+        disable_after: 0,
+        disable_after_s: 0,
+        max_per_s: 0,
     };
     for (key, value) in given {
         let name = format!("opts.callback.{key}");
@@ -210,6 +263,28 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
                 config.process_key = key.to_owned();
             }
             "dictionaries" => config.dictionaries = parse_dictionaries(&name, value)?,
+            "ordering" => {
+                config.ordering = match string(&name, value)? {
+                    "unordered" => Ordering::Unordered,
+                    "fifo" => Ordering::Fifo,
+                    _ => return Err(bad(format!("`{name}` must be \"unordered\" or \"fifo\""))),
+                };
+            }
+            "disable_after" => {
+                config.disable_after = whole(
+                    &name,
+                    value,
+                    u64::from(MAX_DISABLE_AFTER),
+                    "failed attempts",
+                )? as u32;
+            }
+            "disable_after_s" => {
+                config.disable_after_s = whole(&name, value, MAX_DISABLE_AFTER_S, "seconds")?;
+            }
+            "max_per_s" => {
+                config.max_per_s =
+                    whole(&name, value, u64::from(MAX_PER_S), "attempts a second")? as u32;
+            }
             _ => {
                 return Err(bad(format!(
                     "`{name}` is not a known field (known: {})",
@@ -225,7 +300,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
 // ---------------------------------------------------------------------------
 // Helpers
 
-const FIELDS: [&str; 8] = [
+const FIELDS: [&str; 12] = [
     "method",
     "headers",
     "body",
@@ -234,6 +309,10 @@ const FIELDS: [&str; 8] = [
     "signing_secret",
     "process_key",
     "dictionaries",
+    "ordering",
+    "disable_after",
+    "disable_after_s",
+    "max_per_s",
 ];
 const RETRY_FIELDS: [&str; 5] = [
     "schedule",
@@ -258,6 +337,16 @@ fn string<'a>(name: &str, value: &'a Value) -> Result<&'a str, RestError> {
         Value::String(s) => Ok(s),
         Value::Null => Err(bad(format!("`{name}` cannot be null"))),
         _ => Err(bad(format!("`{name}` must be a string"))),
+    }
+}
+
+/// A whole number from 0 (off) to `max`.
+fn whole(name: &str, value: &Value, max: u64, unit: &str) -> Result<u64, RestError> {
+    match value.as_u64() {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(bad(format!(
+            "`{name}` must be a whole number of {unit} from 0 (off) to {max}"
+        ))),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod config;
+pub mod control;
 pub mod destination;
 pub mod lease;
 pub mod recover;
@@ -12,7 +13,10 @@ pub mod retry;
 pub mod send;
 pub mod template;
 
-pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
+pub use config::{
+    parse_config, CallbackConfig, HttpMethod, Ordering, BUILTINS, MAX_DISABLE_AFTER,
+    MAX_DISABLE_AFTER_S, MAX_PER_S, MAX_TEMPLATE_BYTES,
+};
 pub use destination::{
     check_destination, AllowList, AllowListError, DestinationError, ListKind, Refused,
 };

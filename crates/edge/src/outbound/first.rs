@@ -2,7 +2,7 @@
 //! `wait_until`), with a delayed queue message as its safety net: see
 //! `core::outbound::lease::FirstAttempt`.
 
-use super::consumer::{attempt_and_record, Recorded};
+use super::consumer::{attempt_and_record, Mode, Recorded};
 use super::enqueue;
 use crate::ctx::Ctx;
 use serde_json::json;
@@ -18,7 +18,7 @@ use syncbridge_core::outbound::Delivery;
 pub async fn attempt_now(ctx: Ctx, channel: Channel, mut d: Delivery, plan: FirstAttempt) {
     let id = d.id.clone();
     let net = enqueue(&ctx.env, &id, 1, plan.safety_net_delay_s);
-    let run = attempt_and_record(&ctx, &channel, &mut d, 1, true);
+    let run = attempt_and_record(&ctx, &channel, &mut d, 1, Mode::Send);
     let (net, run) = futures_util::future::join(net, run).await;
     if let Err(e) = net {
         worker::console_error!(

@@ -3,14 +3,16 @@
 //! The admin token opens all of them; the channel's process key opens the
 //! two send routes.
 
+use crate::clients;
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, rest_json, Handled};
-use crate::outbound::{attempt::attempt, enqueue_or_log, first, signing_secret};
+use crate::outbound::{attempt::attempt, first, schedule, signing_secret};
 use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::control::{self, Controls};
 use syncbridge_core::outbound::{self, lease, Delivery, RetryPolicy};
 use syncbridge_core::{admin, ids, request_log};
 use worker::{Context, Request, Response};
@@ -24,6 +26,8 @@ pub enum DeliveryRoute<'a> {
     Get(&'a str, &'a str),
     Resend(&'a str, &'a str),
     Recover(&'a str),
+    /// `GET …/destination` (false) or `POST …/destination/enable` (true).
+    Destination(&'a str, bool),
 }
 
 impl DeliveryRoute<'_> {
@@ -34,7 +38,8 @@ impl DeliveryRoute<'_> {
             | DeliveryRoute::List(c)
             | DeliveryRoute::Get(c, _)
             | DeliveryRoute::Resend(c, _)
-            | DeliveryRoute::Recover(c) => c,
+            | DeliveryRoute::Recover(c)
+            | DeliveryRoute::Destination(c, _) => c,
         }
     }
 }
@@ -49,6 +54,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Ha
         DeliveryRoute::Get(_, delivery_id) => get(ctx, &channel, delivery_id).await?,
         DeliveryRoute::Resend(_, delivery_id) => resend(ctx, &channel, delivery_id, now).await?,
         DeliveryRoute::Recover(_) => recover(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::Destination(_, enable) => destination(ctx, &channel, enable).await?,
     };
     Ok(answer)
 }
@@ -104,12 +110,22 @@ async fn send(
         now,
     );
     let store = ctx.store()?;
+    let controls = Controls::of(channel.opts.callback.as_ref());
     let plan = lease::first_attempt(now, &ctx.settings);
-    if let Some(earlier) = store.insert_delivery(&d, plan.due_ms).await? {
+    let due = match controls {
+        Some(_) => control::OWNED_MS,
+        None => plan.due_ms,
+    };
+    if let Some(earlier) = store.insert_delivery(&d, due).await? {
         return rest_json(
             202,
             &json!({"delivery_id": earlier.id, "state": earlier.state, "idempotent_replay": true}),
         );
+    }
+    if controls.is_some() {
+        // Its owner (FIFO, throttle, breaker) attempts it, in its turn.
+        schedule(&ctx.env, channel, &d.id, 1).await;
+        return rest_json(202, &json!({"delivery_id": d.id, "state": d.state}));
     }
     let answer = rest_json(202, &json!({"delivery_id": d.id, "state": d.state}));
     wctx.wait_until(first::attempt_now(ctx.clone(), channel.clone(), d, plan));
@@ -182,16 +198,17 @@ async fn resend(
 ) -> Result<Response, RestError> {
     let (mut d, generation) = existing(ctx, channel, delivery_id).await?;
     d.resend(now)?;
+    let due = control::due_column(Controls::of(channel.opts.callback.as_ref()).as_ref(), now);
     if !ctx
         .store()?
-        .update_delivery(&d, generation, generation + 1, now)
+        .update_delivery(&d, generation, generation + 1, due)
         .await?
     {
         return Err(RestError::conflict(
             "The delivery changed meanwhile; try again",
         ));
     }
-    enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+    schedule(&ctx.env, channel, &d.id, generation + 1).await;
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
 }
 
@@ -217,6 +234,7 @@ async fn recover(
         )
         .await?;
     let more = found.len() as u64 > outbound::RECOVER_BATCH;
+    let due = control::due_column(Controls::of(channel.opts.callback.as_ref()).as_ref(), now);
     let work = found
         .into_iter()
         .take(outbound::RECOVER_BATCH as usize)
@@ -225,12 +243,12 @@ async fn recover(
             async move {
                 if d.resend(now).is_err()
                     || !store
-                        .update_delivery(&d, generation, generation + 1, now)
+                        .update_delivery(&d, generation, generation + 1, due)
                         .await?
                 {
                     return Ok::<_, RestError>(false); // changed meanwhile
                 }
-                enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+                schedule(&ctx.env, channel, &d.id, generation + 1).await;
                 Ok(true)
             }
         });
@@ -239,6 +257,24 @@ async fn recover(
         recovered += u64::from(done?);
     }
     rest_json(202, &json!({"recovered": recovered, "more": more}))
+}
+
+/// `GET …/destination` and `POST …/destination/enable`: the state of the
+/// channel's delivery controls (enabled or disabled by its circuit breaker,
+/// the failures counted), and re-enabling it: its waiting deliveries then
+/// resume, in order. A channel without controls is always enabled.
+async fn destination(ctx: &Ctx, channel: &Channel, enable: bool) -> Result<Response, RestError> {
+    let controls = Controls::of(channel.opts.callback.as_ref());
+    let state = match (controls, enable) {
+        (None, _) => Default::default(),
+        (Some(_), false) => clients::destination::state(&ctx.env, &channel.id)
+            .await
+            .map_err(internal)?,
+        (Some(_), true) => clients::destination::enable(&ctx.env, &channel.id)
+            .await
+            .map_err(internal)?,
+    };
+    rest_json(200, &control::describe(controls.as_ref(), &state))
 }
 
 /// The send's variables, from a body of at most `max` bytes.

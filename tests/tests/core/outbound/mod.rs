@@ -6,6 +6,7 @@
 
 mod address;
 mod config;
+mod control;
 mod delivery;
 mod destination;
 mod dictionaries;
