@@ -218,3 +218,23 @@ pub fn describe(controls: Option<&Controls>, s: &DestinationState) -> serde_json
         "disable_after_s": c.disable_after_s,
     })
 }
+
+/// The throttle, at the moment an attempt is about to start: how many ms
+/// it must still wait, at `now_ms`, to start at its `slot_ms` and no sooner
+/// than `1 s / max_per_s` after the previous start (`last_start_ms`). So
+/// late timers shift the starts after them instead of bunching them up: no
+/// two starts are ever closer than the spacing. 0: start now. With no
+/// limit, 0.
+pub fn wait_before_start(
+    c: &Controls,
+    last_start_ms: Option<u64>,
+    slot_ms: u64,
+    now_ms: u64,
+) -> u64 {
+    if c.max_per_s == 0 {
+        return 0;
+    }
+    let gap_ms = 1000u64.div_ceil(u64::from(c.max_per_s));
+    let earliest = last_start_ms.map_or(slot_ms, |last| slot_ms.max(last + gap_ms));
+    earliest.saturating_sub(now_ms)
+}

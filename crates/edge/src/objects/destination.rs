@@ -51,6 +51,8 @@ pub struct Destination {
     woken: Cell<bool>,
     /// The destination's state, once read.
     dest: RefCell<Option<DestinationState>>,
+    /// When the latest attempt started (the throttle's spacing).
+    last_start: Cell<Option<u64>>,
 }
 
 impl DurableObject for Destination {
@@ -60,6 +62,7 @@ impl DurableObject for Destination {
             env,
             woken: Cell::new(false),
             dest: RefCell::new(None),
+            last_start: Cell::new(None),
         }
     }
 
@@ -189,7 +192,7 @@ impl Destination {
                     for i in which {
                         let slot = dest.take_slot(&controls, now);
                         let (d, generation) = pending[i].clone();
-                        jobs.push(self.attempt_at(&ctx, &channel, d, generation, slot));
+                        jobs.push(self.attempt_at(&ctx, &channel, d, generation, &controls, slot));
                     }
                     self.save(&dest).await.map_err(fail)?;
                     let outcomes = futures_util::future::join_all(jobs).await;
@@ -232,7 +235,8 @@ impl Destination {
         }
     }
 
-    /// Waits for its throttle slot, then attempts `d` and records it. The
+    /// Waits for its throttle slot (and the spacing after the previous
+    /// start), then attempts `d` and records it. The
     /// attempt's outcome for the breaker: Some(failed), or None when no
     /// attempt was made (the row changed meanwhile).
     async fn attempt_at(
@@ -241,10 +245,16 @@ impl Destination {
         channel: &Channel,
         mut d: Delivery,
         generation: u64,
+        controls: &Controls,
         slot_ms: u64,
     ) -> std::result::Result<Option<bool>, RestError> {
-        let wait = slot_ms.saturating_sub(now_ms());
-        if wait > 0 {
+        loop {
+            let now = now_ms();
+            let wait = control::wait_before_start(controls, self.last_start.get(), slot_ms, now);
+            if wait == 0 {
+                self.last_start.set(Some(now));
+                break;
+            }
             worker::Delay::from(Duration::from_millis(wait)).await;
         }
         Ok(

@@ -215,3 +215,25 @@ fn the_destination_is_described_with_its_controls() {
         (Some("enabled"), Some("unordered"))
     );
 }
+
+#[test]
+fn a_late_start_shifts_the_next_instead_of_bunching_them() {
+    let c = Controls {
+        max_per_s: 20,
+        ..PLAIN
+    };
+    // On time: start at the slot.
+    assert_eq!(wait_before_start(&c, None, 1_000, 990), 10);
+    assert_eq!(wait_before_start(&c, None, 1_000, 1_000), 0);
+    // The previous start was late (at 1 180 for slot 1 150): the next slot
+    // (1 200) waits until 50 ms after it.
+    assert_eq!(wait_before_start(&c, Some(1_180), 1_200, 1_205), 25);
+    assert_eq!(wait_before_start(&c, Some(1_180), 1_200, 1_230), 0);
+    assert_eq!(wait_before_start(&PLAIN, Some(1_180), 1_200, 0), 0);
+    // A rate that does not divide a second rounds the gap up (never faster).
+    let c3 = Controls {
+        max_per_s: 3,
+        ..PLAIN
+    };
+    assert_eq!(wait_before_start(&c3, Some(0), 0, 0), 334);
+}
