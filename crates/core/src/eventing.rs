@@ -627,6 +627,9 @@ pub const WEBHOOK_FAILED: &str = "gateway.webhook.failed";
 pub const DELIVERY_FAILED: &str = "gateway.delivery.failed";
 /// A delivery used up its attempts (or the queue gave up on it).
 pub const DELIVERY_DEAD: &str = "gateway.delivery.dead";
+/// A destination's circuit breaker disabled it (`opts.callback.disable_after`
+/// or `disable_after_s`): its deliveries wait until it is re-enabled.
+pub const DESTINATION_DISABLED: &str = "gateway.destination.disabled";
 
 /// A per-connection message rate limiter: a token bucket holding at most
 /// `per_second` tokens, refilled continuously at `per_second` tokens a

@@ -81,6 +81,19 @@ pub enum Route<'a> {
         /// The delivery id.
         delivery_id: &'a str,
     },
+    /// `GET …/{id}/destination` (its delivery controls' state) and
+    /// `POST …/{id}/destination/enable` (re-enable it).
+    Destination {
+        /// The channel id.
+        id: &'a str,
+        /// True for `POST …/enable`.
+        enable: bool,
+    },
+    /// `POST …/{id}/deliveries/recover`: resend failed/dead deliveries since a time.
+    Recover {
+        /// The channel id.
+        id: &'a str,
+    },
     /// `POST …/{id}/deliveries/{delivery_id}/resend`
     Resend {
         /// The channel id.
@@ -155,6 +168,13 @@ impl Route<'_> {
             Route::Delivery { .. } => {
                 "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}"
             }
+            Route::Recover { .. } => "/rest/v1/service/integration_points/{id}/deliveries/recover",
+            Route::Destination { enable: false, .. } => {
+                "/rest/v1/service/integration_points/{id}/destination"
+            }
+            Route::Destination { enable: true, .. } => {
+                "/rest/v1/service/integration_points/{id}/destination/enable"
+            }
             Route::Resend { .. } => {
                 "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}/resend"
             }
@@ -184,6 +204,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/rest/v1/service/integration_points/{id}/send"),
     ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
     ("GET", "/rest/v1/service/integration_points/{id}/deliveries"),
+    (
+        "POST",
+        "/rest/v1/service/integration_points/{id}/deliveries/recover",
+    ),
+    (
+        "GET",
+        "/rest/v1/service/integration_points/{id}/destination",
+    ),
+    (
+        "POST",
+        "/rest/v1/service/integration_points/{id}/destination/enable",
+    ),
     (
         "GET",
         "/rest/v1/service/integration_points/{id}/deliveries/{delivery_id}",
@@ -342,6 +374,41 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         }
         ["rest", "v1", "service", "integration_points", id, "deliveries"] if !id.is_empty() => {
             pick(method, "GET", &[("GET", Route::Deliveries { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "destination"] if !id.is_empty() => {
+            pick(
+                method,
+                "GET",
+                &[("GET", Route::Destination { id, enable: false })],
+            )
+        }
+        ["rest", "v1", "service", "integration_points", id, "destination", "enable"]
+            if !id.is_empty() =>
+        {
+            pick(
+                method,
+                "POST",
+                &[("POST", Route::Destination { id, enable: true })],
+            )
+        }
+        ["rest", "v1", "service", "integration_points", id, "deliveries", "recover"]
+            if !id.is_empty() =>
+        {
+            // `recover` is also a (never issued) delivery id: GET reads it (a 404).
+            pick(
+                method,
+                "GET, POST",
+                &[
+                    (
+                        "GET",
+                        Route::Delivery {
+                            id,
+                            delivery_id: "recover",
+                        },
+                    ),
+                    ("POST", Route::Recover { id }),
+                ],
+            )
         }
         ["rest", "v1", "service", "integration_points", id, "deliveries", delivery_id]
             if !id.is_empty() && !delivery_id.is_empty() =>

@@ -10,6 +10,9 @@ pub const HUB: &str = "HUB";
 /// `[[durable_objects.bindings]]`: one `ReplayGuard` object per Sync API
 /// signature (`SIGNATURE_REPLAY_PROTECTION`).
 pub const REPLAY_GUARD: &str = "REPLAY_GUARD";
+/// `[[durable_objects.bindings]]`: one `Destination` object per channel
+/// whose callbacks use delivery controls (FIFO, throttle, circuit breaker).
+pub const DESTINATION: &str = "DESTINATION";
 /// `[[d1_databases]]`: channels, the inbound request log, deliveries.
 pub const DB: &str = "DB";
 /// `[[queues.producers]]`: one message per delivery attempt.
@@ -39,6 +42,11 @@ pub fn hub(env: &Env) -> Result<ObjectNamespace> {
 /// The replay guard namespace.
 pub fn replay_guard(env: &Env) -> Result<ObjectNamespace> {
     env.durable_object(REPLAY_GUARD)
+}
+
+/// The destination namespace.
+pub fn destination(env: &Env) -> Result<ObjectNamespace> {
+    env.durable_object(DESTINATION)
 }
 
 /// The D1 database.

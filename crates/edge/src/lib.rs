@@ -35,6 +35,7 @@ use syncbridge_core::route::{effective_method, route, Route};
 use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use objects::destination::Destination;
 pub use objects::hub::ChannelHub;
 pub use objects::rendezvous::Rendezvous;
 pub use objects::replay::ReplayGuard;
@@ -146,7 +147,9 @@ async fn dispatch(
             channel_id,
             connection_id,
         } => websocket::reply(&rest(env)?, req, channel_id, connection_id).await,
-        Route::Send { id } => outbound::handle(&rest(env)?, req, DeliveryRoute::Send(id)).await,
+        Route::Send { id } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Send(id, wctx)).await
+        }
         Route::SendTest { id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::SendTest(id)).await
         }
@@ -155,6 +158,12 @@ async fn dispatch(
         }
         Route::Delivery { id, delivery_id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Get(id, delivery_id)).await
+        }
+        Route::Destination { id, enable } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Destination(id, enable)).await
+        }
+        Route::Recover { id } => {
+            outbound::handle(&rest(env)?, req, DeliveryRoute::Recover(id)).await
         }
         Route::Resend { id, delivery_id } => {
             outbound::handle(&rest(env)?, req, DeliveryRoute::Resend(id, delivery_id)).await

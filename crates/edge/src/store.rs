@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use syncbridge_core::channel::cache::{CacheKey, ChannelCache};
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::Delivery;
+use syncbridge_core::outbound::{Delivery, DeliveryState};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -449,5 +449,87 @@ impl Store {
             )
             .await?;
         Ok(changed > 0)
+    }
+
+    /// A channel's deliveries in `states` created at or after `since_ms`,
+    /// oldest first, at most `limit`: what a bulk recover restarts. Each
+    /// with its generation.
+    pub async fn deliveries_to_recover(
+        &self,
+        channel_id: &str,
+        since_ms: u64,
+        states: &[DeliveryState],
+        limit: u64,
+    ) -> Result<Vec<(Delivery, u64)>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            generation: f64,
+        }
+        let dead = states.contains(&DeliveryState::Dead);
+        let failed = states.contains(&DeliveryState::Failed);
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND created_at_ms >= ?2 \
+                 AND ((state = 'dead' AND ?3 = 1) OR (state = 'failed' AND ?4 = 1)) \
+                 ORDER BY created_at_ms, id LIMIT ?5",
+                &[
+                    text(channel_id),
+                    number(since_ms),
+                    number(u64::from(dead)),
+                    number(u64::from(failed)),
+                    number(limit),
+                ],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
+            .collect()
+    }
+
+    /// A channel's pending deliveries in send order (oldest first), at most
+    /// `limit`, each with its generation: what the channel's owner (the
+    /// `Destination` object) drives.
+    pub async fn pending_in_order(
+        &self,
+        channel_id: &str,
+        limit: u64,
+    ) -> Result<Vec<(Delivery, u64)>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            generation: f64,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND state = 'pending' \
+                 ORDER BY rowid LIMIT ?2",
+                &[text(channel_id), number(limit)],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
+            .collect()
+    }
+
+    /// Channels with pending deliveries their owner drives (due column
+    /// `owned_ms`), at most `limit`: the sweeper wakes each owner.
+    pub async fn owned_channels(
+        &self,
+        owned_ms: u64,
+        limit: u64,
+    ) -> Result<Vec<String>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            channel_id: String,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT DISTINCT channel_id FROM deliveries WHERE state = 'pending' \
+                 AND next_attempt_at_ms = ?1 LIMIT ?2",
+                &[number(owned_ms), number(limit)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.channel_id).collect())
     }
 }

@@ -103,4 +103,50 @@ fn origin_of_a_serialized_url() {
     ] {
         assert_eq!(origin_of(url), origin, "{url}");
     }
+fn recover_is_its_own_route_beside_the_delivery_ids() {
+    let base = "/rest/v1/service/integration_points/c1/deliveries";
+    assert_eq!(
+        route("POST", &format!("{base}/recover")),
+        Route::Recover { id: "c1" }
+    );
+    assert_eq!(
+        route("PUT", &format!("{base}/recover")),
+        Route::MethodNotAllowed {
+            allowed: "GET, POST"
+        }
+    );
+    assert_eq!(
+        route("GET", &format!("{base}/d1")),
+        Route::Delivery {
+            id: "c1",
+            delivery_id: "d1"
+        }
+    );
+}
+
+#[test]
+fn a_channels_destination_and_its_re_enabling_are_routed() {
+    let base = "/rest/v1/service/integration_points/c1/destination";
+    assert_eq!(
+        route("GET", base),
+        Route::Destination {
+            id: "c1",
+            enable: false
+        }
+    );
+    assert_eq!(
+        route("POST", &format!("{base}/enable")),
+        Route::Destination {
+            id: "c1",
+            enable: true
+        }
+    );
+    assert_eq!(
+        route("GET", &format!("{base}/enable")),
+        Route::MethodNotAllowed { allowed: "POST" }
+    );
+    assert_eq!(
+        route("POST", base),
+        Route::MethodNotAllowed { allowed: "GET" }
+    );
 }

@@ -9,6 +9,7 @@
 //!   cargo test -p syncbridge-tests --test e2e sync::happy  # one test
 
 mod channels;
+mod delivery_controls;
 mod eventing;
 mod eventing_limits;
 mod hardening;

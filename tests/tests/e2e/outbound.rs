@@ -243,6 +243,9 @@ async fn json_xml_form_and_get_values_are_escaped_for_their_type() {
         .map(|(_, value)| value.into_owned())
         .collect();
     assert_eq!(values, [HOSTILE]);
+    // RFC 3986: a space is %20, never `+`, so decodeURIComponent reads it too.
+    let raw = query.split('&').find_map(|p| p.strip_prefix("v=")).unwrap();
+    assert!(!raw.contains('+') && raw.contains("%20"), "{raw}");
 }
 
 #[tokio::test]
@@ -567,6 +570,10 @@ async fn first_attempt_failed_then_stopped(
         .await;
     let id = before.send_ok(&ch, json!({})).await;
     assert_eq!(receiver().wait_hits(key, 1, PATIENCE).await.len(), 1);
+    // Stopped between attempts: once the first one is recorded.
+    let recorded = |d: &Value| d["attempts"].as_array().is_some_and(|a| !a.is_empty());
+    let d = before.delivery(&ch, &id, recorded).await;
+    assert_eq!(statuses(&d), [json!(503)], "{d}");
     stop_worker(first).await;
     (before, ch, id)
 }
@@ -717,8 +724,9 @@ async fn a_message_the_consumer_keeps_failing_on_is_dead_lettered() {
         json!([]),
         "no attempt could be recorded"
     );
-    // The message's first delivery and its one retry each made the attempt.
-    assert_eq!(receiver().hits(&key).len(), 2);
+    // The send's own attempt, then the queue message's first delivery and
+    // its one retry, each made the attempt (none could be recorded).
+    assert_eq!(receiver().hits(&key).len(), 3);
     stop_worker(worker).await;
 }
 

@@ -10,6 +10,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Longest body template, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
@@ -43,7 +44,55 @@ pub struct CallbackConfig {
     /// with `Authorization: Bearer {process_key}` instead of the admin token.
     #[serde(default)]
     pub process_key: String,
+    /// Corteos dictionaries, name → {code → value}: `@DIC:Name` renders the
+    /// value of the code a send gives as its variable `Name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dictionaries: BTreeMap<String, BTreeMap<String, String>>,
+    /// `unordered` (the default) or `fifo`: one delivery at a time, in send order.
+    #[serde(default, skip_serializing_if = "Ordering::is_unordered")]
+    pub ordering: Ordering,
+    /// Circuit breaker: disable the destination after this many consecutive
+    /// failed attempts (0: never, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disable_after: u32,
+    /// Circuit breaker: disable the destination when its failures have gone
+    /// on for this many seconds without a success (0: never, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disable_after_s: u64,
+    /// Throttle: at most this many attempts a second to the destination
+    /// (0: no limit, the default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_per_s: u32,
 }
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
+}
+
+/// The order of a channel's deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// Each delivery on its own (the default): retries may overtake.
+    #[default]
+    Unordered,
+    /// In send order: the next is not attempted until the one before is
+    /// delivered, failed or dead.
+    Fifo,
+}
+
+impl Ordering {
+    fn is_unordered(&self) -> bool {
+        *self == Ordering::Unordered
+    }
+}
+
+/// Longest `disable_after` (consecutive failed attempts).
+pub const MAX_DISABLE_AFTER: u32 = 10_000;
+/// Longest `disable_after_s`: 30 days.
+pub const MAX_DISABLE_AFTER_S: u64 = 30 * 86_400;
+/// Highest `max_per_s`.
+pub const MAX_PER_S: u32 = 1000;
 
 /// The HTTP method of an outbound callback. JSON: the upper-case name
 /// (`"GET"`, `"POST"`, `"PUT"`, `"PATCH"`); read back in any case.
@@ -135,6 +184,15 @@ impl<'de> Deserialize<'de> for HttpMethod {
 /// - `signing_secret`: empty, or `whsec_` + base64 (padding optional) of at
 ///   least 16 bytes.
 /// - `process_key`: empty, or 16+ printable ASCII characters, no spaces.
+/// - Delivery controls: `ordering` `"unordered"` (default) or `"fifo"`;
+///   `disable_after` 0..=[`MAX_DISABLE_AFTER`] consecutive failed attempts,
+///   `disable_after_s` 0..=[`MAX_DISABLE_AFTER_S`] seconds of failures
+///   (the circuit breaker; 0 is off, the default); `max_per_s`
+///   0..=[`MAX_PER_S`] attempts a second (0: no limit, the default).
+/// - `dictionaries`: an object of dictionaries, each named
+///   `[A-Za-z_][A-Za-z0-9_]*` and an object of codes to string values;
+///   at most [`MAX_TEMPLATE_BYTES`] as JSON. A `@DIC:Name` placeholder
+///   naming a dictionary that is not there is refused (with its place).
 pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
     let given = match v {
         Value::Object(m) => m,
@@ -148,6 +206,11 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
         retry: RetryPolicy::default(),
         signing_secret: String::new(),
         process_key: String::new(),
+        dictionaries: BTreeMap::new(),
+        ordering: Ordering::Unordered,
+        disable_after: 0,
+        disable_after_s: 0,
+        max_per_s: 0,
     };
     for (key, value) in given {
         let name = format!("opts.callback.{key}");
@@ -199,6 +262,29 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
                 }
                 config.process_key = key.to_owned();
             }
+            "dictionaries" => config.dictionaries = parse_dictionaries(&name, value)?,
+            "ordering" => {
+                config.ordering = match string(&name, value)? {
+                    "unordered" => Ordering::Unordered,
+                    "fifo" => Ordering::Fifo,
+                    _ => return Err(bad(format!("`{name}` must be \"unordered\" or \"fifo\""))),
+                };
+            }
+            "disable_after" => {
+                config.disable_after = whole(
+                    &name,
+                    value,
+                    u64::from(MAX_DISABLE_AFTER),
+                    "failed attempts",
+                )? as u32;
+            }
+            "disable_after_s" => {
+                config.disable_after_s = whole(&name, value, MAX_DISABLE_AFTER_S, "seconds")?;
+            }
+            "max_per_s" => {
+                config.max_per_s =
+                    whole(&name, value, u64::from(MAX_PER_S), "attempts a second")? as u32;
+            }
             _ => {
                 return Err(bad(format!(
                     "`{name}` is not a known field (known: {})",
@@ -214,7 +300,7 @@ pub fn parse_config(v: &Value) -> Result<CallbackConfig, RestError> {
 // ---------------------------------------------------------------------------
 // Helpers
 
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 12] = [
     "method",
     "headers",
     "body",
@@ -222,6 +308,11 @@ const FIELDS: [&str; 7] = [
     "retry",
     "signing_secret",
     "process_key",
+    "dictionaries",
+    "ordering",
+    "disable_after",
+    "disable_after_s",
+    "max_per_s",
 ];
 const RETRY_FIELDS: [&str; 5] = [
     "schedule",
@@ -246,6 +337,16 @@ fn string<'a>(name: &str, value: &'a Value) -> Result<&'a str, RestError> {
         Value::String(s) => Ok(s),
         Value::Null => Err(bad(format!("`{name}` cannot be null"))),
         _ => Err(bad(format!("`{name}` must be a string"))),
+    }
+}
+
+/// A whole number from 0 (off) to `max`.
+fn whole(name: &str, value: &Value, max: u64, unit: &str) -> Result<u64, RestError> {
+    match value.as_u64() {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(bad(format!(
+            "`{name}` must be a whole number of {unit} from 0 (off) to {max}"
+        ))),
     }
 }
 
@@ -275,6 +376,51 @@ fn parse_variables(name: &str, value: &Value) -> Result<Vec<String>, RestError> 
             return Err(bad(format!("`{name}[{i}]` repeats the name {var}")));
         }
         out.push(var.clone());
+    }
+    Ok(out)
+}
+
+fn parse_dictionaries(
+    name: &str,
+    value: &Value,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, RestError> {
+    let given = match value {
+        Value::Object(m) => m,
+        Value::Null => return Err(bad(format!("`{name}` cannot be null"))),
+        _ => {
+            return Err(bad(format!(
+                "`{name}` must be an object of dictionaries: {{\"Name\": {{\"code\": \"value\"}}}}"
+            )))
+        }
+    };
+    if value.to_string().len() > MAX_TEMPLATE_BYTES {
+        return Err(bad(format!(
+            "`{name}` is longer than {MAX_TEMPLATE_BYTES} bytes as JSON"
+        )));
+    }
+    let mut out = BTreeMap::new();
+    for (dict, codes) in given {
+        if !is_ident(dict) {
+            return Err(bad(format!(
+                "`{name}`: the dictionary name `{dict}` is not valid: use letters, digits \
+                 and _, not starting with a digit"
+            )));
+        }
+        let Value::Object(codes) = codes else {
+            return Err(bad(format!(
+                "`{name}.{dict}` must be an object of codes to values"
+            )));
+        };
+        let mut entries = BTreeMap::new();
+        for (code, v) in codes {
+            let Value::String(v) = v else {
+                return Err(bad(format!(
+                    "`{name}.{dict}`: the value of code `{code}` must be a string"
+                )));
+            };
+            entries.insert(code.clone(), v.clone());
+        }
+        out.insert(dict.clone(), entries);
     }
     Ok(out)
 }
@@ -372,16 +518,27 @@ fn is_signing_secret(secret: &str) -> bool {
 }
 
 /// Syntax of the header values and body, and every placeholder declared or built in.
-fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
+fn check_placeholders<'c>(config: &'c CallbackConfig) -> Result<(), RestError> {
     let lines =
         header_lines(&config.headers).map_err(|m| bad(format!("`opts.callback.headers` {m}")))?;
     // (name, where), in order of first use.
-    let mut unknown: Vec<(&str, String)> = Vec::new();
-    let mut note = |name, place: &dyn Fn() -> String| {
-        let known = BUILTINS.contains(&name) || config.variables.iter().any(|v| v == name);
-        if !known && !unknown.iter().any(|(n, _)| *n == name) {
-            unknown.push((name, place()));
+    let mut unknown: Vec<(&'c str, String)> = Vec::new();
+    let mut unknown_dicts: Vec<(&'c str, String)> = Vec::new();
+    let mut note = |piece: &Piece<'c>, place: &dyn Fn() -> String| match *piece {
+        Piece::Var { name, .. } => {
+            let known = BUILTINS.contains(&name) || config.variables.iter().any(|v| v == name);
+            if !known && !unknown.iter().any(|(n, _)| *n == name) {
+                unknown.push((name, place()));
+            }
         }
+        Piece::Dic { name, .. } => {
+            if !config.dictionaries.contains_key(name)
+                && !unknown_dicts.iter().any(|(n, _)| *n == name)
+            {
+                unknown_dicts.push((name, place()));
+            }
+        }
+        Piece::Text(_) => {}
     };
     for line in &lines {
         let pieces = parse_template(line.value).map_err(|e| {
@@ -390,10 +547,8 @@ fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
                 line.no, e.message
             ))
         })?;
-        for piece in pieces {
-            if let Piece::Var { name, .. } = piece {
-                note(name, &|| format!("headers line {}", line.no));
-            }
+        for piece in &pieces {
+            note(piece, &|| format!("headers line {}", line.no));
         }
     }
     let pieces = parse_template(&config.body).map_err(|e| {
@@ -404,12 +559,21 @@ fn check_placeholders(config: &CallbackConfig) -> Result<(), RestError> {
         ))
     })?;
     for (at, piece) in pieces_at(&config.body, &pieces) {
-        if let Piece::Var { name, .. } = piece {
-            note(name, &|| {
-                let (l, c) = line_col(&config.body, at);
-                format!("body line {l}, column {c}")
-            });
-        }
+        note(piece, &|| {
+            let (l, c) = line_col(&config.body, at);
+            format!("body line {l}, column {c}")
+        });
+    }
+    if !unknown_dicts.is_empty() {
+        let listed: Vec<String> = unknown_dicts
+            .iter()
+            .map(|(name, place)| format!("@DIC:{name} ({place})"))
+            .collect();
+        return Err(bad(format!(
+            "`opts.callback` uses unknown dictionaries: {}. Define each in \
+             `opts.callback.dictionaries` ({{\"Name\": {{\"code\": \"value\"}}}})",
+            listed.join(", ")
+        )));
     }
     if unknown.is_empty() {
         return Ok(());

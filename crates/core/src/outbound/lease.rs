@@ -63,3 +63,50 @@ pub fn dead_letter(delivery: &mut Delivery, generation: u64, message_generation:
     delivery.error = Some(DEAD_LETTER_ERROR.into());
     true
 }
+
+/// The longest delay a queue message may carry (Cloudflare Queues: 12 h).
+pub const MAX_QUEUE_DELAY_S: u64 = 43_200;
+
+/// How a send makes its delivery's first attempt itself, at once, instead
+/// of waiting for the queue.
+///
+/// The send stores the row at generation 1 already leased (due at
+/// `due_ms`, [`lease_until_ms`]), answers, then attempts. A queue message
+/// for generation 1 delayed by `safety_net_delay_s` (the lease, at most
+/// [`MAX_QUEUE_DELAY_S`]) is the safety net: when the attempt's isolate
+/// dies, the message finds the row still pending at generation 1 once the
+/// lease is over and makes the attempt. When the attempt is recorded, the
+/// net does nothing: a finished delivery is not pending, and a retried one
+/// is written at generation 2 with a message of its own (see
+/// [`retry_generation`]). The two never overlap: the net arrives after the
+/// lease, which outlasts the attempt (`CALLBACK_TIMEOUT_S`) and its record
+/// (`CALLBACK_SWEEP_GRACE_S`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstAttempt {
+    /// The row's `next_attempt_at_ms` when stored: leased by the send.
+    pub due_ms: u64,
+    /// The delay of the generation-1 safety-net message, in seconds.
+    pub safety_net_delay_s: u32,
+}
+
+/// The [`FirstAttempt`] of a send at `now_ms`.
+pub fn first_attempt(now_ms: u64, settings: &Settings) -> FirstAttempt {
+    let due_ms = lease_until_ms(now_ms, settings);
+    let lease_s = due_ms.saturating_sub(now_ms).div_ceil(1000);
+    FirstAttempt {
+        due_ms,
+        safety_net_delay_s: lease_s.min(MAX_QUEUE_DELAY_S) as u32,
+    }
+}
+
+/// The generation a send's own first attempt writes its record at, read at
+/// `generation`: the same when the delivery is finished, the next one when
+/// it is to be retried (the retry's queue message then carries it, and the
+/// send's safety-net message, still at `generation`, is dropped).
+pub fn retry_generation(generation: u64, retrying: bool) -> u64 {
+    if retrying {
+        generation + 1
+    } else {
+        generation
+    }
+}

@@ -5,16 +5,22 @@
 
 pub mod address;
 pub mod config;
+pub mod control;
 pub mod destination;
 pub mod lease;
+pub mod recover;
 pub mod retry;
 pub mod send;
 pub mod template;
 
-pub use config::{parse_config, CallbackConfig, HttpMethod, BUILTINS, MAX_TEMPLATE_BYTES};
+pub use config::{
+    parse_config, CallbackConfig, HttpMethod, Ordering, BUILTINS, MAX_DISABLE_AFTER,
+    MAX_DISABLE_AFTER_S, MAX_PER_S, MAX_TEMPLATE_BYTES,
+};
 pub use destination::{
     check_destination, AllowList, AllowListError, DestinationError, ListKind, Refused,
 };
+pub use recover::{parse_recover, Recover, RECOVER_BATCH};
 pub use retry::{
     decide, RetryPolicy, Schedule, Success, Verdict, DEFAULT_INTERVAL_S, DEFAULT_MAX_ATTEMPTS,
     MAX_ATTEMPTS_LIMIT, MAX_DELAY_S,
@@ -231,7 +237,7 @@ impl Delivery {
 
 /// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (the form `Date.toISOString` writes, years
 /// 1970 to 9999) as Unix milliseconds.
-fn iso_ms(s: &str) -> Option<u64> {
+pub(crate) fn iso_ms(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
         let part = s.get(r)?;

@@ -3,6 +3,7 @@
 
 use super::config::{header_lines, CallbackConfig, HttpMethod};
 use crate::error::RestError;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -42,9 +43,10 @@ impl Rendered {
 /// delimit, `@!Name` / `@!{Name}` for a raw value (no escaping), `@@` for a
 /// literal `@`. Values are escaped for the body's content type (from the
 /// `Content-Type` header line): JSON string escaping for `json`, XML
-/// escaping for `xml`, percent-encoding for `x-www-form-urlencoded` and
-/// for the query of a `GET` (whose rendered template is appended to the
-/// URL as its query); other types get the value as is. Header values get
+/// escaping for `xml`, form encoding for `x-www-form-urlencoded`, and
+/// RFC 3986 percent-encoding for the query of a `GET` (whose rendered
+/// template is appended to the URL as its query); other types get the
+/// value as is. Header values get
 /// the value as is, and a value with CR, LF or NUL is refused (422).
 /// Non-string variable values are written as their JSON text.
 ///
@@ -56,8 +58,10 @@ impl Rendered {
 /// (so `"@Name"` is a valid JSON string for any value). XML escaping turns
 /// `& < > " '` into entities and CR into `&#13;`; a character XML 1.0
 /// cannot carry (a control character other than tab, LF, CR; U+FFFE;
-/// U+FFFF) is refused (422). Form and query values are percent-encoded as
-/// `application/x-www-form-urlencoded` (space as `+`). For a `GET`, a
+/// U+FFFF) is refused (422). Form values are encoded as
+/// `application/x-www-form-urlencoded` (space as `+`); `GET` query values
+/// per RFC 3986 (every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`, space as
+/// `%20`), which both `decodeURIComponent` and form decoders read back. For a `GET`, a
 /// leading `?` or `&` of the rendered query is dropped, the rest is
 /// appended with `?` (or `&` when the URL has a query), before any
 /// fragment, and the body is empty. Raw placeholders skip the escaping
@@ -106,20 +110,54 @@ pub fn render(
             e.message
         ))
     })?;
+    let mut missing_codes: Vec<String> = Vec::new();
     for piece in line_pieces.iter().flatten().chain(&body_pieces) {
-        if let Piece::Var { name, .. } = piece {
-            if lookup(name).is_none() && !missing.contains(name) {
-                missing.push(name);
+        match piece {
+            Piece::Var { name, .. } | Piece::Dic { name, .. } => {
+                if lookup(name).is_none() && !missing.contains(name) {
+                    missing.push(name);
+                }
+            }
+            Piece::Text(_) => {}
+        }
+        if let Piece::Dic { name, .. } = piece {
+            if let Some(code) = lookup(name) {
+                let known = config
+                    .dictionaries
+                    .get(*name)
+                    .is_some_and(|d| d.contains_key(&code));
+                let what = format!("{code:?} in {name}");
+                if !known && !missing_codes.contains(&what) {
+                    missing_codes.push(what);
+                }
             }
         }
     }
     if !missing.is_empty() {
         return Err(unprocessable(format!(
-            "missing variables: {} (every variable of `opts.callback.variables` must be given)",
+            "missing variables: {} (every variable of `opts.callback.variables`, and the \
+             code of each @DIC:Name, must be given)",
             missing.join(", ")
         )));
     }
+    if !missing_codes.is_empty() {
+        return Err(unprocessable(format!(
+            "codes not in their dictionary (`opts.callback.dictionaries`): {}",
+            missing_codes.join(", ")
+        )));
+    }
     let value = |name: &str| lookup(name).unwrap_or_default();
+    let entry = |name: &str| {
+        lookup(name)
+            .and_then(|code| config.dictionaries.get(name)?.get(&code).cloned())
+            .unwrap_or_default()
+    };
+    // A piece's value: a variable's, or the dictionary entry of its code.
+    let piece_value = |piece: &Piece<'_>| match *piece {
+        Piece::Var { name, .. } => value(name),
+        Piece::Dic { name, .. } => entry(name),
+        Piece::Text(t) => t.to_owned(),
+    };
 
     let mut headers = Vec::with_capacity(lines.len());
     for (line, pieces) in lines.iter().zip(&line_pieces) {
@@ -127,8 +165,8 @@ pub fn render(
         for piece in pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Var { name, .. } => {
-                    let v = value(name);
+                Piece::Var { name, .. } | Piece::Dic { name, .. } => {
+                    let v = piece_value(piece);
                     if v.contains(['\r', '\n', '\0']) {
                         return Err(unprocessable(format!(
                             "header `{}` cannot hold CR, LF or NUL, and the value of @{name} \
@@ -152,7 +190,7 @@ pub fn render(
     let method = config.method;
     let get = method == HttpMethod::Get;
     let escape = if get {
-        Escape::Form
+        Escape::Query
     } else {
         headers
             .iter()
@@ -163,13 +201,16 @@ pub fn render(
     for piece in &body_pieces {
         match piece {
             Piece::Text(t) => body.push_str(t),
-            Piece::Var { name, raw: true } => body.push_str(&value(name)),
-            Piece::Var { name, raw: false } => {
-                let v = value(name);
+            Piece::Var { raw: true, .. } | Piece::Dic { raw: true, .. } => {
+                body.push_str(&piece_value(piece))
+            }
+            Piece::Var { name, raw: false } | Piece::Dic { name, raw: false } => {
+                let v = piece_value(piece);
                 match escape {
                     Escape::None => body.push_str(&v),
                     Escape::Json => body.push_str(&escape_json(&v)),
                     Escape::Form => body.extend(form_urlencoded::byte_serialize(v.as_bytes())),
+                    Escape::Query => body.extend(utf8_percent_encode(&v, QUERY_VALUE)),
                     Escape::Xml => escape_xml(&v, &mut body).map_err(|c| {
                         unprocessable(format!(
                             "the value of @{name} holds U+{:04X}, which XML cannot carry",
@@ -219,8 +260,20 @@ pub(super) fn is_ident(s: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Piece<'a> {
     Text(&'a str),
-    Var { name: &'a str, raw: bool },
+    Var {
+        name: &'a str,
+        raw: bool,
+    },
+    /// `@DIC:Name`: the value, in dictionary `name`, of the code the send's
+    /// variable `name` holds.
+    Dic {
+        name: &'a str,
+        raw: bool,
+    },
 }
+
+/// The prefix of a dictionary placeholder's name: `@DIC:Name`.
+const DIC: &str = "DIC";
 
 pub(super) struct SyntaxError {
     /// Byte offset of the `@`.
@@ -256,8 +309,20 @@ pub(super) fn parse_template(t: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
             j += 1;
         }
         let run = b[j..].iter().take_while(|c| is_name_byte(**c)).count();
-        let name = &t[j..j + run];
+        let mut name = &t[j..j + run];
         let mut end = j + run;
+        let dictionary = name == DIC && b.get(end) == Some(&b':');
+        if dictionary {
+            let start = end + 1;
+            let run = b[start..].iter().take_while(|c| is_name_byte(**c)).count();
+            name = &t[start..start + run];
+            end = start + run;
+            if !is_ident(name) {
+                return Err(fail(
+                    "`@DIC:` must be followed by a dictionary name (letters, digits, _)",
+                ));
+            }
+        }
         if braced {
             match b.get(end) {
                 Some(b'}') if name.is_empty() => return Err(fail("`@{}` has no name")),
@@ -282,7 +347,11 @@ pub(super) fn parse_template(t: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
                  a literal @"
             }));
         }
-        out.push(Piece::Var { name, raw });
+        out.push(if dictionary {
+            Piece::Dic { name, raw }
+        } else {
+            Piece::Var { name, raw }
+        });
         i = end;
         text_start = end;
     }
@@ -303,9 +372,14 @@ pub(super) fn pieces_at<'p, 'a>(t: &str, pieces: &'p [Piece<'a>]) -> Vec<(usize,
                 // `@@` became "@": two bytes of template.
                 Piece::Text("@") if t[start..].starts_with("@@") => 2,
                 Piece::Text(s) => s.len(),
-                Piece::Var { name, raw } => {
+                Piece::Var { name, raw } | Piece::Dic { name, raw } => {
                     let braced = t.as_bytes().get(start + 1 + usize::from(*raw)) == Some(&b'{');
-                    1 + usize::from(*raw) + name.len() + if braced { 2 } else { 0 }
+                    let prefix = if matches!(piece, Piece::Dic { .. }) {
+                        DIC.len() + 1
+                    } else {
+                        0
+                    };
+                    1 + usize::from(*raw) + prefix + name.len() + if braced { 2 } else { 0 }
                 }
             };
             (start, piece)
@@ -326,8 +400,21 @@ enum Escape {
     None,
     Json,
     Xml,
+    /// `application/x-www-form-urlencoded` (space as `+`).
     Form,
+    /// RFC 3986 percent-encoding of a `GET`'s query values (space as `%20`).
+    Query,
 }
+
+/// What a query value keeps as is: RFC 3986's unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`); every other byte of its UTF-8 is `%XX`, so a
+/// receiver decoding with `decodeURIComponent` or a form decoder reads the
+/// same value.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The escaping a `Content-Type` value calls for.
 fn escape_for(content_type: &str) -> Escape {

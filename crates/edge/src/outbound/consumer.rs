@@ -6,10 +6,13 @@ use super::attempt::{attempt, AttemptResult};
 use super::{signing_secret, QueueMsg};
 use crate::clock::{now_iso, now_ms, random_unit};
 use crate::ctx::Ctx;
+use crate::http::internal;
 use serde_json::json;
+use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing;
-use syncbridge_core::outbound::{self, lease, Attempt, Verdict};
+use syncbridge_core::outbound::control::{self, Controls};
+use syncbridge_core::outbound::{self, lease, Attempt, Delivery, Verdict};
 use syncbridge_core::request_log;
 use worker::{MessageBatch, MessageExt, QueueRetryOptionsBuilder, Result};
 
@@ -66,6 +69,13 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     let Some(channel) = store.channel(&d.channel_id).await? else {
         return Ok(Next::Done);
     };
+    if Controls::of(channel.opts.callback.as_ref()).is_some() {
+        // Its owner drives it (FIFO, throttle, breaker): hand it over.
+        crate::clients::destination::wake(&ctx.env, &channel.id)
+            .await
+            .map_err(internal)?;
+        return Ok(Next::Done);
+    }
     let now = now_ms();
     // Claim the attempt: the sweeper leaves it alone while it runs.
     let lease_until = lease::lease_until_ms(now, settings);
@@ -75,6 +85,48 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
     {
         return Ok(Next::Done);
     }
+    Ok(
+        match attempt_and_record(ctx, &channel, &mut d, generation, Mode::Queue).await? {
+            Recorded::Retry(delay_s) => Next::RetryIn(delay_s),
+            Recorded::Finished | Recorded::Lost => Next::Done,
+        },
+    )
+}
+
+/// Who makes an attempt, which decides how its record is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A queue message: at its generation; the message carries the retry.
+    Queue,
+    /// A send's own first attempt: a retry moves to the next generation
+    /// (its own message), superseding the send's safety-net message.
+    Send,
+    /// The channel's owner (`Destination`): at its generation, the due
+    /// column kept at `OWNED_MS` (the owner keeps the retry time).
+    Owner,
+}
+
+/// What [`attempt_and_record`] did.
+pub enum Recorded {
+    /// The delivery is finished (delivered, failed or dead).
+    Finished,
+    /// It waits for another attempt in this many seconds.
+    Retry(u64),
+    /// The row changed meanwhile (a newer generation owns it): nothing written.
+    Lost,
+}
+
+/// Makes one attempt of `d` (leased, read at `generation`) and records it
+/// as `mode` says. Publishes `gateway.delivery.*` when it ends.
+pub async fn attempt_and_record(
+    ctx: &Ctx,
+    channel: &Channel,
+    d: &mut Delivery,
+    generation: u64,
+    mode: Mode,
+) -> std::result::Result<Recorded, RestError> {
+    let settings = &ctx.settings;
+    let store = ctx.store()?;
     let n = d.policy_attempts() + 1;
     let (verdict, result) =
         match outbound::check_destination(&d.request.url, &settings.callback_allowed_hosts) {
@@ -85,7 +137,7 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
             Ok(()) => {
                 let r = attempt(
                     &d.request,
-                    &signing_secret(&channel),
+                    &signing_secret(channel),
                     &d.id,
                     settings.callback_timeout_s,
                 )
@@ -110,17 +162,22 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
         error: result.error.clone(),
     };
     let retry_in = d.record(attempt, &verdict, now_ms());
-    let next_at = d.next_attempt_column();
+    let next_at = if mode == Mode::Owner && retry_in.is_some() {
+        control::OWNED_MS
+    } else {
+        d.next_attempt_column()
+    };
+    let written = lease::retry_generation(generation, retry_in.is_some() && mode == Mode::Send);
     if !store
-        .update_delivery(&d, generation, generation, next_at)
+        .update_delivery(d, generation, written, next_at)
         .await?
     {
-        return Ok(Next::Done);
+        return Ok(Recorded::Lost);
     }
-    if let Some((kind, data)) = eventing::delivery_event(&d) {
-        crate::gateway_events::publish(&ctx.env, &channel, kind, data).await;
+    if let Some((kind, data)) = eventing::delivery_event(d) {
+        crate::gateway_events::publish(&ctx.env, channel, kind, data).await;
     }
-    Ok(retry_in.map_or(Next::Done, Next::RetryIn))
+    Ok(retry_in.map_or(Recorded::Finished, Recorded::Retry))
 }
 
 /// A message the queue gave up on: its delivery is dead.

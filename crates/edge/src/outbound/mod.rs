@@ -11,6 +11,7 @@
 
 pub mod attempt;
 pub mod consumer;
+pub mod first;
 pub mod sweeper;
 
 use crate::store::Store;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
+use syncbridge_core::outbound::control::Controls;
 use syncbridge_core::outbound::Delivery;
 use worker::{Env, MessageBuilder, Result};
 
@@ -61,6 +63,22 @@ pub async fn queue_new(
     store.insert_delivery(d, now).await?;
     enqueue_or_log(env, &d.id, 1).await;
     Ok(())
+}
+
+/// Hands delivery `id`, just written at `generation` and due now, to what
+/// drives it: the channel's owner (`Destination`) when the channel uses
+/// delivery controls, else the queue. Failures are logged: the sweeper
+/// re-queues an overdue delivery, and wakes the owner of an owned one.
+pub async fn schedule(env: &Env, channel: &Channel, id: &str, generation: u64) {
+    if Controls::of(channel.opts.callback.as_ref()).is_none() {
+        return enqueue_or_log(env, id, generation).await;
+    }
+    if let Err(e) = crate::clients::destination::wake(env, &channel.id).await {
+        worker::console_error!(
+            "{}",
+            json!({"log": "wake_failed", "delivery": id, "error": e.to_string()})
+        );
+    }
 }
 
 /// The channel's signing secret (empty: deliveries go unsigned).

@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::http::internal;
 use serde_json::json;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::lease;
+use syncbridge_core::outbound::{control, lease};
 
 /// Most overdue deliveries one sweep re-enqueues.
 const SWEEP_BATCH: u64 = 100;
@@ -35,6 +35,16 @@ pub async fn sweep(ctx: &Ctx) -> std::result::Result<usize, RestError> {
                 .await
                 .map_err(internal)?;
             resumed += 1;
+        }
+    }
+    // Owners of channels with controls drive their own deliveries: wake
+    // each one that has any pending (a lost wake-up is caught here).
+    for channel_id in store.owned_channels(control::OWNED_MS, SWEEP_BATCH).await? {
+        if let Err(e) = crate::clients::destination::wake(&ctx.env, &channel_id).await {
+            worker::console_error!(
+                "{}",
+                json!({"log": "wake_failed", "channel": channel_id, "error": e.to_string()})
+            );
         }
     }
     if resumed > 0 {

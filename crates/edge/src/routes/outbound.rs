@@ -3,35 +3,43 @@
 //! The admin token opens all of them; the channel's process key opens the
 //! two send routes.
 
+use crate::clients;
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, rest_json, Handled};
-use crate::outbound::{attempt::attempt, enqueue_or_log, signing_secret};
+use crate::outbound::{attempt::attempt, first, schedule, signing_secret};
 use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
-use syncbridge_core::outbound::{self, Delivery, RetryPolicy};
+use syncbridge_core::outbound::control::{self, Controls};
+use syncbridge_core::outbound::{self, lease, Delivery, RetryPolicy};
 use syncbridge_core::{admin, ids, request_log};
-use worker::{Request, Response};
+use worker::{Context, Request, Response};
 
 /// Which delivery route was asked for, with its channel id (and delivery id).
 pub enum DeliveryRoute<'a> {
-    Send(&'a str),
+    /// With the request's context: the first attempt runs after the answer.
+    Send(&'a str, &'a Context),
     SendTest(&'a str),
     List(&'a str),
     Get(&'a str, &'a str),
     Resend(&'a str, &'a str),
+    Recover(&'a str),
+    /// `GET …/destination` (false) or `POST …/destination/enable` (true).
+    Destination(&'a str, bool),
 }
 
 impl DeliveryRoute<'_> {
     fn channel_id(&self) -> &str {
         match self {
-            DeliveryRoute::Send(c)
+            DeliveryRoute::Send(c, _)
             | DeliveryRoute::SendTest(c)
             | DeliveryRoute::List(c)
             | DeliveryRoute::Get(c, _)
-            | DeliveryRoute::Resend(c, _) => c,
+            | DeliveryRoute::Resend(c, _)
+            | DeliveryRoute::Recover(c)
+            | DeliveryRoute::Destination(c, _) => c,
         }
     }
 }
@@ -40,11 +48,13 @@ pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Ha
     let channel = authorized_channel(ctx, &req, &route).await?;
     let now = now_ms();
     let answer = match route {
-        DeliveryRoute::Send(_) => send(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::Send(_, wctx) => send(ctx, wctx, &mut req, &channel, now).await?,
         DeliveryRoute::SendTest(_) => send_test(ctx, &mut req, &channel, now).await?,
         DeliveryRoute::List(_) => list(ctx, &req, &channel).await?,
         DeliveryRoute::Get(_, delivery_id) => get(ctx, &channel, delivery_id).await?,
         DeliveryRoute::Resend(_, delivery_id) => resend(ctx, &channel, delivery_id, now).await?,
+        DeliveryRoute::Recover(_) => recover(ctx, &mut req, &channel, now).await?,
+        DeliveryRoute::Destination(_, enable) => destination(ctx, &channel, enable).await?,
     };
     Ok(answer)
 }
@@ -63,7 +73,7 @@ async fn authorized_channel(
     let auth = http::header(req, "authorization");
     let admin_token = ctx.settings.admin_token.as_deref();
     let channel = match route {
-        DeliveryRoute::Send(_) | DeliveryRoute::SendTest(_) => {
+        DeliveryRoute::Send(..) | DeliveryRoute::SendTest(_) => {
             let channel = store.channel(channel_id).await?;
             let policy = Policy::AdminOrProcessKey;
             admin::authorize(auth.as_deref(), admin_token, channel.as_ref(), policy)?;
@@ -77,9 +87,12 @@ async fn authorized_channel(
     channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))
 }
 
-/// `POST …/send`: a delivery of the rendered template, queued (202).
+/// `POST …/send`: a delivery of the rendered template (202), stored
+/// leased, then attempted at once after the answer, with a delayed queue
+/// message as the safety net (`core::outbound::lease::FirstAttempt`).
 async fn send(
     ctx: &Ctx,
+    wctx: &Context,
     req: &mut Request,
     channel: &Channel,
     now: u64,
@@ -97,15 +110,26 @@ async fn send(
         now,
     );
     let store = ctx.store()?;
-    if let Some(earlier) = store.insert_delivery(&d, now).await? {
+    let controls = Controls::of(channel.opts.callback.as_ref());
+    let plan = lease::first_attempt(now, &ctx.settings);
+    let due = match controls {
+        Some(_) => control::OWNED_MS,
+        None => plan.due_ms,
+    };
+    if let Some(earlier) = store.insert_delivery(&d, due).await? {
         return rest_json(
             202,
             &json!({"delivery_id": earlier.id, "state": earlier.state, "idempotent_replay": true}),
         );
     }
-    // If this fails the sweeper sends it: the row is already due.
-    enqueue_or_log(&ctx.env, &d.id, 1).await;
-    rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
+    if controls.is_some() {
+        // Its owner (FIFO, throttle, breaker) attempts it, in its turn.
+        schedule(&ctx.env, channel, &d.id, 1).await;
+        return rest_json(202, &json!({"delivery_id": d.id, "state": d.state}));
+    }
+    let answer = rest_json(202, &json!({"delivery_id": d.id, "state": d.state}));
+    wctx.wait_until(first::attempt_now(ctx.clone(), channel.clone(), d, plan));
+    answer
 }
 
 /// `POST …/send/test`: one attempt now, nothing stored or queued.
@@ -174,17 +198,83 @@ async fn resend(
 ) -> Result<Response, RestError> {
     let (mut d, generation) = existing(ctx, channel, delivery_id).await?;
     d.resend(now)?;
+    let due = control::due_column(Controls::of(channel.opts.callback.as_ref()).as_ref(), now);
     if !ctx
         .store()?
-        .update_delivery(&d, generation, generation + 1, now)
+        .update_delivery(&d, generation, generation + 1, due)
         .await?
     {
         return Err(RestError::conflict(
             "The delivery changed meanwhile; try again",
         ));
     }
-    enqueue_or_log(&ctx.env, &d.id, generation + 1).await;
+    schedule(&ctx.env, channel, &d.id, generation + 1).await;
     rest_json(202, &json!({"delivery_id": d.id, "state": d.state}))
+}
+
+/// `POST …/deliveries/recover`: every failed/dead delivery of the channel
+/// created since `since` (up to [`outbound::RECOVER_BATCH`]), resent under a
+/// new generation, each keeping its attempts (202 with the count, and
+/// `more` when another call would find more). Repeating it restarts
+/// nothing twice: recovered deliveries are pending, not failed or dead.
+async fn recover(
+    ctx: &Ctx,
+    req: &mut Request,
+    channel: &Channel,
+    now: u64,
+) -> Result<Response, RestError> {
+    let ask = outbound::parse_recover(&http::read_body(req, ctx.settings.max_body_bytes).await?)?;
+    let store = ctx.store()?;
+    let found = store
+        .deliveries_to_recover(
+            &channel.id,
+            ask.since_ms,
+            &ask.states,
+            outbound::RECOVER_BATCH + 1,
+        )
+        .await?;
+    let more = found.len() as u64 > outbound::RECOVER_BATCH;
+    let due = control::due_column(Controls::of(channel.opts.callback.as_ref()).as_ref(), now);
+    let work = found
+        .into_iter()
+        .take(outbound::RECOVER_BATCH as usize)
+        .map(|(mut d, generation)| {
+            let store = &store;
+            async move {
+                if d.resend(now).is_err()
+                    || !store
+                        .update_delivery(&d, generation, generation + 1, due)
+                        .await?
+                {
+                    return Ok::<_, RestError>(false); // changed meanwhile
+                }
+                schedule(&ctx.env, channel, &d.id, generation + 1).await;
+                Ok(true)
+            }
+        });
+    let mut recovered = 0u64;
+    for done in futures_util::future::join_all(work).await {
+        recovered += u64::from(done?);
+    }
+    rest_json(202, &json!({"recovered": recovered, "more": more}))
+}
+
+/// `GET …/destination` and `POST …/destination/enable`: the state of the
+/// channel's delivery controls (enabled or disabled by its circuit breaker,
+/// the failures counted), and re-enabling it: its waiting deliveries then
+/// resume, in order. A channel without controls is always enabled.
+async fn destination(ctx: &Ctx, channel: &Channel, enable: bool) -> Result<Response, RestError> {
+    let controls = Controls::of(channel.opts.callback.as_ref());
+    let state = match (controls, enable) {
+        (None, _) => Default::default(),
+        (Some(_), false) => clients::destination::state(&ctx.env, &channel.id)
+            .await
+            .map_err(internal)?,
+        (Some(_), true) => clients::destination::enable(&ctx.env, &channel.id)
+            .await
+            .map_err(internal)?,
+    };
+    rest_json(200, &control::describe(controls.as_ref(), &state))
 }
 
 /// The send's variables, from a body of at most `max` bytes.

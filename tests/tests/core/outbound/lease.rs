@@ -3,7 +3,8 @@
 
 use super::*;
 use syncbridge_core::outbound::lease::{
-    dead_letter, lease_until_ms, message_acts, sweep_cutoff_ms, DEAD_LETTER_ERROR,
+    dead_letter, first_attempt, lease_until_ms, message_acts, retry_generation, sweep_cutoff_ms,
+    FirstAttempt, DEAD_LETTER_ERROR, MAX_QUEUE_DELAY_S,
 };
 
 fn delivery(state: DeliveryState) -> Delivery {
@@ -93,4 +94,38 @@ fn a_dead_letter_kills_a_delivery_its_message_still_acts_on() {
         assert!(!dead_letter(&mut d, 1, 1));
         assert_eq!(d, before);
     }
+}
+
+#[test]
+fn a_sends_first_attempt_is_leased_and_its_safety_net_comes_after_the_lease() {
+    let s = settings("30", "60");
+    let plan = first_attempt(1_000_000, &s);
+    assert_eq!(
+        plan,
+        FirstAttempt {
+            due_ms: lease_until_ms(1_000_000, &s),
+            safety_net_delay_s: 90,
+        }
+    );
+    // The sweeper leaves the row alone while the send attempts it.
+    assert!(sweep_cutoff_ms(1_000_000, &s) < plan.due_ms);
+    assert!(sweep_cutoff_ms(1_000_000 + 89_000, &s) < plan.due_ms);
+    // The net never comes before the lease ends.
+    assert!(1_000_000 + u64::from(plan.safety_net_delay_s) * 1000 >= plan.due_ms);
+    // A lease longer than a queue delay can be: the longest delay.
+    let long = first_attempt(0, &settings("300", "86400"));
+    assert_eq!(u64::from(long.safety_net_delay_s), MAX_QUEUE_DELAY_S);
+}
+
+#[test]
+fn a_retried_first_attempt_moves_to_the_next_generation_so_the_net_is_dropped() {
+    assert_eq!(retry_generation(1, true), 2);
+    assert_eq!(retry_generation(1, false), 1);
+    let mut d = delivery(DeliveryState::Pending);
+    // Retried: written at 2; the net (generation 1) no longer acts.
+    assert!(!message_acts(&d, retry_generation(1, true), 1));
+    assert!(message_acts(&d, retry_generation(1, true), 2));
+    // Finished at 1: not pending, the net does nothing either.
+    d.state = DeliveryState::Delivered;
+    assert!(!message_acts(&d, retry_generation(1, false), 1));
 }

@@ -6,9 +6,12 @@
 
 mod address;
 mod config;
+mod control;
 mod delivery;
 mod destination;
+mod dictionaries;
 mod lease;
+mod recover;
 mod retry;
 mod send;
 mod template;
@@ -65,6 +68,35 @@ fn form_decode(input: &str) -> Vec<(String, String)> {
                 c => out.push(c),
             }
             i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    }
+    input
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (unescape(k), unescape(v))
+        })
+        .collect()
+}
+
+/// RFC 3986 query decoding as `decodeURIComponent` does it, written
+/// independently of the crate under test: `%XX` a byte, `+` itself.
+fn uri_decode(input: &str) -> Vec<(String, String)> {
+    fn unescape(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
         }
         String::from_utf8(out).unwrap()
     }

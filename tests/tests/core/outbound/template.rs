@@ -322,7 +322,7 @@ fn get_appends_the_query_to_the_url() {
         "variables": ["id", "state"]
     }));
     let v = vars(json!({"id": "R 1&2", "state": "a+b=c"}));
-    let query = "id=R+1%262&state=a%2Bb%3Dc&cb=638355968000000000";
+    let query = "id=R%201%262&state=a%2Bb%3Dc&cb=638355968000000000";
     for (url, want) in [
         (
             "https://h.example.com/cb",
@@ -370,7 +370,21 @@ fn get_query_values_decode_back_whatever_the_content_type() {
         assert_eq!(base, URL);
         assert!(!query.contains(['#', ' ', '?']), "{query}");
         assert_eq!(form_decode(query), vec![("v".to_owned(), value.to_owned())]);
+        assert_eq!(uri_decode(query), vec![("v".to_owned(), value.to_owned())]);
+        assert!(
+            query[2..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
+            "only unreserved characters and %XX: {query}"
+        );
     }
+}
+
+#[test]
+fn get_query_spaces_are_percent_20_not_plus() {
+    let c = parse(json!({"method": "GET", "body": "q=@q", "variables": ["q"]}));
+    let r = render_ok(&c, json!({"q": "a b+c ~x.y-z_"}));
+    assert_eq!(r.url, format!("{URL}?q=a%20b%2Bc%20~x.y-z_"));
 }
 
 #[test]
