@@ -31,3 +31,7 @@ fi
 # [assets]): the OpenAPI document stays out of the wasm.
 mkdir -p build/public
 cp docs/openapi.json build/public/openapi.json
+
+# The operator console (console/ → build/public/console/, served under
+# /console/): bundled by scripts/build-console.sh, cached on an unchanged tree.
+bash scripts/build-console.sh

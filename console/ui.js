@@ -1,0 +1,51 @@
+// Pieces shared by every screen: the heading, the error box, channel tabs.
+import { h, fill } from "./dom.js";
+import { ApiError, NetworkError } from "./api.js";
+
+/** The error box: the API's own words, or a network failure with a retry. */
+export function errorBox(err, retry) {
+  let text;
+  if (err instanceof NetworkError) text = `Network failure: ${err.message}`;
+  else if (err instanceof ApiError) text = `The API answered ${err.status}: ${err.message}`;
+  else text = `Something went wrong: ${err && err.message}`;
+  const box = h(
+    "div.alert",
+    { role: "alert" },
+    h("p", text),
+    retry && h("button", { type: "button", onclick: retry }, "Retry"),
+  );
+  return box;
+}
+
+/** Tabs of one channel's screens. */
+export function channelTabs(id, current, ch) {
+  const tabs = [
+    ["", "Settings"],
+    ["/requests", "Requests"],
+    ["/callback", "Outbound callback"],
+    ["/deliveries", "Deliveries"],
+  ];
+  return h(
+    "nav.tabs",
+    { "aria-label": "Channel" },
+    h(
+      "ul",
+      tabs.map(([p, label]) =>
+        h("li", h("a", { href: `#/channels/${id}${p}`, "aria-current": p === current ? "page" : null }, label)),
+      ),
+      ch && ch.type === "eventing" && h("li", h("a", { href: `#/live/${id}` }, "Live events")),
+      h("li", h("a", { href: `#/overview/${id}` }, "Overview")),
+    ),
+  );
+}
+
+/** Starts a screen: its heading gets the focus, as a page load would. */
+export function screen(title, ...children) {
+  document.title = `${title} · syncbridge console`;
+  const h1 = h("h1", { tabindex: "-1" }, title);
+  const main = document.getElementById("main");
+  fill(main, h1, ...children);
+  h1.focus({ preventScroll: true });
+  return main;
+}
+

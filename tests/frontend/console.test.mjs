@@ -1,0 +1,160 @@
+// End-to-end tests of the operator console (console/, served by the worker
+// under /console/) in headless Chromium (Debian's, driven by
+// playwright-core) against `make dev` in demo mode: one test per screen doing
+// its task through the UI, plus the wrong-token, validation-error and
+// network-failure paths. Each screen is shot at 1440 and 360 px into
+// docs/console/ (CONSOLE_SHOTS), and none may scroll sideways.
+//
+// Run by scripts/test-frontend.sh, which starts the demo and passes:
+//   CONSOLE_URL (http://127.0.0.1:PORT/console/), DEMO_DIR (its settings),
+//   ENGINE_PORT (the demo engine), CHROMIUM, CONSOLE_SHOTS.
+// The tests run in order and build on each other (the channel made by the
+// form is the one whose traffic the later screens show).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ORIGIN, ADMIN_TOKEN, API_SECRET, launch, close, open, shoot, adminApi, receiver, until,
+} from "./console-support.mjs";
+
+const ENGINE_PORT = process.env.ENGINE_PORT;
+assert.ok(ENGINE_PORT, "ENGINE_PORT (the demo engine's) is required");
+const CODE = `console-${Date.now().toString(36)}`;
+const EVENTS_CODE = `${CODE}-events`;
+let channel; // the channel the form makes
+let rx; // the loopback receiver of outbound callbacks
+
+before(async () => {
+  await launch();
+  rx = await receiver();
+});
+after(async () => {
+  await close();
+  await rx?.close();
+});
+
+test("sign-in: a wrong token gets a clear message, the right one opens the console", async () => {
+  const page = await open("#/channels", { signIn: false });
+  // The refused token's 401 is expected in the browser's console.
+  page.allowProblem = (text) => /401/.test(text);
+  assert.ok(page.loadMs < 2000, `first load took ${page.loadMs} ms`);
+  const input = page.getByLabel("Admin token");
+  await input.fill("not-the-admin-token");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const err = page.locator("#token-err");
+  await err.waitFor();
+  assert.match(await err.textContent(), /refused this token \(401\)/);
+  assert.equal(await input.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, "a refused token is not kept");
+  await shoot(page, "signin");
+  await input.fill(ADMIN_TOKEN);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Channels" }).waitFor();
+  assert.equal(await page.evaluate(() => document.cookie), "", "no cookies");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("syncbridge.admin_token")), ADMIN_TOKEN);
+  await page.done();
+});
+
+test("channel form: an API validation error shows beside its field and keeps the values; then a sync channel is made", async () => {
+  const page = await open("#/channels/new");
+  // The refused save's 400 is expected in the browser's console.
+  page.allowProblem = (text) => /status of 400/.test(text);
+  await page.getByLabel("Code", { exact: true }).fill(CODE);
+  await page.getByLabel("Title").fill("Console test channel");
+  await page.getByLabel("Process", { exact: true }).fill("ftp://not-a-process.example");
+  await page.getByLabel("Allowed origins (CORS)").fill("https://shop.example");
+  await page.getByRole("button", { name: "Create channel" }).click();
+  const processField = page.getByLabel("Process", { exact: true });
+  await page.locator("#f-process[aria-invalid=true]").waitFor();
+  const err = await page.locator("#f-process-err").textContent();
+  assert.match(err, /recv_svcscriptcode/, `the API's own words: ${err}`);
+  assert.equal(await processField.evaluate((el) => el === document.activeElement), true, "focus on the field");
+  assert.equal(await page.getByLabel("Code", { exact: true }).inputValue(), CODE, "values kept");
+  assert.equal(await page.getByLabel("Title").inputValue(), "Console test channel");
+  await shoot(page, "channel-form-error");
+
+  await processField.fill(`http://127.0.0.1:${ENGINE_PORT}/process/p2p`);
+  await page.getByRole("button", { name: "Create channel" }).click();
+  await page.getByRole("heading", { name: `Channel ${CODE}` }).waitFor();
+  const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2]);
+  channel = (await adminApi("GET", `/${id}`)).body;
+  assert.equal(channel.code, CODE);
+  assert.equal(channel.opts.issync, true);
+  assert.deepEqual(channel.opts.cors_origins, ["https://shop.example"]);
+  // The token's URLs, read-only, each with a copy button that works.
+  const webhook = page.getByLabel("Webhook URL", { exact: true });
+  assert.equal(await webhook.inputValue(), `${ORIGIN}/api/token/v1/${channel.token_local}`);
+  assert.equal(await webhook.getAttribute("readonly"), "");
+  assert.equal(await page.getByLabel("Bpium web request URL", { exact: true }).inputValue(), `${ORIGIN}/api/webrequest/${CODE}`);
+  await page.getByRole("button", { name: "Copy Webhook URL" }).click();
+  await page.locator("#status", { hasText: "Copied Webhook URL." }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await webhook.inputValue());
+  await shoot(page, "channel-form");
+  await page.done();
+});
+
+test("channels: the demo channel is there; search, filter, sort and the empty state", async () => {
+  const page = await open("#/channels");
+  const table = page.locator("#channels-table");
+  await table.waitFor();
+  assert.ok(await table.getByRole("link", { name: "demo-p2p" }).isVisible(), "the demo channel is listed");
+  await table.getByRole("link", { name: CODE }).waitFor();
+  await shoot(page, "channels");
+  await page.getByLabel("Search by code").fill(CODE.slice(0, 12));
+  await until(async () => !(await table.getByRole("link", { name: "demo-p2p" }).count()), 5000, "search");
+  assert.ok(await table.getByRole("link", { name: CODE }).isVisible());
+  await page.getByLabel("Search by code").fill("");
+  // Sorting by code, descending, with the keyboard.
+  await page.getByRole("button", { name: /^Code/ }).focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.locator("th[aria-sort]").getAttribute("aria-sort"), "descending");
+  const codes = await table.locator("tbody tr td:first-child").allTextContents();
+  assert.deepEqual(codes, [...codes].sort().reverse());
+  await page.getByLabel("Mode").selectOption("async");
+  await page.locator("p.empty, #channels-table").first().waitFor();
+  await until(async () => !(await page.getByRole("link", { name: "demo-p2p" }).count()), 5000, "the sync filter");
+  await page.getByLabel("Mode").selectOption("");
+  await page.getByLabel("Search by code").fill("no-such-channel-anywhere");
+  await page.getByText(/No channel matches the search/).waitFor();
+  await page.done();
+
+  // The empty state, as a gateway without channels shows it (its list answered empty).
+  const empty = await open("#/channels", { signIn: false });
+  await empty.route("**/rest/v1/service/integration_points?*", (route) => route.fulfill({ json: [] }));
+  await empty.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await empty.getByRole("button", { name: "Sign in" }).click();
+  await empty.getByText("No channels yet.").waitFor();
+  await empty.getByRole("link", { name: "Make the first channel" }).click();
+  await empty.getByRole("heading", { name: "New channel" }).waitFor();
+  await shoot(empty, "channels-empty");
+  await empty.done();
+});
+
+test("network failure: the screen says so and offers a retry that works", async () => {
+  const page = await open("#/channels");
+  await page.locator("#channels-table").waitFor();
+  await page.route("**/rest/v1/**", (route) => route.abort("internetdisconnected"));
+  page.allowProblem = (text) => /ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(text);
+  await page.getByLabel("Type").selectOption("public");
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /Network failure/);
+  await shoot(page, "network-failure");
+  await page.unroute("**/rest/v1/**");
+  await alert.getByRole("button", { name: "Retry" }).click();
+  await page.locator("#channels-table").getByRole("link", { name: CODE }).waitFor();
+  await page.done();
+});
+
+test("channel form: delete asks with the code named, then removes the channel", async () => {
+  const page = await open(`#/channels/${channel.id}`);
+  await page.getByRole("button", { name: "Delete channel…" }).click();
+  const dialog = page.getByRole("dialog", { name: `Delete channel ${CODE}?` });
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  assert.equal((await adminApi("GET", `/${channel.id}`)).status, 200, "cancel keeps it");
+  await page.getByRole("button", { name: "Delete channel…" }).click();
+  await dialog.getByRole("button", { name: `Delete ${CODE}` }).click();
+  await page.getByRole("heading", { name: "Channels" }).waitFor();
+  assert.equal((await adminApi("GET", `/${channel.id}`)).status, 404);
+  await page.done();
+});
