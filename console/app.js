@@ -4,6 +4,7 @@ import { errorBox, screen } from "./ui.js";
 import { api, getToken, setToken, clearToken, ApiError, NetworkError } from "./api.js";
 import * as channels from "./screens/channels.js";
 import * as channelForm from "./screens/channel-form.js";
+import * as callback from "./screens/callback.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -13,6 +14,7 @@ const ROUTES = [
   [/^\/channels$/, channels.render],
   [/^\/channels\/new$/, channelForm.render, []],
   [/^\/channels\/([^/]+)$/, channelForm.render, ["id"]],
+  [/^\/channels\/([^/]+)\/callback$/, callback.render, ["id"]],
 ];
 
 let cleanup = null;

@@ -49,3 +49,9 @@ export function screen(title, ...children) {
   return main;
 }
 
+
+const OUTCOME = { answered: "ok", accepted: "ok", timed_out: "warn", failed: "bad", no_process: "warn" };
+
+export const outcomeBadge = (o) => h("span", { class: `badge ${OUTCOME[o] || "info"}` }, o || "?");
+export const statusBadge = (s) =>
+  h("span", { class: `badge ${s == null ? "bad" : s < 300 ? "ok" : s < 500 ? "warn" : "bad"}` }, s == null ? "none" : String(s));

@@ -129,6 +129,40 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   await empty.done();
 });
 
+test("outbound callback: placeholders flagged, settings saved, a test send reaches the loopback receiver", async () => {
+  const page = await open(`#/channels/${channel.id}/callback`);
+  await page.getByLabel("Destination URL").fill(rx.url("/ok"));
+  await page.getByLabel("Declared variables").fill("order");
+  await page.getByLabel("Body template", { exact: true }).fill('{"order": "@order", "note": "@nope", "id": @CallbackId}');
+  await page.locator("#cb-unknown", { hasText: "@nope" }).waitFor();
+  assert.equal(await page.locator("#cb-template-view mark.unknown").count(), 1);
+  await page.getByLabel("Body template", { exact: true }).fill('{"order": "@order", "id": @CallbackId}');
+  assert.equal(await page.locator("#cb-template-view mark.unknown").count(), 0);
+  assert.equal(await page.locator("#cb-template-view mark").count(), 2);
+  await page.getByRole("button", { name: "Generate signing secret" }).click();
+  const secret = await page.getByLabel("New signing secret").inputValue();
+  assert.match(secret, /^whsec_/);
+  await page.getByRole("button", { name: "Save callback settings" }).click();
+  await page.getByText("Saved.", { exact: true }).waitFor();
+  const saved = (await adminApi("GET", `/${channel.id}`)).body;
+  assert.equal(saved.url, rx.url("/ok"));
+  assert.deepEqual(saved.opts.callback.variables, ["order"]);
+  assert.equal(saved.opts.callback.signing_secret, secret);
+
+  await page.getByLabel("order", { exact: true }).fill("A-42");
+  await page.getByRole("button", { name: "Test send" }).click();
+  await page.locator("#test-status").waitFor();
+  assert.match(await page.locator("#test-status").textContent(), /200 in \d+ ms/);
+  const result = await page.locator("#test-result").textContent();
+  assert.match(result, /POST http:\/\/127\.0\.0\.1:\d+\/ok/);
+  assert.match(result, /x-receiver/);
+  const got = rx.received.at(-1);
+  assert.equal(JSON.parse(got.body).order, "A-42");
+  assert.ok(got.headers["webhook-signature"], "signed with the generated secret");
+  await shoot(page, "callback");
+  await page.done();
+});
+
 test("network failure: the screen says so and offers a retry that works", async () => {
   const page = await open("#/channels");
   await page.locator("#channels-table").waitFor();
