@@ -5,6 +5,7 @@ import { api, getToken, setToken, clearToken, ApiError, NetworkError } from "./a
 import * as channels from "./screens/channels.js";
 import * as channelForm from "./screens/channel-form.js";
 import * as callback from "./screens/callback.js";
+import * as deliveries from "./screens/deliveries.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -15,6 +16,8 @@ const ROUTES = [
   [/^\/channels\/new$/, channelForm.render, []],
   [/^\/channels\/([^/]+)$/, channelForm.render, ["id"]],
   [/^\/channels\/([^/]+)\/callback$/, callback.render, ["id"]],
+  [/^\/channels\/([^/]+)\/deliveries$/, deliveries.renderList, ["id"]],
+  [/^\/channels\/([^/]+)\/deliveries\/([^/]+)$/, deliveries.renderDetail, ["id", "did"]],
 ];
 
 let cleanup = null;

@@ -163,6 +163,46 @@ test("outbound callback: placeholders flagged, settings saved, a test send reach
   await page.done();
 });
 
+test("deliveries: one that fails then succeeds shows its timeline; a dead one is resent", async () => {
+  rx.plan("/flaky", [500, 200]);
+  const cb = (await adminApi("GET", `/${channel.id}`)).body.opts.callback;
+  const policy = (n) => ({ ...cb, retry: { schedule: "interval", interval_s: 1, max_attempts: n, jitter: 0, success: "200" } });
+  let r = await adminApi("PATCH", `/${channel.id}`, { url: rx.url("/flaky"), opts: { callback: policy(3) } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+
+  // Queued from the callback screen, followed on the delivery's timeline.
+  let page = await open(`#/channels/${channel.id}/callback`);
+  await page.getByLabel("order", { exact: true }).fill("B-1");
+  await page.getByRole("button", { name: "Queue a delivery" }).click();
+  await page.getByRole("link", { name: /^delivery / }).click();
+  await page.locator("#delivery-state .badge[data-state=delivered]").waitFor({ timeout: 30_000 });
+  const steps = await page.locator("#timeline li").allTextContents();
+  assert.equal(steps.length, 2, steps.join(" | "));
+  assert.match(steps[0], /#1.*500/s);
+  assert.match(steps[1], /#2.*200/s);
+  await shoot(page, "delivery-timeline");
+  await page.done();
+
+  // One that dies: the receiver refuses its only attempt.
+  rx.plan("/down", [503, 200]);
+  r = await adminApi("PATCH", `/${channel.id}`, { url: rx.url("/down"), opts: { callback: policy(1) } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const sent = await adminApi("POST", `/${channel.id}/send`, { variables: { order: "C-1" } });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  const did = sent.body.delivery_id;
+  await until(async () => (await adminApi("GET", `/${channel.id}/deliveries/${did}`)).body.state === "dead", 30_000, "dead");
+  page = await open(`#/channels/${channel.id}/deliveries`);
+  await page.locator("#deliveries-table").waitFor();
+  await page.getByLabel("State").selectOption("dead");
+  await until(async () => (await page.locator("#deliveries-table tbody tr").count()) === 1, 5000, "state filter");
+  await shoot(page, "deliveries");
+  await page.locator("#deliveries-table tbody tr a").first().click();
+  await page.getByRole("button", { name: "Resend" }).click();
+  await page.locator("#delivery-state .badge[data-state=delivered]").waitFor({ timeout: 30_000 });
+  assert.equal((await adminApi("GET", `/${channel.id}/deliveries/${did}`)).body.state, "delivered");
+  await page.done();
+});
+
 test("network failure: the screen says so and offers a retry that works", async () => {
   const page = await open("#/channels");
   await page.locator("#channels-table").waitFor();
