@@ -6,6 +6,7 @@ import * as channels from "./screens/channels.js";
 import * as channelForm from "./screens/channel-form.js";
 import * as callback from "./screens/callback.js";
 import * as deliveries from "./screens/deliveries.js";
+import * as live from "./screens/live.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^\/channels\/([^/]+)\/callback$/, callback.render, ["id"]],
   [/^\/channels\/([^/]+)\/deliveries$/, deliveries.renderList, ["id"]],
   [/^\/channels\/([^/]+)\/deliveries\/([^/]+)$/, deliveries.renderDetail, ["id", "did"]],
+  [/^\/live(?:\/([^/]+))?$/, live.render, ["id"]],
 ];
 
 let cleanup = null;

@@ -203,6 +203,42 @@ test("deliveries: one that fails then succeeds shows its timeline; a dead one is
   await page.done();
 });
 
+test("live events: events arrive over the WebSocket, pause holds them, reconnect resumes after the last id", async () => {
+  // An eventing channel, made with the form.
+  let page = await open("#/channels/new");
+  await page.getByLabel("Code", { exact: true }).fill(EVENTS_CODE);
+  await page.getByLabel("Type").selectOption("eventing");
+  await page.getByRole("button", { name: "Create channel" }).click();
+  await page.getByRole("heading", { name: `Channel ${EVENTS_CODE}` }).waitFor();
+  const evId = decodeURIComponent(new URL(page.url()).hash.split("/")[2]);
+  await page.done();
+
+  page = await open(`#/live/${evId}`);
+  assert.equal(await page.getByLabel("Eventing channel").inputValue(), evId);
+  await page.getByRole("button", { name: "Connect", exact: true }).click();
+  await page.locator("#ev-state", { hasText: "Connected" }).waitFor();
+  await page.getByLabel("Event type").fill("order.paid");
+  await page.getByLabel("Data (JSON object)").fill('{"order": 7}');
+  await page.getByRole("button", { name: "Publish" }).click();
+  await page.locator("#events li", { hasText: "order.paid" }).waitFor();
+  // Paused: events are held, then shown on resume.
+  await page.getByRole("button", { name: "Pause" }).click();
+  const p2 = await adminApi("POST", `/${evId}/events`, { type: "order.shipped", data: { order: 7 } });
+  assert.equal(p2.status, 202);
+  await page.locator("#ev-count", { hasText: "1 held" }).waitFor();
+  assert.equal(await page.locator("#events li", { hasText: "order.shipped" }).count(), 0);
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.locator("#events li", { hasText: "order.shipped" }).waitFor();
+  // Reconnect from the last id: nothing is shown twice.
+  await page.getByRole("button", { name: "Reconnect from last event" }).click();
+  await page.locator("#ev-state", { hasText: `replaying after #${p2.body.id}` }).waitFor();
+  await adminApi("POST", `/${evId}/events`, { type: "order.closed", data: {} });
+  await page.locator("#events li", { hasText: "order.closed" }).waitFor();
+  assert.equal(await page.locator("#events li", { hasText: "order.shipped" }).count(), 1, "no replay of what was seen");
+  await shoot(page, "live-events");
+  await page.done();
+});
+
 test("network failure: the screen says so and offers a retry that works", async () => {
   const page = await open("#/channels");
   await page.locator("#channels-table").waitFor();
