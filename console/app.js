@@ -7,6 +7,7 @@ import * as channelForm from "./screens/channel-form.js";
 import * as callback from "./screens/callback.js";
 import * as deliveries from "./screens/deliveries.js";
 import * as live from "./screens/live.js";
+import * as playground from "./screens/playground.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^\/channels\/([^/]+)\/deliveries$/, deliveries.renderList, ["id"]],
   [/^\/channels\/([^/]+)\/deliveries\/([^/]+)$/, deliveries.renderDetail, ["id", "did"]],
   [/^\/live(?:\/([^/]+))?$/, live.render, ["id"]],
+  [/^\/playground$/, playground.render],
 ];
 
 let cleanup = null;

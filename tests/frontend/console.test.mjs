@@ -239,6 +239,26 @@ test("live events: events arrive over the WebSocket, pause holds them, reconnect
   await page.done();
 });
 
+test("playground: a Sync API call signed in the browser runs against the demo engine; show fetches by id", async () => {
+  const page = await open("#/playground");
+  await page.getByLabel("Login").fill("demo");
+  await page.getByLabel("Secret").fill(API_SECRET);
+  await page.getByRole("button", { name: "Sign and send" }).click();
+  await page.locator("#pg-status").waitFor({ timeout: 20_000 });
+  assert.match(await page.locator("#pg-status").textContent(), /HTTP 200 in \d+ ms · request_proc ok/);
+  const result = await page.locator("#pg-result").textContent();
+  assert.match(result, /"proc": "ok"/);
+  assert.match(result, /curl -s -X POST 'http:\/\/127\.0\.0\.1:\d+\/api\/1\/json\/demo\/\d+\/[0-9a-f]{40}'/);
+  assert.ok(!result.includes(API_SECRET), "the secret is not in the curl");
+  const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+  assert.ok(!stored.includes(API_SECRET), "the secret is never stored");
+  await shoot(page, "playground");
+  await page.getByLabel("Request id").fill("0".repeat(88));
+  await page.getByRole("button", { name: "Fetch the result (show)" }).click();
+  await page.locator("#pg-result", { hasText: "Result not found" }).waitFor({ timeout: 20_000 });
+  await page.done();
+});
+
 test("network failure: the screen says so and offers a retry that works", async () => {
   const page = await open("#/channels");
   await page.locator("#channels-table").waitFor();
