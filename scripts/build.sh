@@ -28,6 +28,10 @@ else
 fi
 
 # Static files the worker serves through its ASSETS binding (wrangler.toml
-# [assets]): the OpenAPI document stays out of the wasm.
+# [assets]): the OpenAPI document stays out of the wasm, and so does the
+# operator console (console/ → build/public/console/, served under /console/).
 mkdir -p build/public
 cp docs/openapi.json build/public/openapi.json
+rm -rf build/public/console
+mkdir -p build/public/console
+cp -R console/. build/public/console/
