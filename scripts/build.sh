@@ -28,10 +28,11 @@ else
 fi
 
 # Static files the worker serves through its ASSETS binding (wrangler.toml
-# [assets]): the OpenAPI document stays out of the wasm.
+# [assets]): the OpenAPI document stays out of the wasm, and so does the
+# operator console (console/ → build/public/console/, served under /console/).
 mkdir -p build/public
 cp docs/openapi.json build/public/openapi.json
 
-# The operator console (console/ → build/public/console/, served under
-# /console/): bundled by scripts/build-console.sh, cached on an unchanged tree.
+# The operator console: bundled by scripts/build-console.sh (esbuild), cached
+# on an unchanged tree.
 bash scripts/build-console.sh

@@ -9,6 +9,7 @@
 //! | module | rules |
 //! | --- | --- |
 //! | [`route`] | the route table: method and path to a [`route::Route`] |
+//! | [`console`] | the operator console's files: paths, content types, security headers |
 //! | [`config`] | every setting, its default and bound ([`Settings`]) |
 //! | [`error`] | the error shapes and codes callers see |
 //! | [`admin`] | who may call the REST routes ([`admin::authorize`]) |
@@ -29,6 +30,7 @@ pub mod admin;
 pub mod callback;
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod eventing;

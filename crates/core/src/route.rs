@@ -24,6 +24,14 @@ pub enum Route<'a> {
     Health,
     /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
     OpenApi,
+    /// `GET /console`: redirected to `/console/`.
+    ConsoleHome,
+    /// `GET /console/` and `GET /console/{path}`: a file of the operator
+    /// console (see [`crate::console::asset`]).
+    Console {
+        /// The path after `/console/`, as requested (empty: the index).
+        path: &'a str,
+    },
     /// `/rest/v1/service/integration_points`
     Channels(ChannelCollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
@@ -138,6 +146,9 @@ impl Route<'_> {
             Route::Callback { .. } => "/api/1/plugins/callback/{request_id}",
             Route::Health => "/healthz",
             Route::OpenApi => "/openapi.json",
+            Route::ConsoleHome => "/console",
+            Route::Console { path: "" } => "/console/",
+            Route::Console { .. } => "/console/{path}",
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
@@ -173,6 +184,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/1/plugins/callback/{request_id}"),
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
+    ("GET", "/console"),
+    ("GET", "/console/"),
+    // `{path}` is one or more segments: the console's files may lie in folders.
+    ("GET", "/console/{path}"),
     ("GET", "/rest/v1/service/integration_points"),
     ("POST", "/rest/v1/service/integration_points"),
     ("LOOKUP", "/rest/v1/service/integration_points"),
@@ -254,6 +269,15 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         }
         ["healthz"] => pick(method, "GET", &[("GET", Route::Health)]),
         ["openapi.json"] => pick(method, "GET", &[("GET", Route::OpenApi)]),
+        ["console"] => pick(method, "GET", &[("GET", Route::ConsoleHome)]),
+        ["console", ""] => pick(method, "GET", &[("GET", Route::Console { path: "" })]),
+        ["console", first, ..] if !first.is_empty() => {
+            let path = path
+                .trim_start_matches('/')
+                .strip_prefix("console/")
+                .unwrap_or_default();
+            pick(method, "GET", &[("GET", Route::Console { path })])
+        }
         ["rest", "v1", "service", "integration_points"]
         | ["rest", "v1", "service", "integration_points", ""] => pick(
             method,

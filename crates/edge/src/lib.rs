@@ -97,12 +97,15 @@ async fn dispatch(
     url: &worker::Url,
     matched: Route<'_>,
 ) -> Handled {
-    use routes::{callback, channel, eventing, outbound, sync, webhook, websocket};
+    use routes::{callback, channel, console, eventing, outbound, sync, webhook, websocket};
     let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
         Route::Health => Ok(http::json(200, &serde_json::json!({"proc": "ok"}))?),
         // docs/openapi.json, a static file (build/public): not in the wasm.
         Route::OpenApi => Ok(env::assets(&env)?.fetch_request(req).await?),
+        // The operator console's files, also static (build/public/console).
+        Route::ConsoleHome => console::home(),
+        Route::Console { path } => console::serve(&env, &req, path).await,
         Route::SyncApi {
             login,
             unixtime,

@@ -5,6 +5,7 @@ mod admin;
 mod callback;
 mod channel;
 mod config;
+mod console;
 mod engine;
 mod error;
 mod eventing;

@@ -9,6 +9,7 @@
 //!   cargo test -p syncbridge-tests --test e2e sync::happy  # one test
 
 mod channels;
+mod console;
 mod eventing;
 mod eventing_limits;
 mod hardening;
