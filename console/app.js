@@ -8,6 +8,7 @@ import * as callback from "./screens/callback.js";
 import * as deliveries from "./screens/deliveries.js";
 import * as live from "./screens/live.js";
 import * as playground from "./screens/playground.js";
+import * as overview from "./screens/overview.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^\/channels\/([^/]+)\/deliveries\/([^/]+)$/, deliveries.renderDetail, ["id", "did"]],
   [/^\/live(?:\/([^/]+))?$/, live.render, ["id"]],
   [/^\/playground$/, playground.render],
+  [/^\/overview(?:\/([^/]+))?$/, overview.render, ["id"]],
 ];
 
 let cleanup = null;
@@ -89,7 +91,7 @@ export function route() {
   const gen = ++generation;
   if (!getToken()) return signIn();
   nav.hidden = false;
-  const path = (location.hash.replace(/^#/, "") || "/channels").split("?")[0];
+  const path = (location.hash.replace(/^#/, "") || "/overview").split("?")[0];
   for (const a of nav.querySelectorAll("a")) {
     const target = a.getAttribute("href").slice(1);
     a.toggleAttribute("aria-current", path === target || path.startsWith(`${target}/`));

@@ -109,12 +109,10 @@ export function pre(value) {
 
 /** A table of [name, value] pairs (headers). */
 export function pairs(list) {
-  if (!list || !list.length) return h("p.muted", "none");
+  const items = Array.isArray(list) ? list : Object.entries(list || {});
+  if (!items.length) return h("p.muted", "none");
   return h(
     "dl.pairs",
-    (Array.isArray(list) ? list : Object.entries(list)).map(([k, v]) => [
-      h("dt", k),
-      h("dd", typeof v === "string" ? v : JSON.stringify(v)),
-    ]),
+    items.map(([k, v]) => [h("dt", k), h("dd", typeof v === "string" ? v : JSON.stringify(v))]),
   );
 }

@@ -27,7 +27,7 @@ export function channelTabs(id, current, ch) {
   ];
   return h(
     "nav.tabs",
-    { "aria-label": "Channel" },
+    { "aria-label": "Channel sections" },
     h(
       "ul",
       tabs.map(([p, label]) =>

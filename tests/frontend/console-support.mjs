@@ -40,15 +40,15 @@ export const close = () => browser?.close();
 /**
  * A fresh page (its own context: its own sessionStorage) on the console,
  * signed in unless `signIn` is false. `page.problems` collects console
- * errors and uncaught exceptions.
+ * errors and uncaught exceptions, but for those `allow` (a RegExp) expects.
  */
-export async function open(hash = "", { signIn = true, width = 1440 } = {}) {
+export async function open(hash = "", { signIn = true, width = 1440, allow = null } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: ORIGIN });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   page.problems = [];
-  page.allowProblem = () => false;
+  page.allowProblem = (text) => Boolean(allow && allow.test(text));
   page.on("pageerror", (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" && !page.allowProblem(m.text())) page.problems.push(`console: ${m.text()}`);
