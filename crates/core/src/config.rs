@@ -23,6 +23,12 @@ pub const DEFAULT_MAX_OPS: usize = 20;
 pub const DEFAULT_WEBHOOK_MAX_WAIT_S: u64 = 60;
 /// Default of `REQUEST_LOG_TTL_S`: how long inbound requests stay listed (7 days).
 pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
+/// Default of `REQUEST_LOG_BODY_BYTES`: how much of an inbound request's
+/// body (and of an async process's result) the request log keeps (4 KiB).
+pub const DEFAULT_REQUEST_LOG_BODY_BYTES: usize = 4096;
+/// Largest `REQUEST_LOG_BODY_BYTES` accepted (64 KiB): a record stays far
+/// below a D1 row's size limit.
+pub const MAX_REQUEST_LOG_BODY_BYTES: usize = 64 << 10;
 /// Default of `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
 pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
 /// Default of `CALLBACK_MAX_BYTES`: largest rendered callback request (URL,
@@ -99,6 +105,9 @@ pub struct Settings {
     pub webhook_max_wait_s: u64,
     /// `REQUEST_LOG_TTL_S`: how long inbound requests stay listed.
     pub request_log_ttl_s: u64,
+    /// `REQUEST_LOG_BODY_BYTES`: the longest excerpt of a request's body
+    /// (and of an async result) the request log keeps; 0 keeps none.
+    pub request_log_body_bytes: usize,
     /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
     pub callback_allowed_hosts: AllowList,
     /// `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
@@ -344,6 +353,13 @@ impl Settings {
             },
             webhook_max_wait_s: number(&get, "WEBHOOK_MAX_WAIT_S", DEFAULT_WEBHOOK_MAX_WAIT_S, 1)?,
             request_log_ttl_s: number(&get, "REQUEST_LOG_TTL_S", DEFAULT_REQUEST_LOG_TTL_S, 1)?,
+            request_log_body_bytes: number_in(
+                &get,
+                "REQUEST_LOG_BODY_BYTES",
+                DEFAULT_REQUEST_LOG_BODY_BYTES,
+                0,
+                MAX_REQUEST_LOG_BODY_BYTES,
+            )?,
             callback_allowed_hosts: allow_list(&get, ListKind::Callback, "")?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             callback_max_bytes: number(

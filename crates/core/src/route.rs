@@ -46,6 +46,14 @@ pub enum Route<'a> {
         /// The channel id.
         id: &'a str,
     },
+    /// `GET /rest/v1/service/integration_points/{id}/requests/{request_id}`:
+    /// one recorded request, whole.
+    ChannelRequest {
+        /// The channel id.
+        id: &'a str,
+        /// The record's id (the event id).
+        request_id: &'a str,
+    },
     /// `POST …/{id}/events`: publish an event on an eventing channel.
     Publish {
         /// The channel id.
@@ -152,6 +160,9 @@ impl Route<'_> {
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
+            Route::ChannelRequest { .. } => {
+                "/rest/v1/service/integration_points/{id}/requests/{request_id}"
+            }
             Route::Publish { .. } => "/rest/v1/service/integration_points/{id}/events",
             Route::WebSocket {
                 subscribe: false, ..
@@ -195,6 +206,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/rest/v1/service/integration_points/{id}"),
     ("DELETE", "/rest/v1/service/integration_points/{id}"),
     ("GET", "/rest/v1/service/integration_points/{id}/requests"),
+    (
+        "GET",
+        "/rest/v1/service/integration_points/{id}/requests/{request_id}",
+    ),
     ("POST", "/rest/v1/service/integration_points/{id}/events"),
     ("POST", "/rest/v1/service/integration_points/{id}/send"),
     ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
@@ -317,6 +332,15 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         ),
         ["rest", "v1", "service", "integration_points", id, "requests"] if !id.is_empty() => {
             pick(method, "GET", &[("GET", Route::ChannelRequests { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "requests", request_id]
+            if !id.is_empty() && !request_id.is_empty() =>
+        {
+            pick(
+                method,
+                "GET",
+                &[("GET", Route::ChannelRequest { id, request_id })],
+            )
         }
         ["rest", "v1", "service", "integration_points", id, "events"] if !id.is_empty() => {
             pick(method, "POST", &[("POST", Route::Publish { id })])

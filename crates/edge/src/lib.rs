@@ -126,6 +126,9 @@ async fn dispatch(
         Route::ChannelRequests { id } => {
             channel::handle(&rest(env)?, req, ChannelRoute::Requests(id)).await
         }
+        Route::ChannelRequest { id, request_id } => {
+            channel::handle(&rest(env)?, req, ChannelRoute::Request(id, request_id)).await
+        }
         Route::Publish { id } => eventing::publish(&rest(env)?, req, id).await,
         Route::WebSocket { token, subscribe } => {
             websocket::upgrade(&rest(env)?, req, token, subscribe).await

@@ -15,6 +15,27 @@ pub struct Store {
     db: D1Database,
 }
 
+/// An inbound request's row, as written.
+pub struct RequestRow<'a> {
+    pub id: &'a str,
+    pub channel_id: &'a str,
+    pub received_at_ms: u64,
+    pub expires_at_ms: u64,
+    /// The summary the list shows.
+    pub doc: &'a Value,
+    /// The payload only the detail route shows.
+    pub payload: &'a Value,
+    /// Async runs: where the process's result will be kept.
+    pub result_key: Option<&'a str>,
+}
+
+/// An inbound request's row, as read for its detail.
+pub struct StoredRequest {
+    pub summary: Value,
+    pub payload: Option<Value>,
+    pub result: Option<Value>,
+}
+
 #[derive(Deserialize)]
 struct DocRow {
     doc: String,
@@ -173,6 +194,12 @@ impl Store {
             .db
             .batch(vec![
                 self.stmt("DELETE FROM channels WHERE id = ?1", &[text(id)])?,
+                // Its async results first: they are found through its records.
+                self.stmt(
+                    "DELETE FROM inbound_results WHERE result_key IN \
+                     (SELECT result_key FROM inbound_requests WHERE channel_id = ?1 AND result_key IS NOT NULL)",
+                    &[text(id)],
+                )?,
                 self.stmt(
                     "DELETE FROM inbound_requests WHERE channel_id = ?1",
                     &[text(id)],
@@ -206,31 +233,66 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Records an inbound request.
-    pub async fn log_request(
-        &self,
-        id: &str,
-        channel_id: &str,
-        received_at_ms: u64,
-        expires_at_ms: u64,
-        doc: &Value,
-    ) -> Result<(), RestError> {
+    /// Records an inbound request: its summary (`doc`, what the list
+    /// shows), its payload (`detail`, the detail route only) and, for an
+    /// async run, the key its result will be kept under.
+    pub async fn log_request(&self, row: &RequestRow<'_>) -> Result<(), RestError> {
         self.run(
-            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[text(id), text(channel_id), number(received_at_ms), number(expires_at_ms), text(&doc.to_string())],
+            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, detail, result_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                text(row.id),
+                text(row.channel_id),
+                number(row.received_at_ms),
+                number(row.expires_at_ms),
+                text(&row.doc.to_string()),
+                text(&row.payload.to_string()),
+                row.result_key.map(text).unwrap_or(JsValue::NULL),
+            ],
         )
         .await
         .map(drop)
     }
 
-    /// Deletes request records past their time (the cron runs it; listings
-    /// already leave them out). The number deleted.
-    pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
+    /// Keeps an async run's result under `key` (the first one reported; a
+    /// later one is ignored, as the rendezvous object does).
+    pub async fn log_result(
+        &self,
+        key: &str,
+        expires_at_ms: u64,
+        doc: &Value,
+    ) -> Result<(), RestError> {
         self.run(
-            "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
-            &[number(now_ms)],
+            "INSERT INTO inbound_results (result_key, expires_at_ms, doc) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (result_key) DO NOTHING",
+            &[text(key), number(expires_at_ms), text(&doc.to_string())],
         )
         .await
+        .map(drop)
+    }
+
+    /// Deletes request records and results past their time (the cron runs
+    /// it; listings already leave them out). The number of records deleted.
+    pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
+        let results = self
+            .db
+            .batch(vec![
+                self.stmt(
+                    "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
+                    &[number(now_ms)],
+                )?,
+                self.stmt(
+                    "DELETE FROM inbound_results WHERE expires_at_ms < ?1",
+                    &[number(now_ms)],
+                )?,
+            ])
+            .await
+            .map_err(db_error)?;
+        Ok(results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0))
     }
 
     /// A channel's recorded requests, newest first, still within their time.
@@ -246,6 +308,39 @@ impl Store {
             &[text(channel_id), number(now_ms), number(limit), number(offset)],
         )
         .await
+    }
+
+    /// One recorded request of a channel, still within its time: its
+    /// summary, its payload (none for records kept before payloads were)
+    /// and its async result, if one was reported.
+    pub async fn request(
+        &self,
+        channel_id: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<Option<StoredRequest>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            detail: Option<String>,
+            result: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT r.doc AS doc, r.detail AS detail, x.doc AS result FROM inbound_requests r \
+                 LEFT JOIN inbound_results x ON x.result_key = r.result_key AND x.expires_at_ms >= ?3 \
+                 WHERE r.id = ?1 AND r.channel_id = ?2 AND r.expires_at_ms >= ?3",
+                &[text(id), text(channel_id), number(now_ms)],
+            )
+            .await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(StoredRequest {
+            summary: from_json(&row.doc)?,
+            payload: row.detail.as_deref().map(from_json).transpose()?,
+            result: row.result.as_deref().map(from_json).transpose()?,
+        }))
     }
 
     /// Stores a new delivery at generation 1, due at `now_ms`; its

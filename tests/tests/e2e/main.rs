@@ -15,5 +15,6 @@ mod eventing_limits;
 mod hardening;
 mod openapi;
 mod outbound;
+mod requests;
 mod sync;
 mod webhooks;

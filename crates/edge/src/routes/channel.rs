@@ -18,6 +18,7 @@ pub enum ChannelRoute<'a> {
     Collection(ChannelCollectionOp),
     Item(&'a str, ChannelItemOp),
     Requests(&'a str),
+    Request(&'a str, &'a str),
 }
 
 pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handled {
@@ -99,6 +100,25 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             let list = store.requests(id, now_ms(), offset, limit).await?;
             ok(200, &Value::Array(list))
         }
+        ChannelRoute::Request(id, request_id) => {
+            refuse_query(&pairs)?;
+            existing(&store, id).await?;
+            let found = store.request(id, request_id, now_ms()).await?;
+            let r = found.ok_or_else(|| {
+                RestError::not_found(format!("No recorded request {request_id} on channel {id}"))
+            })?;
+            ok(200, &request_log::detail(r.summary, r.payload, r.result))
+        }
+    }
+}
+
+/// A route that takes no query parameters refuses any (a 400 naming it).
+fn refuse_query(pairs: &[(String, String)]) -> Result<(), RestError> {
+    match pairs.first() {
+        Some((k, _)) => Err(RestError::bad_request(format!(
+            "unknown parameter {k}; this route takes none"
+        ))),
+        None => Ok(()),
     }
 }
 
