@@ -4,6 +4,7 @@ import { errorBox, screen } from "./ui.js";
 import { api, getToken, setToken, clearToken, ApiError, NetworkError } from "./api.js";
 import * as channels from "./screens/channels.js";
 import * as channelForm from "./screens/channel-form.js";
+import * as requests from "./screens/requests.js";
 import * as callback from "./screens/callback.js";
 import * as deliveries from "./screens/deliveries.js";
 import * as live from "./screens/live.js";
@@ -18,6 +19,8 @@ const ROUTES = [
   [/^\/channels$/, channels.render],
   [/^\/channels\/new$/, channelForm.render, []],
   [/^\/channels\/([^/]+)$/, channelForm.render, ["id"]],
+  [/^\/channels\/([^/]+)\/requests$/, requests.renderList, ["id"]],
+  [/^\/channels\/([^/]+)\/requests\/([^/]+)$/, requests.renderDetail, ["id", "rid"]],
   [/^\/channels\/([^/]+)\/callback$/, callback.render, ["id"]],
   [/^\/channels\/([^/]+)\/deliveries$/, deliveries.renderList, ["id"]],
   [/^\/channels\/([^/]+)\/deliveries\/([^/]+)$/, deliveries.renderDetail, ["id", "did"]],

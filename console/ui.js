@@ -55,3 +55,13 @@ const OUTCOME = { answered: "ok", accepted: "ok", timed_out: "warn", failed: "ba
 export const outcomeBadge = (o) => h("span", { class: `badge ${OUTCOME[o] || "info"}` }, o || "?");
 export const statusBadge = (s) =>
   h("span", { class: `badge ${s == null ? "bad" : s < 300 ? "ok" : s < 500 ? "warn" : "bad"}` }, s == null ? "none" : String(s));
+
+/** Labels each cell with its column's heading, so that a narrow screen shows rows as cards. */
+export function cards(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((td, i) => td.setAttribute("data-label", heads[i] || ""));
+  }
+  table.classList.add("cards");
+  return table;
+}

@@ -2,7 +2,7 @@
 // sort by column, pages).
 import { h, fill, field, fmtTime } from "../dom.js";
 import { listChannels } from "../api.js";
-import { screen, errorBox } from "../ui.js";
+import { screen, errorBox, cards } from "../ui.js";
 
 const PAGE = 20;
 const COLUMNS = [
@@ -68,7 +68,7 @@ export async function render({ query }, ctx) {
       fill(body, h("p.empty", all.length ? `No channel matches the search (${all.length} match the filters).` : "No channel matches these filters."));
       return;
     }
-    const table = h("table", { id: "channels-table" },
+    const table = cards(h("table", { id: "channels-table" },
       h("caption.muted", `${rows.length} channel${rows.length === 1 ? "" : "s"}`),
       h("thead", h("tr", COLUMNS.map(([key, label]) => {
         const sorted = state.sort === key;
@@ -89,7 +89,7 @@ export async function render({ query }, ctx) {
         h("td", fmtTime(c.ext?.ct)),
         h("td", fmtTime(c.ext?.lwt)),
       ))),
-    );
+    ));
     fill(body, h("div.scroll", table),
       pages > 1 && h("nav.pager", { "aria-label": "Pages" },
         h("button", { type: "button", disabled: state.page === 0, onclick: () => { state.page--; draw(); } }, "Previous"),

@@ -2,7 +2,7 @@
 // delivery's attempt timeline, and resend for dead or failed ones.
 import { h, fill, fmtTime, pre, pairs, announce, field } from "../dom.js";
 import { api } from "../api.js";
-import { screen, errorBox, channelTabs, statusBadge } from "../ui.js";
+import { screen, errorBox, channelTabs, statusBadge, cards } from "../ui.js";
 
 const STATES = ["pending", "delivered", "failed", "dead"];
 const TONE = { pending: "info", delivered: "ok", failed: "bad", dead: "bad" };
@@ -30,7 +30,7 @@ export async function renderList({ id, query }, ctx) {
       } else if (!list.length) {
         fill(body, h("p.empty", `No ${want} deliveries (${rows.length} in all).`));
       } else {
-        fill(body, h("div.scroll", h("table", { id: "deliveries-table" },
+        fill(body, h("div.scroll", cards(h("table", { id: "deliveries-table" },
           h("caption.muted", `${list.length} deliver${list.length === 1 ? "y" : "ies"}, newest first`),
           h("thead", h("tr", ["Created", "State", "Request", "Attempts", "Last status", "Next attempt"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", list.map((d) => {
@@ -42,7 +42,7 @@ export async function renderList({ id, query }, ctx) {
               h("td.num", String(d.attempts?.length ?? 0)),
               h("td", last ? statusBadge(last.status) : "—"),
               h("td", d.next_attempt_at_ms ? fmtTime(d.next_attempt_at_ms) : "—"));
-          })))));
+          }))))));
       }
       if (rows.some((d) => d.state === "pending")) timer = setTimeout(load, POLL_MS * 2);
     } catch (e) {

@@ -25,26 +25,22 @@ export function countFromLists(requests, deliveries, now) {
   }
   const by_state = Object.fromEntries(STATES.map((s) => [s, 0]));
   for (const d of deliveries) by_state[d.state] = (by_state[d.state] || 0) + 1;
-  return { by_outcome, by_state, perMinute, counted: true };
+  return { by_outcome, by_state, perMinute, counted: true, split: true };
 }
 
-/** The stats route's answer in the shape this screen draws. */
-export function fromStats(s, now) {
+/**
+ * The stats route's answer in the shape this screen draws: `requests`
+ * {total, by_outcome, per_minute: 60 counts, oldest first}, `deliveries`
+ * {by_state}. The route does not split a minute by outcome, so its bars
+ * are one colour.
+ */
+export function fromStats(s) {
   const req = s.requests || {};
   const by_outcome = { ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])), ...(req.by_outcome || {}) };
   const by_state = { ...Object.fromEntries(STATES.map((x) => [x, 0])), ...((s.deliveries || {}).by_state || {}) };
-  const perMinute = Array.from({ length: MINUTES }, () => ({ ok: 0, bad: 0 }));
-  const since = now - MINUTES * 60_000;
-  for (const m of req.per_minute || []) {
-    const t = typeof m.minute === "number" ? m.minute : Date.parse(m.minute || m.at || m.start);
-    const slot = Math.floor((t - since) / 60_000);
-    if (slot < 0 || slot >= MINUTES) continue;
-    const bad = m.by_outcome ? [...BAD].reduce((n, o) => n + (m.by_outcome[o] || 0), 0) : m.bad || 0;
-    const total = m.count ?? m.total ?? (m.by_outcome ? Object.values(m.by_outcome).reduce((a, b) => a + b, 0) : 0);
-    perMinute[slot].ok += total - bad;
-    perMinute[slot].bad += bad;
-  }
-  return { by_outcome, by_state, perMinute, counted: false };
+  const counts = Array.isArray(req.per_minute) ? req.per_minute.slice(-MINUTES) : [];
+  const perMinute = Array.from({ length: MINUTES }, (_, i) => ({ ok: Number(counts[i - (MINUTES - counts.length)] || 0), bad: 0 }));
+  return { by_outcome, by_state, perMinute, counted: false, split: false };
 }
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -102,7 +98,7 @@ export async function render({ id }, ctx) {
     let figures;
     try {
       try {
-        figures = fromStats(await api("GET", `${cid}/stats`), now);
+        figures = fromStats(await api("GET", `${cid}/stats`));
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404 && /no such route/i.test(e.message))) throw e;
         const [reqs, dels] = await Promise.all([
@@ -122,7 +118,7 @@ export async function render({ id }, ctx) {
       h("h2", `Requests in the last hour: ${total}`),
       tiles("ov-outcomes", figures.by_outcome, "Requests by outcome"),
       chart(figures.perMinute),
-      h("p.hint", "Bars: requests per minute; red: timed out, failed or no process."),
+      h("p.hint", figures.split ? "Bars: requests per minute; red: timed out, failed or no process." : "Bars: requests per minute, oldest on the left."),
       h("h2", "Deliveries by state"),
       tiles("ov-states", figures.by_state, "Deliveries by state"),
       h("p", h("a", { href: `#/channels/${chosen.id}/requests` }, "See the requests"), " · ",

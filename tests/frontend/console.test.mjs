@@ -129,6 +129,34 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   await empty.done();
 });
 
+test("requests: a call to the channel's webhook is listed, newest first, with its detail (secrets redacted)", async () => {
+  assert.ok(channel, "made by the form test");
+  const res = await fetch(`${ORIGIN}/api/token/v1/${channel.token_local}/orders?x=1`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer caller-secret-123" },
+    body: JSON.stringify({ from: "4111", to: "5500", amount: 42 }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  const page = await open(`#/channels/${channel.id}/requests`);
+  const table = page.locator("#requests-table");
+  await table.waitFor();
+  const row = table.locator("tbody tr").first();
+  assert.match(await row.textContent(), /POST.*\/orders\?x=1.*200.*sync.*answered/s);
+  assert.ok(!(await row.textContent()).includes(channel.token_local), "token redacted in the URL");
+  await shoot(page, "requests");
+  await row.getByRole("link").click();
+  await page.locator("#request-summary").waitFor();
+  const text = await page.locator("main").textContent();
+  assert.match(text, /Method\s*POST/);
+  assert.match(text, /x\s*1/, "query shown");
+  assert.match(text, /amount/, "body excerpt shown");
+  assert.ok(!text.includes("caller-secret-123"), "the authorization header is redacted");
+  assert.ok(!text.includes(channel.token_local), "the token is redacted");
+  assert.match(text, /Answer\s*Status\s*200/);
+  await shoot(page, "request-detail");
+  await page.done();
+});
+
 test("outbound callback: placeholders flagged, settings saved, a test send reaches the loopback receiver", async () => {
   const page = await open(`#/channels/${channel.id}/callback`);
   await page.getByLabel("Destination URL").fill(rx.url("/ok"));
