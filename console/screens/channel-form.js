@@ -175,7 +175,7 @@ function confirmDelete(ch) {
           err.replaceChildren(errorBox(x));
         }
       } }, `Delete ${ch.code}`),
-      h("button", { value: "cancel" }, "Cancel")));
+      h("button", { value: "cancel", autofocus: true }, "Cancel")));
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();

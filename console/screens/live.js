@@ -6,6 +6,8 @@ import { api, listChannels } from "../api.js";
 import { screen, errorBox } from "../ui.js";
 
 const MAX_SHOWN = 200;
+const MAX_DATA_CHARS = 300;
+const clip = (s) => (s.length > MAX_DATA_CHARS ? `${s.slice(0, MAX_DATA_CHARS)}… (${s.length} characters)` : s);
 
 export async function render({ id }, ctx) {
   let channels;
@@ -26,7 +28,7 @@ export async function render({ id }, ctx) {
   const patterns = field("Event patterns", h("input", { id: "ev-patterns", placeholder: "order.*, user.login" }),
     "Exact types, prefix.* or *; empty means everything.");
   const state = h("p", { id: "ev-state", "aria-live": "polite" }, "Not connected.");
-  const list = h("ol.events", { id: "events", "aria-label": "Events, newest first" });
+  const list = h("ol.events", { id: "events", "aria-label": "Events, newest first", tabindex: "0" });
   const counter = h("p.muted", { id: "ev-count" });
   let ws = null;
   let lastId = "";
@@ -36,6 +38,7 @@ export async function render({ id }, ctx) {
   const connectBtn = h("button.primary", { type: "button" }, "Connect");
   const pauseBtn = h("button", { type: "button", disabled: true, "aria-pressed": "false" }, "Pause");
   const reconnectBtn = h("button", { type: "button", disabled: true }, "Reconnect from last event");
+  const disconnectBtn = h("button", { type: "button", disabled: true }, "Disconnect");
 
   const show = (ev) => {
     count++;
@@ -43,7 +46,7 @@ export async function render({ id }, ctx) {
     const item = isGap
       ? h("li.gap", `Gap: events after ${ev.data?.last_event_id} are no longer buffered; some were missed.`)
       : h("li", { dataset: { id: ev.id } }, h("code", `#${ev.id}`), " ", h("strong", ev.type), " ",
-        h("span.muted", fmtTime(ev.ts)), " ", h("code", JSON.stringify(ev.data)));
+        h("span.muted", fmtTime(ev.ts)), " ", h("code", clip(JSON.stringify(ev.data))));
     list.prepend(item);
     while (list.children.length > MAX_SHOWN) list.lastChild.remove();
     updateCount();
@@ -74,6 +77,7 @@ export async function render({ id }, ctx) {
       state.textContent = `Connected to ${ch.code}${fromLast && lastId ? `, replaying after #${lastId}` : ""}.`;
       pauseBtn.disabled = false;
       reconnectBtn.disabled = false;
+      disconnectBtn.disabled = false;
     };
     sock.onmessage = (m) => {
       let ev;
@@ -91,6 +95,7 @@ export async function render({ id }, ctx) {
     sock.onclose = (e) => {
       if (ws !== sock) return;
       ws = null;
+      disconnectBtn.disabled = true;
       state.textContent = `Disconnected (code ${e.code}${e.reason ? `: ${e.reason}` : ""}). Reconnect picks up after #${lastId || "nothing"}.`;
       reconnectBtn.disabled = false;
     };
@@ -105,6 +110,11 @@ export async function render({ id }, ctx) {
     connect(false);
   });
   reconnectBtn.addEventListener("click", () => connect(true));
+  disconnectBtn.addEventListener("click", () => {
+    close();
+    disconnectBtn.disabled = true;
+    state.textContent = `Disconnected. Reconnect picks up after #${lastId || "nothing"}.`;
+  });
   pauseBtn.addEventListener("click", () => {
     paused = !paused;
     pauseBtn.setAttribute("aria-pressed", String(paused));
@@ -147,7 +157,7 @@ export async function render({ id }, ctx) {
 
   screen("Live events",
     h("div.toolbar", pick.wrap, patterns.wrap),
-    h("div.actions", connectBtn, pauseBtn, reconnectBtn),
+    h("div.actions", connectBtn, pauseBtn, reconnectBtn, disconnectBtn),
     state, counter, list,
     h("section", { "aria-labelledby": "pub-h" }, h("h2", { id: "pub-h" }, "Publish a test event"), pubForm));
 }

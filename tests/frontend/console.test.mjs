@@ -288,6 +288,19 @@ test("live events: events arrive over the WebSocket, pause holds them, reconnect
   await page.locator("#events li", { hasText: "order.closed" }).waitFor();
   assert.equal(await page.locator("#events li", { hasText: "order.shipped" }).count(), 1, "no replay of what was seen");
   await shoot(page, "live-events");
+  // Missed while disconnected, and more than the hub keeps (EVENT_BUFFER_BYTES,
+  // 4 MiB, of events near EVENT_MAX_BYTES): a reconnect shows the gap as such.
+  await page.getByRole("button", { name: "Disconnect" }).click();
+  await page.locator("#ev-state", { hasText: "Disconnected." }).waitFor();
+  const big = "x".repeat(240_000);
+  for (let i = 0; i < 20; i++) {
+    const r = await adminApi("POST", `/${evId}/events`, { type: "bulk.item", data: { i, big } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+  }
+  await page.getByRole("button", { name: "Reconnect from last event" }).click();
+  await page.locator("#events li.gap").waitFor();
+  assert.match(await page.locator("#events li.gap").textContent(), /^Gap: events after \d+ are no longer buffered/);
+  await page.locator("#events li", { hasText: '"i":19' }).waitFor();
   await page.done();
 });
 
