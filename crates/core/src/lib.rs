@@ -16,6 +16,7 @@
 //! | [`signature`], [`request_id`], [`ids`] | Corezoid signatures, self-authenticating request ids, UUIDs |
 //! | [`sync_api`], [`engine`], [`callback`] | the Sync API: parsing, deadlines, the task sent to the engine, its callback, the answer |
 //! | [`channel`], [`request_log`] | integration channels and their list query; the inbound request log |
+//! | [`stats`] | a channel's overview: requests per minute and by outcome, deliveries by state |
 //! | [`webhook`] | inbound webhooks: the event, the process's answer, CORS |
 //! | [`websocket`] | inbound WebSocket connections: connection ids, the `$wsMessage` event |
 //! | [`eventing`] | events, patterns, the replay buffer, subscriptions, rate limits |
@@ -40,6 +41,7 @@ pub mod request_id;
 pub mod request_log;
 pub mod route;
 pub mod signature;
+pub mod stats;
 pub mod sync_api;
 pub mod webhook;
 pub mod websocket;

@@ -54,6 +54,11 @@ pub enum Route<'a> {
         /// The record's id (the event id).
         request_id: &'a str,
     },
+    /// `GET /rest/v1/service/integration_points/{id}/stats`: the channel's overview.
+    ChannelStats {
+        /// The channel id.
+        id: &'a str,
+    },
     /// `POST …/{id}/events`: publish an event on an eventing channel.
     Publish {
         /// The channel id.
@@ -163,6 +168,7 @@ impl Route<'_> {
             Route::ChannelRequest { .. } => {
                 "/rest/v1/service/integration_points/{id}/requests/{request_id}"
             }
+            Route::ChannelStats { .. } => "/rest/v1/service/integration_points/{id}/stats",
             Route::Publish { .. } => "/rest/v1/service/integration_points/{id}/events",
             Route::WebSocket {
                 subscribe: false, ..
@@ -210,6 +216,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         "GET",
         "/rest/v1/service/integration_points/{id}/requests/{request_id}",
     ),
+    ("GET", "/rest/v1/service/integration_points/{id}/stats"),
     ("POST", "/rest/v1/service/integration_points/{id}/events"),
     ("POST", "/rest/v1/service/integration_points/{id}/send"),
     ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
@@ -341,6 +348,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
                 "GET",
                 &[("GET", Route::ChannelRequest { id, request_id })],
             )
+        }
+        ["rest", "v1", "service", "integration_points", id, "stats"] if !id.is_empty() => {
+            pick(method, "GET", &[("GET", Route::ChannelStats { id })])
         }
         ["rest", "v1", "service", "integration_points", id, "events"] if !id.is_empty() => {
             pick(method, "POST", &[("POST", Route::Publish { id })])

@@ -129,6 +129,9 @@ async fn dispatch(
         Route::ChannelRequest { id, request_id } => {
             channel::handle(&rest(env)?, req, ChannelRoute::Request(id, request_id)).await
         }
+        Route::ChannelStats { id } => {
+            channel::handle(&rest(env)?, req, ChannelRoute::Stats(id)).await
+        }
         Route::Publish { id } => eventing::publish(&rest(env)?, req, id).await,
         Route::WebSocket { token, subscribe } => {
             websocket::upgrade(&rest(env)?, req, token, subscribe).await

@@ -8,6 +8,7 @@ use serde_json::Value;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::Delivery;
+use syncbridge_core::stats::{RequestCount, StateCount};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -341,6 +342,69 @@ impl Store {
             payload: row.detail.as_deref().map(from_json).transpose()?,
             result: row.result.as_deref().map(from_json).transpose()?,
         }))
+    }
+
+    /// A channel's requests received since `since_ms` (and not expired),
+    /// counted by minute and outcome (index `inbound_requests_by_channel`).
+    pub async fn request_counts(
+        &self,
+        channel_id: &str,
+        since_ms: u64,
+        now_ms: u64,
+    ) -> Result<Vec<RequestCount>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            minute: f64,
+            outcome: Option<String>,
+            n: f64,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT CAST(received_at_ms / 60000 AS INTEGER) AS minute, \
+                 json_extract(doc, '$.outcome') AS outcome, COUNT(*) AS n \
+                 FROM inbound_requests WHERE channel_id = ?1 AND received_at_ms >= ?2 AND expires_at_ms >= ?3 \
+                 GROUP BY minute, outcome",
+                &[text(channel_id), number(since_ms), number(now_ms)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RequestCount {
+                minute: r.minute as u64,
+                outcome: r.outcome.unwrap_or_default(),
+                count: r.n as u64,
+            })
+            .collect())
+    }
+
+    /// A channel's deliveries counted by state: all of them, and those
+    /// created since `since_ms` (index `deliveries_by_channel_newest`).
+    pub async fn delivery_counts(
+        &self,
+        channel_id: &str,
+        since_ms: u64,
+    ) -> Result<Vec<StateCount>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            state: String,
+            total: f64,
+            recent: Option<f64>,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT state, COUNT(*) AS total, SUM(created_at_ms >= ?2) AS recent \
+                 FROM deliveries WHERE channel_id = ?1 GROUP BY state",
+                &[text(channel_id), number(since_ms)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StateCount {
+                state: r.state,
+                total: r.total as u64,
+                last_hour: r.recent.unwrap_or(0.0) as u64,
+            })
+            .collect())
     }
 
     /// Stores a new delivery at generation 1, due at `now_ms`; its

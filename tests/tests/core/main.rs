@@ -14,6 +14,7 @@ mod request_id;
 mod request_log;
 mod route;
 mod signature;
+mod stats;
 mod sync_api;
 mod webhook;
 mod websocket;

@@ -16,5 +16,6 @@ mod hardening;
 mod openapi;
 mod outbound;
 mod requests;
+mod stats;
 mod sync;
 mod webhooks;

@@ -1,7 +1,7 @@
 //! The channel API, `/rest/v1/service/integration_points`, on D1.
 //! Every route requires `Authorization: Bearer {ADMIN_TOKEN}`.
 
-use crate::clock::{now_iso, now_ms, random16};
+use crate::clock::{iso, now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, read_json, rest_json, Handled};
 use crate::store::Store;
@@ -10,7 +10,7 @@ use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::error::RestError;
 use syncbridge_core::route::{ChannelCollectionOp, ChannelItemOp};
-use syncbridge_core::{admin, ids, outbound, request_log, Settings};
+use syncbridge_core::{admin, ids, outbound, request_log, stats, Settings};
 use worker::{Request, Response};
 
 /// Which channel route was asked for.
@@ -19,6 +19,7 @@ pub enum ChannelRoute<'a> {
     Item(&'a str, ChannelItemOp),
     Requests(&'a str),
     Request(&'a str, &'a str),
+    Stats(&'a str),
 }
 
 pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handled {
@@ -99,6 +100,19 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             existing(&store, id).await?;
             let list = store.requests(id, now_ms(), offset, limit).await?;
             ok(200, &Value::Array(list))
+        }
+        ChannelRoute::Stats(id) => {
+            refuse_query(&pairs)?;
+            existing(&store, id).await?;
+            let now = now_ms();
+            let since = stats::window_start_ms(now);
+            let requests = store.request_counts(id, since, now).await?;
+            let deliveries = store.delivery_counts(id, since).await?;
+            let overview = stats::overview(id, now, &iso(since), &requests, &deliveries);
+            ok(
+                200,
+                &serde_json::to_value(overview).map_err(|e| RestError::internal(e.to_string()))?,
+            )
         }
         ChannelRoute::Request(id, request_id) => {
             refuse_query(&pairs)?;
