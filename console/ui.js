@@ -34,7 +34,7 @@ export function channelTabs(id, current, ch) {
         h("li", h("a", { href: `#/channels/${id}${p}`, "aria-current": p === current ? "page" : null }, label)),
       ),
       ch && ch.type === "eventing" && h("li", h("a", { href: `#/live/${id}` }, "Live events")),
-      h("li", h("a", { href: `#/overview/${id}` }, "Overview")),
+      h("li", h("a", { href: `#/overview/${id}`, "aria-current": current === "overview" ? "page" : null }, "Overview")),
     ),
   );
 }
