@@ -55,6 +55,7 @@ export async function renderDetail({ id, rid }, ctx) {
   if (!ctx.alive()) return;
   const req = r.request || {};
   const section = (title, ...content) => h("section", h("h2", title), ...content);
+  const withId = (el, id) => (el.id = id, el);
   // A body excerpt: {text, encoding?, bytes, truncated}; JSON text shown indented.
   const bodyOf = (b) => {
     if (b == null) return h("p.muted", "empty");
@@ -93,8 +94,8 @@ export async function renderDetail({ id, rid }, ctx) {
       ? [h("p", "Status ", statusBadge(r.response.status)), pairs(r.response.headers), pre(r.response.body || "")]
       : h("p.muted", r.mode === "async" ? "Async: the caller got 200 at once." : "No answer recorded.")),
     (r.result != null || r.mode === "async") &&
-      section("Process result", r.result != null
+      withId(section("Process result", r.result != null
         ? [h("p.muted", `Reported ${fmtTime(r.result.received_at)}`), bodyOf(r.result.body)]
-        : h("p.muted", "The process has reported no result yet.")),
+        : h("p.muted", "The process has reported no result yet.")), "request-result"),
     Object.keys(rest).length > 0 && section("More", pre(rest)));
 }

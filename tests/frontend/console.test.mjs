@@ -153,6 +153,27 @@ test("requests: a call to the channel's webhook is listed, newest first, with it
   assert.ok(!text.includes(channel.token_local), "the token is redacted");
   assert.match(text, /Answer\s*Status\s*200/);
   await shoot(page, "request-detail");
+
+  // An async run: the caller gets 200 at once; the process's result shows once it reports it.
+  const asyncCall = await fetch(`${ORIGIN}/api/token/v1/${channel.token_local}?async=true`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ from: "4111", to: "5500", amount: 7 }),
+  });
+  assert.equal(asyncCall.status, 200);
+  await page.getByRole("link", { name: "← All requests" }).click();
+  await table.waitFor();
+  const first = table.locator("tbody tr").first();
+  assert.match(await first.textContent(), /async/);
+  await first.getByRole("link").click();
+  await page.locator("#request-summary").waitFor();
+  await until(async () => {
+    if (await page.locator("#request-result pre").count()) return true;
+    await page.reload();
+    await page.locator("#request-summary").waitFor();
+    return false;
+  }, 15_000, "the async run's result");
+  assert.match(await page.locator("#request-result").textContent(), /Reported .*\d/s);
   await page.done();
 });
 
