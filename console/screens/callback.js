@@ -119,7 +119,9 @@ export async function render({ id }, ctx) {
       fill(formError, h("p.notice", "Saved."));
     } catch (err) {
       const key = err instanceof ApiError && fieldOf(err.message);
-      const name = key && key.replace(/^opts\.callback\.(retry\.)?/, "");
+      // A template error says where: "(body line 1, column 1)" or "(headers line 2 …)".
+      const where = err instanceof ApiError && /\((body|headers) line/.exec(err.message);
+      const name = where ? where[1] : key && key.replace(/^opts\.callback\.(retry\.)?/, "");
       const target = name && (F[name] || (key === "url" && F.url));
       if (target) {
         setFieldError(target, err.message);

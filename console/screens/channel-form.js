@@ -4,8 +4,14 @@ import { h, field, setFieldError, copyButton, announce, fmtTime } from "../dom.j
 import { api, listChannels, ApiError } from "../api.js";
 import { screen, errorBox, channelTabs } from "../ui.js";
 
-/** The field an API error message names (`opts.cors_origins[1]` → opts.cors_origins). */
+/**
+ * The field an API error message names: a leading `name:` (`url: callback
+ * destination …`), else the first `quoted` name (`opts.cors_origins[1]` →
+ * opts.cors_origins).
+ */
 export function fieldOf(message) {
+  const lead = /^([A-Za-z_][\w.]*):\s/.exec(message || "");
+  if (lead) return lead[1];
   const m = /`([A-Za-z_][\w.]*)(?:\[\d+\])?`/.exec(message || "");
   return m ? m[1] : null;
 }

@@ -178,8 +178,18 @@ test("requests: a call to the channel's webhook is listed, newest first, with it
 });
 
 test("outbound callback: placeholders flagged, settings saved, a test send reaches the loopback receiver", async () => {
-  const page = await open(`#/channels/${channel.id}/callback`);
+  const page = await open(`#/channels/${channel.id}/callback`, { allow: /status of 400/ });
+  // The API's refusals, each beside its field.
+  await page.getByLabel("Destination URL").fill("https://not-allowed.example/hook");
+  await page.getByRole("button", { name: "Save callback settings" }).click();
+  await page.locator("#cb-url-err", { hasText: "not-allowed.example" }).waitFor();
+  assert.match(await page.locator("#cb-url-err").textContent(), /CALLBACK_ALLOWED_HOSTS/);
   await page.getByLabel("Destination URL").fill(rx.url("/ok"));
+  await page.getByLabel("Body template", { exact: true }).fill("@undeclared");
+  await page.getByRole("button", { name: "Save callback settings" }).click();
+  await page.locator("#cb-body-err", { hasText: "@undeclared" }).waitFor();
+  assert.equal(await page.locator("#cb-url-err").isVisible(), false, "the fixed field's error is gone");
+  assert.equal(await page.getByLabel("Destination URL").inputValue(), rx.url("/ok"), "values kept");
   await page.getByLabel("Declared variables").fill("order");
   await page.getByLabel("Body template", { exact: true }).fill('{"order": "@order", "note": "@nope", "id": @CallbackId}');
   await page.locator("#cb-unknown", { hasText: "@nope" }).waitFor();
@@ -342,6 +352,21 @@ test("playground: a Sync API call signed in the browser runs against the demo en
   await page.getByLabel("Request id").fill("0".repeat(88));
   await page.getByRole("button", { name: "Fetch the result (show)" }).click();
   await page.locator("#pg-result", { hasText: "Result not found" }).waitFor({ timeout: 20_000 });
+
+  // A result later than the caller's timeout: the answer's request id fills the
+  // show form, and show fetches the result once the engine has sent it.
+  const late = { timeout: 1, ops: [{ type: "create", obj: "task", conv_id: 1, data: { n: 5, sim: { mode: "late", delay_ms: 2500 } } }] };
+  await page.getByLabel("Request body (JSON)").fill(JSON.stringify(late));
+  await page.getByRole("button", { name: "Sign and send" }).click();
+  await page.locator("#pg-result", { hasText: "Timeout for create task" }).waitFor({ timeout: 20_000 });
+  assert.match(await page.getByLabel("Request id").inputValue(), /^[0-9a-f]{88}$/);
+  await page.waitForTimeout(2500);
+  await until(async () => {
+    await page.getByRole("button", { name: "Fetch the result (show)" }).click();
+    await page.locator("#pg-status").waitFor();
+    const t = await page.locator("#pg-result").textContent();
+    return /"proc": "ok"/.test(t) && /"n": 5/.test(t);
+  }, 15_000, "the late result");
   await page.done();
 });
 
@@ -358,6 +383,19 @@ test("network failure: the screen says so and offers a retry that works", async 
   await page.unroute("**/rest/v1/**");
   await alert.getByRole("button", { name: "Retry" }).click();
   await page.locator("#channels-table").getByRole("link", { name: CODE }).waitFor();
+
+  // A save that cannot reach the gateway keeps the form's values; its retry saves.
+  await page.goto(`${ORIGIN}/console/#/channels/${channel.id}`);
+  await page.getByLabel("Title").fill("Renamed while offline");
+  await page.route("**/rest/v1/**", (route) => route.abort("internetdisconnected"));
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const saveAlert = page.getByRole("alert");
+  await saveAlert.waitFor();
+  assert.match(await saveAlert.textContent(), /Network failure/);
+  assert.equal(await page.getByLabel("Title").inputValue(), "Renamed while offline");
+  await page.unroute("**/rest/v1/**");
+  await saveAlert.getByRole("button", { name: "Retry" }).click();
+  await until(async () => (await adminApi("GET", `/${channel.id}`)).body.opts.title === "Renamed while offline", 10_000, "the retried save");
   await page.done();
 });
 
