@@ -1,6 +1,6 @@
 // Pieces shared by every screen: the heading, the error box, channel tabs.
 import { h, fill } from "./dom.js";
-import { ApiError, NetworkError } from "./api.js";
+import { ApiError, NetworkError, getToken } from "./api.js";
 
 /** The error box: the API's own words, or a network failure with a retry. */
 export function errorBox(err, retry) {
@@ -41,6 +41,9 @@ export function channelTabs(id, current, ch) {
 
 /** Starts a screen: its heading gets the focus, as a page load would. */
 export function screen(title, ...children) {
+  // Signed out meanwhile (a 401 brought the sign-in back): a screen that was
+  // still loading does not cover it.
+  if (!getToken() && title !== "Sign in") return document.createElement("div");
   document.title = `${title} · syncbridge console`;
   const h1 = h("h1", { tabindex: "-1" }, title);
   const main = document.getElementById("main");

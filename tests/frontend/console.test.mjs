@@ -51,6 +51,11 @@ test("sign-in: a wrong token gets a clear message, the right one opens the conso
   await page.getByRole("heading", { name: "Channels" }).waitFor();
   assert.equal(await page.evaluate(() => document.cookie), "", "no cookies");
   assert.equal(await page.evaluate(() => sessionStorage.getItem("syncbridge.admin_token")), ADMIN_TOKEN);
+  // A token that stops working (ADMIN_TOKEN rotated) brings the sign-in back, saying why.
+  await page.evaluate(() => sessionStorage.setItem("syncbridge.admin_token", "rotated-away-token"));
+  await page.getByRole("link", { name: "Live events" }).click();
+  await page.locator("#token-err", { hasText: "refused the token (401)" }).waitFor();
+  assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Sign in");
   await page.done();
 });
 
@@ -113,6 +118,24 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   await page.locator("p.empty, #channels-table").first().waitFor();
   await until(async () => !(await page.getByRole("link", { name: "demo-p2p" }).count()), 5000, "the sync filter");
   await page.getByLabel("Mode").selectOption("");
+  // Pages of 20: 21 channels of one prefix make two.
+  const prefix = `${CODE}-page-`;
+  const made = [];
+  for (let i = 0; i < 21; i++) {
+    const r = await adminApi("POST", "", { code: `${prefix}${String(i).padStart(2, "0")}`, type: "public" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    made.push(r.body.id);
+  }
+  await page.reload();
+  await table.waitFor();
+  await page.getByLabel("Search by code").fill(prefix);
+  await page.getByText("Page 1 of 2").waitFor();
+  assert.equal(await table.locator("tbody tr").count(), 20);
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByText("Page 2 of 2").waitFor();
+  assert.equal(await table.locator("tbody tr").count(), 1);
+  assert.equal(await page.getByRole("button", { name: "Next" }).isDisabled(), true);
+  for (const id of made) assert.equal((await adminApi("DELETE", `/${id}`)).status, 204);
   await page.getByLabel("Search by code").fill("no-such-channel-anywhere");
   await page.getByText(/No channel matches the search/).waitFor();
   await page.done();
