@@ -422,6 +422,41 @@ test("network failure: the screen says so and offers a retry that works", async 
   await page.done();
 });
 
+test("speed: each screen opens within 200 ms (median of 5, printed), the page loads within 2 s", async (t) => {
+  const page = await open("#/playground");
+  const nav = await page.evaluate(() => Math.round(performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd));
+  t.diagnostic(`page: DOMContentLoaded after ${nav} ms`);
+  assert.ok(nav < 2000, `the page took ${nav} ms`);
+  const screens = ["#/overview", "#/channels", `#/channels/${channel.id}`, `#/channels/${channel.id}/requests`,
+    `#/channels/${channel.id}/callback`, `#/channels/${channel.id}/deliveries`, "#/live", "#/playground"];
+  const slow = [];
+  for (const hash of screens) {
+    const times = [];
+    for (let i = 0; i < 5; i++) {
+      await page.evaluate(() => (location.hash = "#/nowhere"));
+      await page.getByRole("heading", { name: "Not found" }).waitFor();
+      // From the hash change to the screen drawn with its data (nothing busy or loading).
+      times.push(await page.evaluate((h) => new Promise((resolve) => {
+        const t0 = performance.now();
+        location.hash = h;
+        const check = () => {
+          const m = document.getElementById("main");
+          const h1 = m.querySelector("h1");
+          if (h1 && h1.textContent !== "Not found" && !m.querySelector("[aria-busy=true]") && !m.textContent.includes("Loading…")) {
+            resolve(Math.round(performance.now() - t0));
+          } else requestAnimationFrame(check);
+        };
+        check();
+      }), hash));
+    }
+    const median = times.sort((a, b) => a - b)[2];
+    t.diagnostic(`${hash.replace(channel.id, "{id}")}: median ${median} ms (${times.join(", ")})`);
+    if (median >= 200) slow.push(`${hash}: ${median} ms`);
+  }
+  assert.deepEqual(slow, [], "screens slower than 200 ms");
+  await page.done();
+});
+
 test("channel form: delete asks with the code named, then removes the channel", async () => {
   const page = await open(`#/channels/${channel.id}`);
   await page.getByRole("button", { name: "Delete channel…" }).click();
