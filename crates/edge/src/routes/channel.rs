@@ -96,9 +96,9 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             }
         }
         ChannelRoute::Requests(id) => {
-            let (offset, limit) = request_log::parse_paging(&pairs)?;
+            let listing = request_log::parse_listing(&pairs, request_log::REQUEST_FILTERS)?;
             existing(&store, id).await?;
-            let list = store.requests(id, now_ms(), offset, limit).await?;
+            let list = store.requests(id, now_ms(), &listing).await?;
             ok(200, &Value::Array(list))
         }
         ChannelRoute::Stats(id) => {
