@@ -112,17 +112,20 @@ async fn the_delivery_log_is_listed_by_state() {
     assert_eq!(c.delivery(&ok, &dead, finished).await["state"], "dead");
 
     let list = |q: &str| listed(&c, format!("{API}/{}/deliveries?{q}", id_of(&ok)));
-    assert_eq!(field(&list("state=dead").await, "id"), [dead.clone()]);
+    assert_eq!(field(&list("state=dead").await, "id"), [dead.as_str()]);
     assert_eq!(
         field(&list("state=delivered").await, "id"),
-        [delivered.clone()]
+        [delivered.as_str()]
     );
     assert_eq!(
         field(&list("state=dead,failed").await, "id"),
-        [dead.clone()]
+        [dead.as_str()]
     );
     assert_eq!(field(&list("state=pending").await, "id").len(), 0);
-    assert_eq!(field(&list("").await, "id"), [dead, delivered]);
+    assert_eq!(
+        field(&list("").await, "id"),
+        [dead.as_str(), delivered.as_str()]
+    );
     let path = format!("{API}/{}/deliveries?state=lost", id_of(&ok));
     let (status, body) = c.admin(Method::GET, &path, None).await;
     let msg = assert_rest_error(status, &body, 400);
