@@ -764,7 +764,39 @@ fn list_query_defaults() {
             offset: 0,
             limit: DEFAULT_LIST_LIMIT,
             flat: false,
+            search: None,
         }
+    );
+}
+
+#[test]
+fn list_search_matches_code_or_title_in_any_case() {
+    let conn = fixture();
+    let codes = |search: &str| run(&conn, &query(&[("search", search), ("order", "code")]));
+    assert_eq!(codes("ALP"), ["alpha", "bravo"]); // alpha's code, bravo's title "Alpha"
+    assert_eq!(codes("r"), ["bravo", "charlie", "delta", "foxtrot"]);
+    assert_eq!(codes("1=1"), ["foxtrot"]);
+    assert_eq!(codes("zzz"), Vec::<String>::new());
+    // The pattern's own wildcards are literal.
+    assert_eq!(codes("%"), Vec::<String>::new());
+    assert_eq!(codes("_"), Vec::<String>::new());
+    assert_eq!(codes("\\"), Vec::<String>::new());
+    // Empty is no search; with a filter, both hold.
+    assert_eq!(codes("").len(), 6);
+    let q = query(&[
+        ("search", "a"),
+        ("filter", r#"{"type":"eventing"}"#),
+        ("order", "code"),
+    ]);
+    assert_eq!(run(&conn, &q), ["bravo", "delta"]);
+    let long = "x".repeat(257);
+    let e = parse_list_query(&pairs(&[("search", long.as_str())])).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(
+        e.error_message
+            .contains("`search` is longer than 256 bytes"),
+        "{}",
+        e.error_message
     );
 }
 

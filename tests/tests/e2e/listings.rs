@@ -131,3 +131,34 @@ async fn the_delivery_log_is_listed_by_state() {
     let msg = assert_rest_error(status, &body, 400);
     assert!(msg.contains("state must be one or more of"), "{msg}");
 }
+
+#[tokio::test]
+async fn channels_are_searched_by_code_or_title() {
+    let c = client();
+    let tag = unique("Needle").replace('-', "x");
+    let by_code = c
+        .create_channel(json!({"code": format!("shop-{tag}")}))
+        .await;
+    let by_title = c
+        .create_channel(
+            json!({"code": unique("other"), "opts": {"title": format!("The {tag} desk")}}),
+        )
+        .await;
+    c.create_channel(json!({"code": unique("unrelated")})).await;
+    let path = format!(
+        "{API}?search={}&order=code&mask=id",
+        tag.to_ascii_lowercase()
+    );
+    let list = listed(&c, path).await;
+    let mut want = vec![id_of(&by_code).to_string(), id_of(&by_title).to_string()];
+    let mut got = field(&list, "id");
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let long = "x".repeat(300);
+    let (status, body) = c
+        .admin(Method::GET, &format!("{API}?search={long}"), None)
+        .await;
+    let msg = assert_rest_error(status, &body, 400);
+    assert!(msg.contains("search"), "{msg}");
+}
