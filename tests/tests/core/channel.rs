@@ -1436,3 +1436,41 @@ fn process_urls_are_checked_against_process_allowed_hosts_on_save() {
         "`recv_svcscriptcode_ws`",
     );
 }
+
+/// The console shows a validation error beside its field: the first name
+/// in backticks of a 400 about one field is that field.
+#[test]
+fn validation_errors_name_their_field_first() {
+    for (body, field) in [
+        (json!({}), "code"),
+        (json!({"code": ""}), "code"),
+        (json!({"code": "x", "type": "other"}), "type"),
+        (json!({"code": "x", "url": 5}), "url"),
+        (
+            json!({"code": "x", "opts": {"issync": "yes"}}),
+            "opts.issync",
+        ),
+        (
+            json!({"code": "x", "opts": {"cors_origins": [1]}}),
+            "opts.cors_origins[0]",
+        ),
+        (
+            json!({"code": "x", "opts": {"callback": 1}}),
+            "opts.callback",
+        ),
+        (
+            json!({"code": "x", "opts": {"callback": {"retry": 1}}}),
+            "opts.callback.retry",
+        ),
+        (json!({"code": "x", "nonsense": 1}), "nonsense"),
+    ] {
+        let e = create(&body, "id".into(), "t".repeat(32), T0).unwrap_err();
+        assert_eq!(e.status, 400, "{body}");
+        let named = e
+            .error_message
+            .split_once('`')
+            .and_then(|(_, m)| m.split_once('`'))
+            .map(|(name, _)| name);
+        assert_eq!(named, Some(field), "{body}: {}", e.error_message);
+    }
+}

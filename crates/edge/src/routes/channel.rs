@@ -152,7 +152,7 @@ async fn existing(store: &Store, id: &str) -> Result<Channel, RestError> {
 fn check_on_save(settings: &Settings, channel: &Channel) -> Result<(), RestError> {
     if channel.opts.callback.is_some() && !channel.url.is_empty() {
         outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-            .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+            .map_err(|e| RestError::bad_request(format!("`url`: {e}")))?;
     }
     Ok(())
 }
