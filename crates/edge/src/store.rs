@@ -8,6 +8,7 @@ use serde_json::Value;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::Delivery;
+use syncbridge_core::request_log::Listing;
 use syncbridge_core::stats::{RequestCount, StateCount};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -296,17 +297,33 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// A channel's recorded requests, newest first, still within their time.
+    /// A channel's recorded requests, newest first, still within their
+    /// time; `outcome` and `mode`, when given, as `,a,b,` (`Listing::bound`).
     pub async fn requests(
         &self,
         channel_id: &str,
         now_ms: u64,
-        offset: u64,
-        limit: u64,
+        listing: &Listing,
     ) -> Result<Vec<Value>, RestError> {
+        let bound = |name| {
+            listing
+                .bound(name)
+                .map(|v| text(&v))
+                .unwrap_or(JsValue::NULL)
+        };
         self.docs(
-            "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
-            &[text(channel_id), number(now_ms), number(limit), number(offset)],
+            "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 \
+             AND (?5 IS NULL OR instr(?5, ',' || json_extract(doc, '$.outcome') || ',') > 0) \
+             AND (?6 IS NULL OR instr(?6, ',' || json_extract(doc, '$.mode') || ',') > 0) \
+             ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
+            &[
+                text(channel_id),
+                number(now_ms),
+                number(listing.limit),
+                number(listing.offset),
+                bound("outcome"),
+                bound("mode"),
+            ],
         )
         .await
     }
@@ -505,15 +522,26 @@ impl Store {
 
     /// A channel's deliveries, newest first: by `created_at`, ties by id
     /// (descending too), so the order is the reverse of (created_at, id).
+    /// `state`, when given, as `,a,b,` (`Listing::bound`).
     pub async fn deliveries(
         &self,
         channel_id: &str,
-        offset: u64,
-        limit: u64,
+        listing: &Listing,
     ) -> Result<Vec<Delivery>, RestError> {
+        let state = listing
+            .bound("state")
+            .map(|v| text(&v))
+            .unwrap_or(JsValue::NULL);
         self.docs(
-            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
-            &[text(channel_id), number(limit), number(offset)],
+            "SELECT doc FROM deliveries WHERE channel_id = ?1 \
+             AND (?4 IS NULL OR instr(?4, ',' || state || ',') > 0) \
+             ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
+            &[
+                text(channel_id),
+                number(listing.limit),
+                number(listing.offset),
+                state,
+            ],
         )
         .await
     }

@@ -332,3 +332,66 @@ fn result_keys_are_stable_hashes_that_hide_the_request_id() {
     assert_eq!(r["body"]["text"], r#"{"data":"x"#);
     assert_eq!(r["body"]["truncated"], true);
 }
+
+// ---- listing filters -------------------------------------------------------
+
+use syncbridge_core::request_log::{parse_listing, DELIVERY_FILTERS, REQUEST_FILTERS};
+
+#[test]
+fn listings_take_their_filters_and_name_what_they_refuse() {
+    let l = parse_listing(
+        &pairs(&[
+            ("outcome", "failed, timed_out,failed"),
+            ("mode", "sync"),
+            ("limit", "9"),
+        ]),
+        REQUEST_FILTERS,
+    )
+    .unwrap();
+    assert_eq!(l.limit, 9);
+    assert_eq!(l.bound("outcome").as_deref(), Some(",failed,timed_out,"));
+    assert_eq!(l.bound("mode").as_deref(), Some(",sync,"));
+    assert_eq!(l.bound("state"), None);
+    // The last of a repeated filter wins.
+    let l = parse_listing(
+        &pairs(&[("state", "dead"), ("state", "failed")]),
+        DELIVERY_FILTERS,
+    )
+    .unwrap();
+    assert_eq!(l.bound("state").as_deref(), Some(",failed,"));
+
+    for (q, needle) in [
+        (
+            ("outcome", "lost"),
+            "outcome must be one or more of answered, accepted",
+        ),
+        (("outcome", ""), "outcome must be one or more of"),
+        (("outcome", "failed,"), "outcome must be one or more of"),
+        (("mode", "SYNC"), "mode must be one or more of sync, async"),
+        (
+            ("state", "dead"),
+            "unknown parameter state; use offset, limit, outcome, mode",
+        ),
+    ] {
+        let e = parse_listing(&pairs(&[q]), REQUEST_FILTERS).unwrap_err();
+        assert_eq!(e.status, 400, "{q:?}");
+        assert!(
+            e.error_message.contains(needle),
+            "{q:?}: {}",
+            e.error_message
+        );
+    }
+    let e = parse_listing(&pairs(&[("state", "gone")]), DELIVERY_FILTERS).unwrap_err();
+    assert!(
+        e.error_message
+            .contains("state must be one or more of pending, delivered, failed, dead"),
+        "{}",
+        e.error_message
+    );
+    let e = parse_listing(&pairs(&[("outcome", "failed")]), DELIVERY_FILTERS).unwrap_err();
+    assert!(
+        e.error_message.contains("use offset, limit, state"),
+        "{}",
+        e.error_message
+    );
+}

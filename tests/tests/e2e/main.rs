@@ -13,6 +13,7 @@ mod console;
 mod eventing;
 mod eventing_limits;
 mod hardening;
+mod listings;
 mod openapi;
 mod outbound;
 mod requests;

@@ -245,10 +245,52 @@ pub fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Reads `offset` and `limit` of a request-log listing.
-pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError> {
-    let mut offset = 0;
-    let mut limit = DEFAULT_PAGE;
+/// A listing's query: its page, and the filters it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listing {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Most rows to return.
+    pub limit: u64,
+    /// Filter name → the values it takes, each one of the filter's own.
+    pub filters: Vec<(&'static str, Vec<&'static str>)>,
+}
+
+impl Listing {
+    /// The values a filter was given, as one text `,a,b,` (for a fixed SQL
+    /// statement's `instr(?, ',' || column || ',')`), or `None` when it was not.
+    pub fn bound(&self, name: &str) -> Option<String> {
+        self.filters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, vs)| format!(",{},", vs.join(",")))
+    }
+}
+
+/// The filters of `GET …/{id}/requests`.
+pub const REQUEST_FILTERS: &[(&str, &[&str])] = &[
+    (
+        "outcome",
+        &["answered", "accepted", "timed_out", "failed", "no_process"],
+    ),
+    ("mode", &["sync", "async"]),
+];
+
+/// The filters of `GET …/{id}/deliveries`.
+pub const DELIVERY_FILTERS: &[(&str, &[&str])] =
+    &[("state", &["pending", "delivered", "failed", "dead"])];
+
+/// Reads a listing's `offset`, `limit` and the `filters` it takes: each a
+/// name whose value is one or more of its values, comma-separated
+/// (`state=dead,failed`). Anything else is a 400 that names it.
+pub fn parse_listing(
+    pairs: &[(String, String)],
+    filters: &[(&'static str, &'static [&'static str])],
+) -> Result<Listing, RestError> {
+    let mut listing = Listing {
+        limit: DEFAULT_PAGE,
+        ..Listing::default()
+    };
     for (k, v) in pairs {
         let n = || {
             v.parse::<u64>()
@@ -256,22 +298,48 @@ pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError>
         };
         match k.as_str() {
             "offset" => {
-                offset = n()?;
+                listing.offset = n()?;
                 // D1 binds numbers as doubles and SQLite's OFFSET is an i64:
                 // refuse what cannot be bound exactly (the channel list does too).
-                if offset > MAX_OFFSET {
+                if listing.offset > MAX_OFFSET {
                     return Err(RestError::bad_request(format!(
                         "offset is larger than {MAX_OFFSET}"
                     )));
                 }
             }
-            "limit" => limit = n()?.min(MAX_PAGE),
+            "limit" => listing.limit = n()?.min(MAX_PAGE),
             other => {
-                return Err(RestError::bad_request(format!(
-                    "unknown parameter {other}; use offset and limit"
-                )))
+                let Some((name, allowed)) = filters.iter().find(|(f, _)| *f == other) else {
+                    let names: Vec<&str> = ["offset", "limit"]
+                        .into_iter()
+                        .chain(filters.iter().map(|(f, _)| *f))
+                        .collect();
+                    return Err(RestError::bad_request(format!(
+                        "unknown parameter {other}; use {}",
+                        names.join(", ")
+                    )));
+                };
+                let mut values = Vec::new();
+                for piece in v.split(',').map(str::trim) {
+                    let Some(known) = allowed.iter().find(|a| **a == piece) else {
+                        return Err(RestError::bad_request(format!(
+                            "{name} must be one or more of {}, comma-separated",
+                            allowed.join(", ")
+                        )));
+                    };
+                    if !values.contains(known) {
+                        values.push(*known);
+                    }
+                }
+                listing.filters.retain(|(f, _)| f != name);
+                listing.filters.push((*name, values));
             }
         }
     }
-    Ok((offset, limit))
+    Ok(listing)
+}
+
+/// Reads `offset` and `limit` of a listing that takes no filters.
+pub fn parse_paging(pairs: &[(String, String)]) -> Result<(u64, u64), RestError> {
+    parse_listing(pairs, &[]).map(|l| (l.offset, l.limit))
 }

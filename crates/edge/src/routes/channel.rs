@@ -96,9 +96,9 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             }
         }
         ChannelRoute::Requests(id) => {
-            let (offset, limit) = request_log::parse_paging(&pairs)?;
+            let listing = request_log::parse_listing(&pairs, request_log::REQUEST_FILTERS)?;
             existing(&store, id).await?;
-            let list = store.requests(id, now_ms(), offset, limit).await?;
+            let list = store.requests(id, now_ms(), &listing).await?;
             ok(200, &Value::Array(list))
         }
         ChannelRoute::Stats(id) => {
@@ -152,7 +152,7 @@ async fn existing(store: &Store, id: &str) -> Result<Channel, RestError> {
 fn check_on_save(settings: &Settings, channel: &Channel) -> Result<(), RestError> {
     if channel.opts.callback.is_some() && !channel.url.is_empty() {
         outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-            .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+            .map_err(|e| RestError::bad_request(format!("`url`: {e}")))?;
     }
     Ok(())
 }
