@@ -65,9 +65,9 @@ export async function api(method, path, { body, query, headers = {}, auth = true
   return data;
 }
 
-/** Every channel (up to the API's page cap), optionally filtered. */
-export function listChannels(filter) {
+/** Every channel (up to the API's page cap of 1000), optionally filtered and searched. */
+export function listChannels(filter, search) {
   return api("GET", "", {
-    query: { limit: 1000, filter: filter ? JSON.stringify(filter) : undefined },
+    query: { limit: 1000, filter: filter ? JSON.stringify(filter) : undefined, search: search || undefined },
   });
 }

@@ -1,4 +1,4 @@
-// Screen 1: the channels table (search by code, filter by type and sync,
+// Screen 1: the channels table (search by code or title, filter by type and sync,
 // sort by column, pages).
 import { h, fill, field, fmtTime } from "../dom.js";
 import { listChannels } from "../api.js";
@@ -24,7 +24,7 @@ export async function render({ query }, ctx) {
     desc: query.get("desc") === "1",
     page: Number(query.get("page") || 0),
   };
-  const search = field("Search by code", h("input", { type: "search", value: state.q, id: "ch-search" }));
+  const search = field("Search by code or title", h("input", { type: "search", value: state.q, id: "ch-search" }));
   const type = field(
     "Type",
     h("select", { id: "ch-type" }, h("option", { value: "" }, "any"), h("option", { value: "public" }, "public"),
@@ -46,8 +46,7 @@ export async function render({ query }, ctx) {
   );
   let all = [];
   const draw = () => {
-    const q = state.q.trim().toLowerCase();
-    let rows = all.filter((c) => !q || c.code.toLowerCase().includes(q));
+    const rows = [...all];
     const col = COLUMNS.find((c) => c[0] === state.sort) || COLUMNS[0];
     rows.sort((a, b) => {
       const x = col[2](a), y = col[2](b);
@@ -57,7 +56,7 @@ export async function render({ query }, ctx) {
     state.page = Math.min(state.page, pages - 1);
     const shown = rows.slice(state.page * PAGE, state.page * PAGE + PAGE);
     body.removeAttribute("aria-busy");
-    if (!all.length && !state.type && !state.sync) {
+    if (!all.length && !state.type && !state.sync && !state.q.trim()) {
       fill(body, h("div.empty", h("p", h("strong", "No channels yet.")),
         h("p", "A channel is a public URL that starts a process. ",
           h("a", { href: "#/channels/new" }, "Make the first channel"),
@@ -65,7 +64,7 @@ export async function render({ query }, ctx) {
       return;
     }
     if (!rows.length) {
-      fill(body, h("p.empty", all.length ? `No channel matches the search (${all.length} match the filters).` : "No channel matches these filters."));
+      fill(body, h("p.empty", "No channel matches the search and filters."));
       return;
     }
     const table = cards(h("table", { id: "channels-table" },
@@ -96,21 +95,29 @@ export async function render({ query }, ctx) {
         h("span", `Page ${state.page + 1} of ${pages}`),
         h("button", { type: "button", disabled: state.page >= pages - 1, onclick: () => { state.page++; draw(); } }, "Next")));
   };
+  let loads = 0; // only the latest answer is drawn
   const load = async () => {
+    const seq = ++loads;
     const filter = {};
     if (state.type) filter.type = state.type;
     if (state.sync) filter["opts.issync"] = state.sync === "sync";
     body.setAttribute("aria-busy", "true");
     try {
-      all = await listChannels(Object.keys(filter).length ? filter : null);
-      if (!ctx.alive()) return;
+      const got = await listChannels(Object.keys(filter).length ? filter : null, state.q.trim());
+      if (!ctx.alive() || seq !== loads) return;
+      all = got;
       draw();
     } catch (e) {
-      if (!ctx.alive()) return;
+      if (!ctx.alive() || seq !== loads) return;
       fill(body, errorBox(e, load));
     }
   };
-  search.input.addEventListener("input", () => { state.q = search.input.value; state.page = 0; draw(); });
+  // The API searches code and title; typing waits a moment before asking.
+  let typing = null;
+  search.input.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.q = search.input.value; state.page = 0; load(); }, 200);
+  });
   type.input.addEventListener("change", () => { state.type = type.input.value; state.page = 0; load(); });
   sync.input.addEventListener("change", () => { state.sync = sync.input.value; state.page = 0; load(); });
   await load();

@@ -20,15 +20,14 @@ export async function renderList({ id, query }, ctx) {
   const load = async () => {
     clearTimeout(timer);
     try {
-      const rows = await api("GET", `${encodeURIComponent(id)}/deliveries`, { query: { limit: 500 } });
-      if (!ctx.alive()) return;
       const want = filter.input.value;
-      const list = rows.filter((d) => !want || d.state === want);
-      if (!rows.length) {
+      const list = await api("GET", `${encodeURIComponent(id)}/deliveries`, { query: { limit: 500, state: want } });
+      if (!ctx.alive()) return;
+      if (!list.length && !want) {
         fill(body, h("p.empty", "No deliveries yet. Configure the ", h("a", { href: `#/channels/${id}/callback` }, "outbound callback"),
           " and queue one, or let the process call …/send."));
       } else if (!list.length) {
-        fill(body, h("p.empty", `No ${want} deliveries (${rows.length} in all).`));
+        fill(body, h("p.empty", `No ${want} deliveries.`));
       } else {
         fill(body, h("div.scroll", cards(h("table", { id: "deliveries-table" },
           h("caption.muted", `${list.length} deliver${list.length === 1 ? "y" : "ies"}, newest first`),
@@ -44,7 +43,7 @@ export async function renderList({ id, query }, ctx) {
               h("td", d.next_attempt_at_ms ? fmtTime(d.next_attempt_at_ms) : "—"));
           }))))));
       }
-      if (rows.some((d) => d.state === "pending")) timer = setTimeout(load, POLL_MS * 2);
+      if (list.some((d) => d.state === "pending")) timer = setTimeout(load, POLL_MS * 2);
     } catch (e) {
       if (ctx.alive()) fill(body, errorBox(e, load));
     }

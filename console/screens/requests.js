@@ -1,7 +1,7 @@
 // Screen 3: a channel's inbound requests (Bpium's catalog of runs) and the
 // detail of one: method, URL (token redacted), query, headers, body
 // excerpt, the answer, timing and an async run's result.
-import { h, fill, fmtTime, pre, pairs } from "../dom.js";
+import { h, fill, fmtTime, pre, pairs, field } from "../dom.js";
 import { api } from "../api.js";
 import { screen, errorBox, channelTabs, statusBadge, outcomeBadge, cards } from "../ui.js";
 
@@ -10,15 +10,36 @@ export async function renderList({ id, query }, ctx) {
   const offset = Number(query.get("offset") || 0);
   const ch = await api("GET", encodeURIComponent(id));
   if (!ctx.alive()) return;
+  const outcome = field("Outcome", h("select", { id: "rq-outcome" }, h("option", { value: "" }, "any"),
+    ["answered", "accepted", "timed_out", "failed", "no_process"].map((o) => h("option", o))));
+  const mode = field("Mode", h("select", { id: "rq-mode" }, h("option", { value: "" }, "any"), h("option", "sync"), h("option", "async")));
+  outcome.input.value = query.get("outcome") || "";
+  mode.input.value = query.get("mode") || "";
+  // Filters and page live in the hash, so Back and a reload keep them.
+  const link = (o) => {
+    const q = new URLSearchParams();
+    if (outcome.input.value) q.set("outcome", outcome.input.value);
+    if (mode.input.value) q.set("mode", mode.input.value);
+    if (o) q.set("offset", o);
+    return `#/channels/${id}/requests${q.size ? `?${q}` : ""}`;
+  };
+  for (const f of [outcome, mode]) f.input.addEventListener("change", () => (location.hash = link(0)));
   const body = h("div", { "aria-live": "polite" }, h("p.muted", "Loading…"));
   const reload = h("button", { type: "button", onclick: () => load() }, "Refresh");
-  screen(`Requests · ${ch.code}`, channelTabs(id, "/requests", ch), h("div.actions", reload), body);
+  screen(`Requests · ${ch.code}`, channelTabs(id, "/requests", ch), h("div.toolbar", outcome.wrap, mode.wrap, reload), body);
+  const filtered = Boolean(outcome.input.value || mode.input.value);
   const load = async () => {
     try {
-      const rows = await api("GET", `${encodeURIComponent(id)}/requests`, { query: { offset, limit: PAGE + 1 } });
+      const rows = await api("GET", `${encodeURIComponent(id)}/requests`, {
+        query: { offset, limit: PAGE + 1, outcome: outcome.input.value, mode: mode.input.value },
+      });
       if (!ctx.alive()) return;
       const more = rows.length > PAGE;
       const list = rows.slice(0, PAGE);
+      if (!list.length && offset === 0 && filtered) {
+        fill(body, h("p.empty", "No request matches these filters."));
+        return;
+      }
       if (!list.length && offset === 0) {
         fill(body, h("p.empty", "No requests recorded yet. Call the channel's webhook URL (on its ",
           h("a", { href: `#/channels/${id}` }, "settings"), " tab) and they appear here, newest first."));
@@ -37,8 +58,8 @@ export async function renderList({ id, query }, ctx) {
             h("td", outcomeBadge(r.outcome)),
             h("td.num", `${r.duration_ms} ms`))))))),
         h("nav.pager", { "aria-label": "Pages" },
-          offset > 0 && h("a", { href: `#/channels/${id}/requests?offset=${Math.max(0, offset - PAGE)}` }, "Newer"),
-          more && h("a", { href: `#/channels/${id}/requests?offset=${offset + PAGE}` }, "Older")));
+          offset > 0 && h("a", { href: link(Math.max(0, offset - PAGE)) }, "Newer"),
+          more && h("a", { href: link(offset + PAGE) }, "Older")));
     } catch (e) {
       if (ctx.alive()) fill(body, errorBox(e, load));
     }

@@ -101,13 +101,14 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   const page = await open("#/channels");
   const table = page.locator("#channels-table");
   await table.waitFor();
+  // A fresh demo has two channels (the demo's and the form's), both on the first page.
   assert.ok(await table.getByRole("link", { name: "demo-p2p" }).isVisible(), "the demo channel is listed");
-  await table.getByRole("link", { name: CODE }).waitFor();
+  await table.getByRole("link", { name: CODE, exact: true }).waitFor();
   await shoot(page, "channels");
-  await page.getByLabel("Search by code").fill(CODE.slice(0, 12));
+  await page.getByLabel("Search by code or title").fill(CODE.slice(0, 12));
   await until(async () => !(await table.getByRole("link", { name: "demo-p2p" }).count()), 5000, "search");
-  assert.ok(await table.getByRole("link", { name: CODE }).isVisible());
-  await page.getByLabel("Search by code").fill("");
+  assert.ok(await table.getByRole("link", { name: CODE, exact: true }).isVisible());
+  await page.getByLabel("Search by code or title").fill("");
   // Sorting by code, descending, with the keyboard.
   await page.getByRole("button", { name: /^Code/ }).focus();
   await page.keyboard.press("Enter");
@@ -128,7 +129,8 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   }
   await page.reload();
   await table.waitFor();
-  await page.getByLabel("Search by code").fill(prefix);
+  await page.getByLabel("Search by code or title").fill(prefix);
+  await table.locator("caption", { hasText: "21 channels" }).waitFor();
   await page.getByText("Page 1 of 2").waitFor();
   assert.equal(await table.locator("tbody tr").count(), 20);
   await page.getByRole("button", { name: "Next" }).click();
@@ -136,7 +138,7 @@ test("channels: the demo channel is there; search, filter, sort and the empty st
   assert.equal(await table.locator("tbody tr").count(), 1);
   assert.equal(await page.getByRole("button", { name: "Next" }).isDisabled(), true);
   for (const id of made) assert.equal((await adminApi("DELETE", `/${id}`)).status, 204);
-  await page.getByLabel("Search by code").fill("no-such-channel-anywhere");
+  await page.getByLabel("Search by code or title").fill("no-such-channel-anywhere");
   await page.getByText(/No channel matches the search/).waitFor();
   await page.done();
 
@@ -197,6 +199,16 @@ test("requests: a call to the channel's webhook is listed, newest first, with it
     return false;
   }, 15_000, "the async run's result");
   assert.match(await page.locator("#request-result").textContent(), /Reported .*\d/s);
+  // Filters by mode and outcome, asked of the API.
+  await page.getByRole("link", { name: "← All requests" }).click();
+  await table.waitFor();
+  await page.getByLabel("Mode").selectOption("sync");
+  await until(async () => {
+    const modes = await table.locator("tbody tr td:nth-child(5)").allTextContents();
+    return modes.length > 0 && modes.every((m) => /sync/.test(m) && !/async/.test(m));
+  }, 5000, "the mode filter");
+  await page.getByLabel("Outcome").selectOption("timed_out");
+  await page.getByText("No request matches these filters.").waitFor();
   await page.done();
 });
 
@@ -396,6 +408,8 @@ test("playground: a Sync API call signed in the browser runs against the demo en
 test("network failure: the screen says so and offers a retry that works", async () => {
   const page = await open("#/channels");
   await page.locator("#channels-table").waitFor();
+  await page.getByLabel("Search by code or title").fill(CODE);
+  await until(async () => !(await page.getByRole("link", { name: "demo-p2p" }).count()), 5000, "the search");
   await page.route("**/rest/v1/**", (route) => route.abort("internetdisconnected"));
   page.allowProblem = (text) => /ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(text);
   await page.getByLabel("Type").selectOption("public");
@@ -405,7 +419,7 @@ test("network failure: the screen says so and offers a retry that works", async 
   await shoot(page, "network-failure");
   await page.unroute("**/rest/v1/**");
   await alert.getByRole("button", { name: "Retry" }).click();
-  await page.locator("#channels-table").getByRole("link", { name: CODE }).waitFor();
+  await page.locator("#channels-table").getByRole("link", { name: CODE, exact: true }).waitFor();
 
   // A save that cannot reach the gateway keeps the form's values; its retry saves.
   await page.goto(`${ORIGIN}/console/#/channels/${channel.id}`);
