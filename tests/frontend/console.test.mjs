@@ -422,7 +422,8 @@ test("network failure: the screen says so and offers a retry that works", async 
   await page.locator("#channels-table").getByRole("link", { name: CODE, exact: true }).waitFor();
 
   // A save that cannot reach the gateway keeps the form's values; its retry saves.
-  await page.goto(`${ORIGIN}/console/#/channels/${channel.id}`);
+  await page.evaluate((id) => (location.hash = `#/channels/${id}`), channel.id);
+  await page.getByRole("heading", { name: `Channel ${CODE}` }).waitFor();
   await page.getByLabel("Title").fill("Renamed while offline");
   await page.route("**/rest/v1/**", (route) => route.abort("internetdisconnected"));
   await page.getByRole("button", { name: "Save changes" }).click();
