@@ -8,6 +8,11 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$CARGO_BIN/wasm-bindgen}"
 # The wasm is optimised for size (native release builds use opt-level 3).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 
+# The operator console (console/ → build/public/console/): bundled by
+# scripts/build-console.sh (esbuild), which keeps its own stamp, so this runs
+# before, and apart from, the worker's up-to-date check below.
+bash scripts/build-console.sh
+
 # Nothing to do when neither the inputs nor the outputs changed since the
 # last build: the stamp holds a hash of every input (the Rust sources and
 # manifests, the lock file, the OpenAPI document, this script, the toolchain
@@ -52,7 +57,8 @@ else
 fi
 
 # Static files the worker serves through its ASSETS binding (wrangler.toml
-# [assets]): the OpenAPI document stays out of the wasm.
+# [assets]): the OpenAPI document stays out of the wasm, and so does the
+# operator console (console/ → build/public/console/, served under /console/).
 mkdir -p build/public
 cp docs/openapi.json build/public/openapi.json
 

@@ -11,7 +11,10 @@
 #   - a sync channel `demo-p2p` whose process is that engine's /process/p2p,
 #     open to the page's origin (CORS), created once and reused afterwards;
 #   - the example page examples/frontend/ on 127.0.0.1:$FRONTEND_PORT, whose
-#     printed URL carries the channel's URL.
+#     printed URL carries the channel's URL;
+#   - the operator console at /console/ (printed with the demo's
+#     ADMIN_TOKEN), and CALLBACK_ALLOWED_HOSTS open to loopback over http so
+#     that its outbound callbacks can be tried against a local receiver.
 # The demo engine runs only then, or when DEMO_ENGINE=1 is set.
 #
 # DEMO_DIR=/some/dir forces the demo even where a .dev.vars exists, and keeps
@@ -72,6 +75,12 @@ if [ "$demo" = 1 ]; then
   # The demo's engine and process are on loopback, over plain http.
   vars_has PROCESS_ALLOWED_HOSTS ||
     extra+=("\"PROCESS_ALLOWED_HOSTS\":\"*, http://127.0.0.1:$ENGINE_PORT\"")
+fi
+# The demo's outbound callbacks may go to loopback over plain http (any
+# port), so that a receiver on this machine can be tried from the console.
+if [ "$demo_vars" = 1 ]; then
+  vars_has CALLBACK_ALLOWED_HOSTS ||
+    extra+=("\"CALLBACK_ALLOWED_HOSTS\":\"http://127.0.0.1, http://localhost\"")
 fi
 extra_json="{$(IFS=,; echo "${extra[*]}")}"
 if [ "$demo_vars" = 1 ]; then
@@ -148,10 +157,17 @@ if [ "$demo_vars" = 1 ]; then
     echo
     echo "(to 'timeout' shows a process that never answers; over 10000 is declined)"
     echo
+    echo "Console: every operator task in the browser (the demo channel '$CHANNEL_CODE' is listed). Open:"
+    echo
+    echo "  http://127.0.0.1:$PORT/console/"
+    echo
+    echo "and sign in with the demo's ADMIN_TOKEN: $(sed -n 's/^ADMIN_TOKEN=//p' "$vars_file")"
+    echo
   else
     cat "$demo_dir/channel.err" >&2
     echo "Could not set up the demo channel '$CHANNEL_CODE'; the example page is not usable." >&2
   fi
 fi
+[ "$demo_vars" = 1 ] || echo "Console: http://127.0.0.1:$PORT/console/ (sign in with your ADMIN_TOKEN)"
 echo "syncbridge is serving on http://127.0.0.1:$PORT (Ctrl-C stops it)"
 wait -n "${pids[@]}"

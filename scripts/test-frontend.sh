@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# End-to-end test of the example page (examples/frontend/): starts `make dev`
-# in demo mode on ports of its own with an isolated state, then drives the
-# page in headless Chromium (Debian's chromium with playwright-core) with
-# node's test runner (tests/frontend/). Always stops the demo afterwards.
+# End-to-end tests of the example page (examples/frontend/) and of the
+# operator console (console/, under /console/): starts `make dev` in demo
+# mode on ports of its own with an isolated state, then drives both in
+# headless Chromium (Debian's chromium with playwright-core) with node's test
+# runner (tests/frontend/). Always stops the demo afterwards. The console's
+# tests save their screenshots into docs/console/ (CONSOLE_SHOTS).
 #
 # Isolation: DEMO_DIR (a fresh temporary folder) makes scripts/dev.sh run the
 # demo even where a developer has a .dev.vars, with its settings and state in
 # that folder, so neither .dev.vars, .demo/ nor .wrangler/state is touched.
 #
 # Env: TEST_PORT (8877), TEST_ENGINE_PORT (8878), TEST_FRONTEND_PORT (8879),
-# CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR (/tmp).
+# CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR (/tmp), CONSOLE_SHOTS
+# (docs/console), TEST_FILES (both test files) to run one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${TEST_PORT:-8877}"
@@ -79,11 +82,20 @@ if [ -z "$page_url" ]; then
   exit 1
 fi
 say "page: $page_url"
+console_url=$(grep -o "http://127\.0\.0\.1:$PORT/console/" "$log" | head -1 || true)
+if [ -z "$console_url" ]; then
+  say "make dev printed no console URL; its output:"
+  cat "$log"
+  exit 1
+fi
 
 status=0
 PAGE_URL="$page_url" WAIT_S="$WAIT_S" CHROMIUM="$CHROMIUM" \
   SCREENSHOT_DIR="${SCREENSHOT_DIR:-/tmp}" \
-  timeout 300 node --test --test-timeout=60000 tests/frontend/p2p.test.mjs || status=$?
+  CONSOLE_URL="$console_url" DEMO_DIR="$demo_dir" ENGINE_PORT="$ENGINE_PORT" \
+  CONSOLE_SHOTS="${CONSOLE_SHOTS:-docs/console}" \
+  timeout 600 node --test --test-concurrency=1 --test-timeout=90000 \
+  ${TEST_FILES:-tests/frontend/p2p.test.mjs tests/frontend/console.test.mjs} || status=$?
 if [ "$status" != 0 ]; then
   say "failed ($status); make dev's output:"
   cat "$log"

@@ -29,6 +29,12 @@ pub const DEFAULT_CHANNEL_CACHE_MS: usize = 1000;
 pub const MAX_CHANNEL_CACHE_MS: usize = 60_000;
 /// Default of `REQUEST_LOG_TTL_S`: how long inbound requests stay listed (7 days).
 pub const DEFAULT_REQUEST_LOG_TTL_S: u64 = 7 * 24 * 3600;
+/// Default of `REQUEST_LOG_BODY_BYTES`: how much of an inbound request's
+/// body (and of an async process's result) the request log keeps (4 KiB).
+pub const DEFAULT_REQUEST_LOG_BODY_BYTES: usize = 4096;
+/// Largest `REQUEST_LOG_BODY_BYTES` accepted (64 KiB): a record stays far
+/// below a D1 row's size limit.
+pub const MAX_REQUEST_LOG_BODY_BYTES: usize = 64 << 10;
 /// Default of `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
 pub const DEFAULT_CALLBACK_TIMEOUT_S: u64 = 10;
 /// Default of `CALLBACK_MAX_BYTES`: largest rendered callback request (URL,
@@ -109,6 +115,9 @@ pub struct Settings {
     /// from the isolate's cache (0: read D1 every time); see
     /// [`crate::channel::cache`].
     pub channel_cache_ms: u64,
+    /// `REQUEST_LOG_BODY_BYTES`: the longest excerpt of a request's body
+    /// (and of an async result) the request log keeps; 0 keeps none.
+    pub request_log_body_bytes: usize,
     /// `CALLBACK_ALLOWED_HOSTS`: destinations outbound callbacks may reach (empty: none).
     pub callback_allowed_hosts: AllowList,
     /// `CALLBACK_TIMEOUT_S`: longest wait for a receiver's answer to one attempt.
@@ -361,6 +370,13 @@ impl Settings {
                 0,
                 MAX_CHANNEL_CACHE_MS,
             )? as u64,
+            request_log_body_bytes: number_in(
+                &get,
+                "REQUEST_LOG_BODY_BYTES",
+                DEFAULT_REQUEST_LOG_BODY_BYTES,
+                0,
+                MAX_REQUEST_LOG_BODY_BYTES,
+            )?,
             callback_allowed_hosts: allow_list(&get, ListKind::Callback, "")?,
             callback_timeout_s: number(&get, "CALLBACK_TIMEOUT_S", DEFAULT_CALLBACK_TIMEOUT_S, 1)?,
             callback_max_bytes: number(

@@ -9,12 +9,14 @@
 //! | module | rules |
 //! | --- | --- |
 //! | [`route`] | the route table: method and path to a [`route::Route`] |
+//! | [`console`] | the operator console's files: paths, content types, security headers |
 //! | [`config`] | every setting, its default and bound ([`Settings`]) |
 //! | [`error`] | the error shapes and codes callers see |
 //! | [`admin`] | who may call the REST routes ([`admin::authorize`]) |
 //! | [`signature`], [`request_id`], [`ids`] | Corezoid signatures, self-authenticating request ids, UUIDs |
 //! | [`sync_api`], [`engine`], [`callback`] | the Sync API: parsing, deadlines, the task sent to the engine, its callback, the answer |
 //! | [`channel`], [`request_log`] | integration channels and their list query; the inbound request log |
+//! | [`stats`] | a channel's overview: requests per minute and by outcome, deliveries by state |
 //! | [`webhook`] | inbound webhooks: the event, the process's answer, CORS |
 //! | [`websocket`] | inbound WebSocket connections: connection ids, the `$wsMessage` event |
 //! | [`eventing`] | events, patterns, the replay buffer, subscriptions, rate limits |
@@ -29,6 +31,7 @@ pub mod admin;
 pub mod callback;
 pub mod channel;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod eventing;
@@ -39,6 +42,7 @@ pub mod request_id;
 pub mod request_log;
 pub mod route;
 pub mod signature;
+pub mod stats;
 pub mod sync_api;
 pub mod webhook;
 pub mod websocket;

@@ -24,6 +24,14 @@ pub enum Route<'a> {
     Health,
     /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
     OpenApi,
+    /// `GET /console`: redirected to `/console/`.
+    ConsoleHome,
+    /// `GET /console/` and `GET /console/{path}`: a file of the operator
+    /// console (see [`crate::console::asset`]).
+    Console {
+        /// The path after `/console/`, as requested (empty: the index).
+        path: &'a str,
+    },
     /// `/rest/v1/service/integration_points`
     Channels(ChannelCollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
@@ -35,6 +43,19 @@ pub enum Route<'a> {
     },
     /// `GET /rest/v1/service/integration_points/{id}/requests`
     ChannelRequests {
+        /// The channel id.
+        id: &'a str,
+    },
+    /// `GET /rest/v1/service/integration_points/{id}/requests/{request_id}`:
+    /// one recorded request, whole.
+    ChannelRequest {
+        /// The channel id.
+        id: &'a str,
+        /// The record's id (the event id).
+        request_id: &'a str,
+    },
+    /// `GET /rest/v1/service/integration_points/{id}/stats`: the channel's overview.
+    ChannelStats {
         /// The channel id.
         id: &'a str,
     },
@@ -151,9 +172,16 @@ impl Route<'_> {
             Route::Callback { .. } => "/api/1/plugins/callback/{request_id}",
             Route::Health => "/healthz",
             Route::OpenApi => "/openapi.json",
+            Route::ConsoleHome => "/console",
+            Route::Console { path: "" } => "/console/",
+            Route::Console { .. } => "/console/{path}",
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
+            Route::ChannelRequest { .. } => {
+                "/rest/v1/service/integration_points/{id}/requests/{request_id}"
+            }
+            Route::ChannelStats { .. } => "/rest/v1/service/integration_points/{id}/stats",
             Route::Publish { .. } => "/rest/v1/service/integration_points/{id}/events",
             Route::WebSocket {
                 subscribe: false, ..
@@ -193,6 +221,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/1/plugins/callback/{request_id}"),
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
+    ("GET", "/console"),
+    ("GET", "/console/"),
+    // `{path}` is one or more segments: the console's files may lie in folders.
+    ("GET", "/console/{path}"),
     ("GET", "/rest/v1/service/integration_points"),
     ("POST", "/rest/v1/service/integration_points"),
     ("LOOKUP", "/rest/v1/service/integration_points"),
@@ -200,6 +232,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/rest/v1/service/integration_points/{id}"),
     ("DELETE", "/rest/v1/service/integration_points/{id}"),
     ("GET", "/rest/v1/service/integration_points/{id}/requests"),
+    (
+        "GET",
+        "/rest/v1/service/integration_points/{id}/requests/{request_id}",
+    ),
+    ("GET", "/rest/v1/service/integration_points/{id}/stats"),
     ("POST", "/rest/v1/service/integration_points/{id}/events"),
     ("POST", "/rest/v1/service/integration_points/{id}/send"),
     ("POST", "/rest/v1/service/integration_points/{id}/send/test"),
@@ -286,6 +323,15 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         }
         ["healthz"] => pick(method, "GET", &[("GET", Route::Health)]),
         ["openapi.json"] => pick(method, "GET", &[("GET", Route::OpenApi)]),
+        ["console"] => pick(method, "GET", &[("GET", Route::ConsoleHome)]),
+        ["console", ""] => pick(method, "GET", &[("GET", Route::Console { path: "" })]),
+        ["console", first, ..] if !first.is_empty() => {
+            let path = path
+                .trim_start_matches('/')
+                .strip_prefix("console/")
+                .unwrap_or_default();
+            pick(method, "GET", &[("GET", Route::Console { path })])
+        }
         ["rest", "v1", "service", "integration_points"]
         | ["rest", "v1", "service", "integration_points", ""] => pick(
             method,
@@ -325,6 +371,18 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
         ),
         ["rest", "v1", "service", "integration_points", id, "requests"] if !id.is_empty() => {
             pick(method, "GET", &[("GET", Route::ChannelRequests { id })])
+        }
+        ["rest", "v1", "service", "integration_points", id, "requests", request_id]
+            if !id.is_empty() && !request_id.is_empty() =>
+        {
+            pick(
+                method,
+                "GET",
+                &[("GET", Route::ChannelRequest { id, request_id })],
+            )
+        }
+        ["rest", "v1", "service", "integration_points", id, "stats"] if !id.is_empty() => {
+            pick(method, "GET", &[("GET", Route::ChannelStats { id })])
         }
         ["rest", "v1", "service", "integration_points", id, "events"] if !id.is_empty() => {
             pick(method, "POST", &[("POST", Route::Publish { id })])

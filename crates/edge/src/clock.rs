@@ -12,6 +12,12 @@ pub fn now_iso() -> String {
     String::from(worker::js_sys::Date::new_0().to_iso_string())
 }
 
+/// `ms` (since the Unix epoch) as ISO-8601 UTC with milliseconds.
+pub fn iso(ms: u64) -> String {
+    let at = worker::wasm_bindgen::JsValue::from_f64(ms as f64);
+    String::from(worker::js_sys::Date::new(&at).to_iso_string())
+}
+
 /// 16 bytes from the platform's CSPRNG.
 pub fn random16() -> [u8; 16] {
     let mut b = [0u8; 16];

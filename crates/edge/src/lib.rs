@@ -113,12 +113,15 @@ async fn dispatch(
     path: &str,
     matched: Route<'_>,
 ) -> Handled {
-    use routes::{callback, channel, eventing, outbound, sync, webhook, websocket};
+    use routes::{callback, channel, console, eventing, outbound, sync, webhook, websocket};
     let rest = |env| ctx_for(env, Shape::Rest);
     match matched {
         Route::Health => Ok(http::health()?),
         // docs/openapi.json, a static file (build/public): not in the wasm.
         Route::OpenApi => Ok(env::assets(&env)?.fetch_request(req).await?),
+        // The operator console's files, also static (build/public/console).
+        Route::ConsoleHome => console::home(),
+        Route::Console { path } => console::serve(&env, &req, path).await,
         Route::SyncApi {
             login,
             unixtime,
@@ -138,6 +141,12 @@ async fn dispatch(
         }
         Route::ChannelRequests { id } => {
             channel::handle(&rest(env)?, req, ChannelRoute::Requests(id)).await
+        }
+        Route::ChannelRequest { id, request_id } => {
+            channel::handle(&rest(env)?, req, ChannelRoute::Request(id, request_id)).await
+        }
+        Route::ChannelStats { id } => {
+            channel::handle(&rest(env)?, req, ChannelRoute::Stats(id)).await
         }
         Route::Publish { id } => eventing::publish(&rest(env)?, req, id).await,
         Route::WebSocket { token, subscribe } => {

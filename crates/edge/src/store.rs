@@ -12,6 +12,8 @@ use syncbridge_core::channel::cache::{CacheKey, ChannelCache};
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::{Delivery, DeliveryState};
+use syncbridge_core::request_log::Listing;
+use syncbridge_core::stats::{RequestCount, StateCount};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -27,6 +29,27 @@ thread_local! {
 /// Drops the isolate's cached entries of a channel that changed here.
 fn forget_channel(id: &str) {
     CHANNELS.with(|c| c.borrow_mut().forget(id));
+}
+
+/// An inbound request's row, as written.
+pub struct RequestRow<'a> {
+    pub id: &'a str,
+    pub channel_id: &'a str,
+    pub received_at_ms: u64,
+    pub expires_at_ms: u64,
+    /// The summary the list shows.
+    pub doc: &'a Value,
+    /// The payload only the detail route shows.
+    pub payload: &'a Value,
+    /// Async runs: where the process's result will be kept.
+    pub result_key: Option<&'a str>,
+}
+
+/// An inbound request's row, as read for its detail.
+pub struct StoredRequest {
+    pub summary: Value,
+    pub payload: Option<Value>,
+    pub result: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +239,12 @@ impl Store {
             .db
             .batch(vec![
                 self.stmt("DELETE FROM channels WHERE id = ?1", &[text(id)])?,
+                // Its async results first: they are found through its records.
+                self.stmt(
+                    "DELETE FROM inbound_results WHERE result_key IN \
+                     (SELECT result_key FROM inbound_requests WHERE channel_id = ?1 AND result_key IS NOT NULL)",
+                    &[text(id)],
+                )?,
                 self.stmt(
                     "DELETE FROM inbound_requests WHERE channel_id = ?1",
                     &[text(id)],
@@ -250,46 +279,193 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Records an inbound request.
-    pub async fn log_request(
-        &self,
-        id: &str,
-        channel_id: &str,
-        received_at_ms: u64,
-        expires_at_ms: u64,
-        doc: &Value,
-    ) -> Result<(), RestError> {
+    /// Records an inbound request: its summary (`doc`, what the list
+    /// shows), its payload (`detail`, the detail route only) and, for an
+    /// async run, the key its result will be kept under.
+    pub async fn log_request(&self, row: &RequestRow<'_>) -> Result<(), RestError> {
         self.run(
-            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[text(id), text(channel_id), number(received_at_ms), number(expires_at_ms), text(&doc.to_string())],
+            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, detail, result_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                text(row.id),
+                text(row.channel_id),
+                number(row.received_at_ms),
+                number(row.expires_at_ms),
+                text(&row.doc.to_string()),
+                text(&row.payload.to_string()),
+                row.result_key.map(text).unwrap_or(JsValue::NULL),
+            ],
         )
         .await
         .map(drop)
     }
 
-    /// Deletes request records past their time (the cron runs it; listings
-    /// already leave them out). The number deleted.
-    pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
+    /// Keeps an async run's result under `key` (the first one reported; a
+    /// later one is ignored, as the rendezvous object does).
+    pub async fn log_result(
+        &self,
+        key: &str,
+        expires_at_ms: u64,
+        doc: &Value,
+    ) -> Result<(), RestError> {
         self.run(
-            "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
-            &[number(now_ms)],
+            "INSERT INTO inbound_results (result_key, expires_at_ms, doc) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (result_key) DO NOTHING",
+            &[text(key), number(expires_at_ms), text(&doc.to_string())],
         )
         .await
+        .map(drop)
     }
 
-    /// A channel's recorded requests, newest first, still within their time.
+    /// Deletes request records and results past their time (the cron runs
+    /// it; listings already leave them out). The number of records deleted.
+    pub async fn purge_requests(&self, now_ms: u64) -> Result<usize, RestError> {
+        let results = self
+            .db
+            .batch(vec![
+                self.stmt(
+                    "DELETE FROM inbound_requests WHERE expires_at_ms < ?1",
+                    &[number(now_ms)],
+                )?,
+                self.stmt(
+                    "DELETE FROM inbound_results WHERE expires_at_ms < ?1",
+                    &[number(now_ms)],
+                )?,
+            ])
+            .await
+            .map_err(db_error)?;
+        Ok(results
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0))
+    }
+
+    /// A channel's recorded requests, newest first, still within their
+    /// time; `outcome` and `mode`, when given, as `,a,b,` (`Listing::bound`).
     pub async fn requests(
         &self,
         channel_id: &str,
         now_ms: u64,
-        offset: u64,
-        limit: u64,
+        listing: &Listing,
     ) -> Result<Vec<Value>, RestError> {
+        let bound = |name| {
+            listing
+                .bound(name)
+                .map(|v| text(&v))
+                .unwrap_or(JsValue::NULL)
+        };
         self.docs(
-            "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
-            &[text(channel_id), number(now_ms), number(limit), number(offset)],
+            "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 \
+             AND (?5 IS NULL OR instr(?5, ',' || json_extract(doc, '$.outcome') || ',') > 0) \
+             AND (?6 IS NULL OR instr(?6, ',' || json_extract(doc, '$.mode') || ',') > 0) \
+             ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
+            &[
+                text(channel_id),
+                number(now_ms),
+                number(listing.limit),
+                number(listing.offset),
+                bound("outcome"),
+                bound("mode"),
+            ],
         )
         .await
+    }
+
+    /// One recorded request of a channel, still within its time: its
+    /// summary, its payload (none for records kept before payloads were)
+    /// and its async result, if one was reported.
+    pub async fn request(
+        &self,
+        channel_id: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<Option<StoredRequest>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+            detail: Option<String>,
+            result: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT r.doc AS doc, r.detail AS detail, x.doc AS result FROM inbound_requests r \
+                 LEFT JOIN inbound_results x ON x.result_key = r.result_key AND x.expires_at_ms >= ?3 \
+                 WHERE r.id = ?1 AND r.channel_id = ?2 AND r.expires_at_ms >= ?3",
+                &[text(id), text(channel_id), number(now_ms)],
+            )
+            .await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(StoredRequest {
+            summary: from_json(&row.doc)?,
+            payload: row.detail.as_deref().map(from_json).transpose()?,
+            result: row.result.as_deref().map(from_json).transpose()?,
+        }))
+    }
+
+    /// A channel's requests received since `since_ms` (and not expired),
+    /// counted by minute and outcome (index `inbound_requests_by_channel`).
+    pub async fn request_counts(
+        &self,
+        channel_id: &str,
+        since_ms: u64,
+        now_ms: u64,
+    ) -> Result<Vec<RequestCount>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            minute: f64,
+            outcome: Option<String>,
+            n: f64,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT CAST(received_at_ms / 60000 AS INTEGER) AS minute, \
+                 json_extract(doc, '$.outcome') AS outcome, COUNT(*) AS n \
+                 FROM inbound_requests WHERE channel_id = ?1 AND received_at_ms >= ?2 AND expires_at_ms >= ?3 \
+                 GROUP BY minute, outcome",
+                &[text(channel_id), number(since_ms), number(now_ms)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RequestCount {
+                minute: r.minute as u64,
+                outcome: r.outcome.unwrap_or_default(),
+                count: r.n as u64,
+            })
+            .collect())
+    }
+
+    /// A channel's deliveries counted by state: all of them, and those
+    /// created since `since_ms` (index `deliveries_by_channel_newest`).
+    pub async fn delivery_counts(
+        &self,
+        channel_id: &str,
+        since_ms: u64,
+    ) -> Result<Vec<StateCount>, RestError> {
+        #[derive(Deserialize)]
+        struct Row {
+            state: String,
+            total: f64,
+            recent: Option<f64>,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT state, COUNT(*) AS total, SUM(created_at_ms >= ?2) AS recent \
+                 FROM deliveries WHERE channel_id = ?1 GROUP BY state",
+                &[text(channel_id), number(since_ms)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StateCount {
+                state: r.state,
+                total: r.total as u64,
+                last_hour: r.recent.unwrap_or(0.0) as u64,
+            })
+            .collect())
     }
 
     /// Stores a new delivery at generation 1, due at `now_ms`; its
@@ -390,15 +566,26 @@ impl Store {
 
     /// A channel's deliveries, newest first: by `created_at`, ties by id
     /// (descending too), so the order is the reverse of (created_at, id).
+    /// `state`, when given, as `,a,b,` (`Listing::bound`).
     pub async fn deliveries(
         &self,
         channel_id: &str,
-        offset: u64,
-        limit: u64,
+        listing: &Listing,
     ) -> Result<Vec<Delivery>, RestError> {
+        let state = listing
+            .bound("state")
+            .map(|v| text(&v))
+            .unwrap_or(JsValue::NULL);
         self.docs(
-            "SELECT doc FROM deliveries WHERE channel_id = ?1 ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
-            &[text(channel_id), number(limit), number(offset)],
+            "SELECT doc FROM deliveries WHERE channel_id = ?1 \
+             AND (?4 IS NULL OR instr(?4, ',' || state || ',') > 0) \
+             ORDER BY created_at_ms DESC, id DESC LIMIT ?2 OFFSET ?3",
+            &[
+                text(channel_id),
+                number(listing.limit),
+                number(listing.offset),
+                state,
+            ],
         )
         .await
     }

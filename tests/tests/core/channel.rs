@@ -764,7 +764,39 @@ fn list_query_defaults() {
             offset: 0,
             limit: DEFAULT_LIST_LIMIT,
             flat: false,
+            search: None,
         }
+    );
+}
+
+#[test]
+fn list_search_matches_code_or_title_in_any_case() {
+    let conn = fixture();
+    let codes = |search: &str| run(&conn, &query(&[("search", search), ("order", "code")]));
+    assert_eq!(codes("ALP"), ["alpha", "bravo"]); // alpha's code, bravo's title "Alpha"
+    assert_eq!(codes("r"), ["bravo", "charlie", "delta", "foxtrot"]);
+    assert_eq!(codes("1=1"), ["foxtrot"]);
+    assert_eq!(codes("zzz"), Vec::<String>::new());
+    // The pattern's own wildcards are literal.
+    assert_eq!(codes("%"), Vec::<String>::new());
+    assert_eq!(codes("_"), Vec::<String>::new());
+    assert_eq!(codes("\\"), Vec::<String>::new());
+    // Empty is no search; with a filter, both hold.
+    assert_eq!(codes("").len(), 6);
+    let q = query(&[
+        ("search", "a"),
+        ("filter", r#"{"type":"eventing"}"#),
+        ("order", "code"),
+    ]);
+    assert_eq!(run(&conn, &q), ["bravo", "delta"]);
+    let long = "x".repeat(257);
+    let e = parse_list_query(&pairs(&[("search", long.as_str())])).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(
+        e.error_message
+            .contains("`search` is longer than 256 bytes"),
+        "{}",
+        e.error_message
     );
 }
 
@@ -1403,4 +1435,42 @@ fn process_urls_are_checked_against_process_allowed_hosts_on_save() {
         check_process_urls(&ws, Some(&old), &default),
         "`recv_svcscriptcode_ws`",
     );
+}
+
+/// The console shows a validation error beside its field: the first name
+/// in backticks of a 400 about one field is that field.
+#[test]
+fn validation_errors_name_their_field_first() {
+    for (body, field) in [
+        (json!({}), "code"),
+        (json!({"code": ""}), "code"),
+        (json!({"code": "x", "type": "other"}), "type"),
+        (json!({"code": "x", "url": 5}), "url"),
+        (
+            json!({"code": "x", "opts": {"issync": "yes"}}),
+            "opts.issync",
+        ),
+        (
+            json!({"code": "x", "opts": {"cors_origins": [1]}}),
+            "opts.cors_origins[0]",
+        ),
+        (
+            json!({"code": "x", "opts": {"callback": 1}}),
+            "opts.callback",
+        ),
+        (
+            json!({"code": "x", "opts": {"callback": {"retry": 1}}}),
+            "opts.callback.retry",
+        ),
+        (json!({"code": "x", "nonsense": 1}), "nonsense"),
+    ] {
+        let e = create(&body, "id".into(), "t".repeat(32), T0).unwrap_err();
+        assert_eq!(e.status, 400, "{body}");
+        let named = e
+            .error_message
+            .split_once('`')
+            .and_then(|(_, m)| m.split_once('`'))
+            .map(|(name, _)| name);
+        assert_eq!(named, Some(field), "{body}: {}", e.error_message);
+    }
 }

@@ -263,3 +263,18 @@ fn channel_cache_ms_has_a_default_and_bounds() {
         assert!(e.0.contains("from 0 to 60000"), "{v}: {e}");
     }
 }
+
+#[test]
+fn request_log_body_bytes_has_a_default_and_bounds() {
+    assert_eq!(settings().request_log_body_bytes, 4096);
+    for (v, want) in [("0", 0), ("1", 1), ("65536", 65536)] {
+        let s = settings_with(&[("REQUEST_LOG_BODY_BYTES", v)]).unwrap();
+        assert_eq!(s.request_log_body_bytes, want, "{v}");
+    }
+    for v in ["65537", "-1", "4k", "1e3"] {
+        let e = settings_with(&[("REQUEST_LOG_BODY_BYTES", v)]).unwrap_err();
+        assert!(e.0.contains("REQUEST_LOG_BODY_BYTES"), "{v}: {e}");
+        assert!(e.0.contains("from 0 to 65536"), "{v}: {e}");
+        assert!(!e.0.contains(v), "{e} leaks the value");
+    }
+}

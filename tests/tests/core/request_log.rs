@@ -19,3 +19,379 @@ fn offsets_past_what_d1_can_bind_are_refused() {
         assert_eq!(e.status, 400, "{big}");
     }
 }
+
+// ---- what a record keeps of a request, redacted --------------------------
+
+use serde_json::{json, Value};
+use syncbridge_core::request_log::redact::{self, is_secret_name, REDACTED};
+use syncbridge_core::request_log::{
+    detail, result_key, result_record, Entry, Mode, Outcome, RequestPayload,
+};
+
+fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn secret_names_are_recognised_whatever_their_case_and_separator() {
+    for name in [
+        "Authorization",
+        "proxy-authorization",
+        "Cookie",
+        "Set-Cookie",
+        "X-Api-Key",
+        "x_api_key",
+        "apikey",
+        "X-Auth-Token",
+        "X-Hub-Signature-256",
+        "webhook-signature",
+        "X-Shopify-Hmac-Sha256-Signature",
+        "access_token",
+        "accessToken",
+        "refresh_token",
+        "client_secret",
+        "password",
+        "Passwd",
+        "pwd",
+        "key",
+        "sig",
+        "otp",
+        "sessionid",
+        "PHPSESSID-session",
+        "credentials",
+        "private_key",
+        "privateKey",
+        "AWSAccessKeyId-accesskey",
+        " Authorization ",
+    ] {
+        assert!(is_secret_name(name), "{name} should be secret");
+    }
+    for name in [
+        "content-type",
+        "accept",
+        "user-agent",
+        "x-request-id",
+        "amount",
+        "author",
+        "keyboard",
+        "monkey",
+        "code",
+        "to",
+        "cf-connecting-ip",
+        "webhook-id",
+        "webhook-timestamp",
+    ] {
+        assert!(!is_secret_name(name), "{name} should be shown");
+    }
+}
+
+#[test]
+fn headers_keep_their_order_with_secret_values_replaced() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let got = redact::headers(
+        &strings(&[
+            ("content-type", "application/json"),
+            ("authorization", "Bearer s3cret"),
+            ("cookie", "session=abc"),
+            ("x-api-key", "k3y"),
+            (
+                "referer",
+                &format!("https://gw.example/api/token/v1/{token}/x"),
+            ),
+            ("x-trace", "t-1"),
+        ]),
+        token,
+    );
+    assert_eq!(
+        got,
+        strings(&[
+            ("content-type", "application/json"),
+            ("authorization", REDACTED),
+            ("cookie", REDACTED),
+            ("x-api-key", REDACTED),
+            ("referer", "https://gw.example/api/token/v1/{token_local}/x"),
+            ("x-trace", "t-1"),
+        ])
+    );
+}
+
+#[test]
+fn json_is_redacted_at_any_depth() {
+    let v = json!({
+        "amount": 100,
+        "password": "p",
+        "nested": {"client_secret": "s", "items": [{"api_key": "k", "name": "n"}]},
+        "token": {"whole": "object"},
+        "list": ["TOKEN-IN-TEXT"],
+    });
+    let got = redact::json(&v, "TOKEN-IN-TEXT");
+    assert_eq!(
+        got,
+        json!({
+            "amount": 100,
+            "password": REDACTED,
+            "nested": {"client_secret": REDACTED, "items": [{"api_key": REDACTED, "name": "n"}]},
+            "token": REDACTED,
+            "list": ["{token_local}"],
+        })
+    );
+}
+
+#[test]
+fn query_strings_keep_their_form_with_secret_values_replaced() {
+    assert_eq!(
+        redact::query_string("a=1&token=xyz&api%5Fkey=k&b&sig=&c=%20", ""),
+        "a=1&token=%5Bredacted%5D&api%5Fkey=%5Bredacted%5D&b&sig=%5Bredacted%5D&c=%20"
+    );
+    assert_eq!(
+        redact::path_and_query("/api/token/v1/TKN/x", Some("password=p&q=TKN"), "TKN"),
+        "/api/token/v1/{token_local}/x?password=%5Bredacted%5D&q={token_local}"
+    );
+    assert_eq!(
+        redact::path_and_query("/api/token/v1/TKN", None, "TKN"),
+        "/api/token/v1/{token_local}"
+    );
+}
+
+#[test]
+fn body_excerpts_are_redacted_and_bounded() {
+    let json_body = br#"{"amount":100,"password":"p"}"#;
+    let e = redact::body(Some("application/json; charset=utf-8"), json_body, "", 4096).unwrap();
+    assert_eq!(e.text, r#"{"amount":100,"password":"[redacted]"}"#);
+    assert_eq!(
+        (e.bytes, e.truncated, e.encoding),
+        (e.text.len(), false, None)
+    );
+
+    let form = b"user=ann&password=hunter2&x=1";
+    let e = redact::body(Some("application/x-www-form-urlencoded"), form, "", 4096).unwrap();
+    assert_eq!(e.text, "user=ann&password=%5Bredacted%5D&x=1");
+
+    // Text is cut on a character boundary; the whole size is told.
+    let text = "é".repeat(10); // 20 bytes
+    let e = redact::body(Some("text/plain"), text.as_bytes(), "", 5).unwrap();
+    assert_eq!(e.text, "éé");
+    assert_eq!((e.bytes, e.truncated), (20, true));
+
+    // Bytes that are not UTF-8 are base64.
+    let e = redact::body(Some("application/octet-stream"), &[0xff, 0, 1, 2], "", 3).unwrap();
+    assert_eq!(e.text, "/wAB");
+    assert_eq!(e.encoding, Some("base64"));
+    assert_eq!((e.bytes, e.truncated), (4, true));
+
+    // Broken JSON is kept as text; nothing at all for an empty body; 0 keeps no text.
+    let e = redact::body(Some("application/json"), b"{not json", "", 100).unwrap();
+    assert_eq!(e.text, "{not json");
+    assert_eq!(redact::body(Some("application/json"), b"", "", 100), None);
+    let e = redact::body(None, b"abc", "", 0).unwrap();
+    assert_eq!((e.text.as_str(), e.bytes, e.truncated), ("", 3, true));
+}
+
+fn entry() -> Entry {
+    Entry {
+        id: "e1".into(),
+        channel_id: "c1".into(),
+        received_at: "2026-12-01T00:00:00.000Z".into(),
+        method: "POST".into(),
+        url: "/api/token/v1/{token_local}".into(),
+        ip: None,
+        mode: Mode::Sync,
+        status: 200,
+        duration_ms: 3,
+        outcome: Outcome::Answered,
+        error: None,
+        response: None,
+        request: None,
+        result_key: None,
+    }
+}
+
+#[test]
+fn the_answer_is_recorded_for_every_outcome() {
+    // A process's answer: secret headers redacted.
+    let mut e = entry();
+    e.response = Some(
+        json!({"status": 201, "headers": [["set-cookie", "s=1"], ["x-a", "b"]], "body": "ok"}),
+    );
+    e.finish("");
+    assert_eq!(
+        e.response.unwrap(),
+        json!({"status": 201, "headers": [["set-cookie", REDACTED], ["x-a", "b"]], "body": "ok"})
+    );
+    // A JSON answer has its secret keys redacted; a cut one stays as it is.
+    let mut e = entry();
+    e.response = Some(json!({"status": 200, "headers": [], "body": r#"{"token":"t","n":1}"#}));
+    e.finish("");
+    assert_eq!(
+        e.response.unwrap()["body"],
+        r#"{"token":"[redacted]","n":1}"#
+    );
+    let mut e = entry();
+    e.response = Some(json!({"status": 200, "headers": [], "body": r#"{"token":"t","n"#}));
+    e.finish("");
+    assert_eq!(e.response.unwrap()["body"], r#"{"token":"t","n"#);
+    // The channel token is replaced in the answer's body and headers.
+    let mut e = entry();
+    e.response = Some(json!({"status": 200, "headers": [["x-u", "/t/TKN"]], "body": "at /t/TKN"}));
+    e.finish("TKN");
+    assert_eq!(
+        e.response.unwrap(),
+        json!({"status": 200, "headers": [["x-u", "/t/{token_local}"]], "body": "at /t/{token_local}"})
+    );
+    // The gateway's own error answer.
+    let mut e = entry();
+    e.status = 504;
+    e.outcome = Outcome::TimedOut;
+    e.error = Some("The process did not answer within 2 s".into());
+    e.finish("");
+    let r = e.response.unwrap();
+    assert_eq!(r["status"], 504);
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["error_code"], 1504);
+    assert_eq!(
+        body["error_message"],
+        "The process did not answer within 2 s"
+    );
+    // Async: 200 with an empty body, whatever became of the handover.
+    let mut e = entry();
+    e.mode = Mode::Async;
+    e.outcome = Outcome::Failed;
+    e.error = Some("unreachable".into());
+    e.finish("");
+    assert_eq!(
+        e.response.unwrap(),
+        json!({"status": 200, "headers": [], "body": ""})
+    );
+}
+
+#[test]
+fn the_list_shows_the_summary_and_the_detail_shows_everything() {
+    let mut e = entry();
+    let query = syncbridge_core::webhook::query("/x?a=1&token=t&a=2");
+    e.request = Some(RequestPayload::new(
+        &query,
+        &strings(&[
+            ("content-type", "application/json"),
+            ("authorization", "Bearer x"),
+        ]),
+        br#"{"n":1}"#,
+        "",
+        4096,
+    ));
+    e.result_key = Some("k".into());
+    let (summary, payload) = e.documents();
+    assert!(summary.get("request").is_none(), "{summary}");
+    assert!(summary.get("result_key").is_none(), "{summary}");
+    assert_eq!(summary["id"], "e1");
+    let whole = detail(
+        summary.clone(),
+        Some(payload),
+        Some(result_record(
+            &json!({"ok": true, "secret": "s"}),
+            "2026-12-01T00:00:01.000Z",
+            4096,
+        )),
+    );
+    assert_eq!(whole["id"], "e1");
+    assert_eq!(
+        whole["request"]["query"],
+        json!({"a": ["1", "2"], "token": REDACTED})
+    );
+    assert_eq!(
+        whole["request"]["headers"],
+        json!([
+            ["content-type", "application/json"],
+            ["authorization", REDACTED]
+        ])
+    );
+    assert_eq!(whole["request"]["body"]["text"], r#"{"n":1}"#);
+    assert_eq!(whole["result"]["received_at"], "2026-12-01T00:00:01.000Z");
+    assert_eq!(
+        whole["result"]["body"]["text"],
+        r#"{"ok":true,"secret":"[redacted]"}"#
+    );
+    // A record kept before payloads were, without a result.
+    let old = detail(summary, None, None);
+    assert_eq!(old["request"], Value::Null);
+    assert_eq!(old["result"], Value::Null);
+}
+
+#[test]
+fn result_keys_are_stable_hashes_that_hide_the_request_id() {
+    let id = "AB".repeat(44);
+    let k = result_key(&id);
+    assert_eq!(k, result_key(&id.to_ascii_lowercase()));
+    assert_eq!(k.len(), 32);
+    assert!(!id.to_ascii_lowercase().contains(&k));
+    assert_ne!(k, result_key(&"cd".repeat(44)));
+    // Cut to the bound, redacted.
+    let r = result_record(&json!({"data": "x".repeat(100)}), "t", 10);
+    assert_eq!(r["body"]["text"], r#"{"data":"x"#);
+    assert_eq!(r["body"]["truncated"], true);
+}
+
+// ---- listing filters -------------------------------------------------------
+
+use syncbridge_core::request_log::{parse_listing, DELIVERY_FILTERS, REQUEST_FILTERS};
+
+#[test]
+fn listings_take_their_filters_and_name_what_they_refuse() {
+    let l = parse_listing(
+        &pairs(&[
+            ("outcome", "failed, timed_out,failed"),
+            ("mode", "sync"),
+            ("limit", "9"),
+        ]),
+        REQUEST_FILTERS,
+    )
+    .unwrap();
+    assert_eq!(l.limit, 9);
+    assert_eq!(l.bound("outcome").as_deref(), Some(",failed,timed_out,"));
+    assert_eq!(l.bound("mode").as_deref(), Some(",sync,"));
+    assert_eq!(l.bound("state"), None);
+    // The last of a repeated filter wins.
+    let l = parse_listing(
+        &pairs(&[("state", "dead"), ("state", "failed")]),
+        DELIVERY_FILTERS,
+    )
+    .unwrap();
+    assert_eq!(l.bound("state").as_deref(), Some(",failed,"));
+
+    for (q, needle) in [
+        (
+            ("outcome", "lost"),
+            "outcome must be one or more of answered, accepted",
+        ),
+        (("outcome", ""), "outcome must be one or more of"),
+        (("outcome", "failed,"), "outcome must be one or more of"),
+        (("mode", "SYNC"), "mode must be one or more of sync, async"),
+        (
+            ("state", "dead"),
+            "unknown parameter state; use offset, limit, outcome, mode",
+        ),
+    ] {
+        let e = parse_listing(&pairs(&[q]), REQUEST_FILTERS).unwrap_err();
+        assert_eq!(e.status, 400, "{q:?}");
+        assert!(
+            e.error_message.contains(needle),
+            "{q:?}: {}",
+            e.error_message
+        );
+    }
+    let e = parse_listing(&pairs(&[("state", "gone")]), DELIVERY_FILTERS).unwrap_err();
+    assert!(
+        e.error_message
+            .contains("state must be one or more of pending, delivered, failed, dead"),
+        "{}",
+        e.error_message
+    );
+    let e = parse_listing(&pairs(&[("outcome", "failed")]), DELIVERY_FILTERS).unwrap_err();
+    assert!(
+        e.error_message.contains("use offset, limit, state"),
+        "{}",
+        e.error_message
+    );
+}

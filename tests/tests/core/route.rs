@@ -103,6 +103,9 @@ fn origin_of_a_serialized_url() {
     ] {
         assert_eq!(origin_of(url), origin, "{url}");
     }
+}
+
+#[test]
 fn recover_is_its_own_route_beside_the_delivery_ids() {
     let base = "/rest/v1/service/integration_points/c1/deliveries";
     assert_eq!(

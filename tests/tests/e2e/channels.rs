@@ -26,13 +26,14 @@ async fn every_channel_route_requires_the_admin_token() {
         .filter(|(_, p)| p.starts_with("/rest/"))
         .map(|(m, p)| {
             let p = p.replace("{id}", &id);
+            let p = p.replace("{request_id}", "00000000-0000-4000-8000-000000000000");
             (
                 *m,
                 p.replace("{delivery_id}", "00000000-0000-4000-8000-000000000000"),
             )
         })
         .collect();
-    assert_eq!(routes.len(), 16, "the test must cover every channel route");
+    assert_eq!(routes.len(), 18, "the test must cover every channel route");
     for (method, path) in routes {
         for auth in [
             None,

@@ -9,12 +9,16 @@
 //!   cargo test -p syncbridge-tests --test e2e sync::happy  # one test
 
 mod channels;
+mod console;
 mod delivery_controls;
 mod eventing;
 mod eventing_limits;
 mod hardening;
 mod hot_paths;
+mod listings;
 mod openapi;
 mod outbound;
+mod requests;
+mod stats;
 mod sync;
 mod webhooks;

@@ -11,6 +11,8 @@
 //!   `X-HTTP-Method-Override` whose schema's `enum` holds `"LOOKUP"`.
 //! - Path templates are compared with parameter names normalised away
 //!   (`{id}` and `{channel_id}` are the same segment).
+//! - A last segment `{path}` stands for one or more segments (the console's
+//!   files, which may lie in folders).
 //!
 //! The route table is also checked against the router itself
 //! (`syncbridge_core::route::route`), which serves requests: every
@@ -306,8 +308,10 @@ const ALIASES: [(&str, &str); 1] = [(
 )];
 
 /// Does `path` fall under `template`? A parameter matches one non-empty
-/// segment; a route of method `*` also takes any path below it.
+/// segment; a route of method `*`, and a template ending in `{path}`, also
+/// take any path below it.
 fn under(template: &str, path: &str, any_method: bool) -> bool {
+    let any_method = any_method || template.ends_with("/{path}");
     let path = ALIASES
         .iter()
         .find(|(alias, _)| *alias == path)

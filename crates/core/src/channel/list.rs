@@ -20,6 +20,8 @@ pub const MAX_FILTER_TERMS: usize = 18;
 pub const MAX_ORDER_TERMS: usize = 8;
 /// Most names a `mask` may hold, repeats included (there are 23 distinct ones).
 pub const MAX_MASK_FIELDS: usize = 32;
+/// Longest `search` of a list, in bytes.
+pub const MAX_SEARCH_BYTES: usize = 256;
 
 /// A list request's parameters.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -36,6 +38,9 @@ pub struct ListQuery {
     pub limit: u64,
     /// `opts` and `ext` flattened to `opts.title`-style keys.
     pub flat: bool,
+    /// Text the `code` or `opts.title` must contain (ASCII letters in
+    /// any case), when given.
+    pub search: Option<String>,
 }
 
 /// The SQL expression of a field that can be filtered and ordered by: the
@@ -120,6 +125,14 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, RestErr
                 }
             }
             "flat" => q.flat = parse_flat(value)?,
+            "search" => {
+                if value.len() > MAX_SEARCH_BYTES {
+                    return Err(bad(format!(
+                        "`search` is longer than {MAX_SEARCH_BYTES} bytes"
+                    )));
+                }
+                q.search = Some(value.clone()).filter(|v| !v.is_empty());
+            }
             _ => return Err(bad(format!("Unknown parameter `{name}`"))),
         }
         seen.push(name);
@@ -309,7 +322,7 @@ fn parse_order(text: &str) -> Result<Vec<(String, bool)>, RestError> {
 pub fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
     let mut sql = String::from("SELECT doc FROM channels");
     let mut binds = Vec::with_capacity(q.filter.len() + 2);
-    let conditions: Vec<String> = q
+    let mut conditions: Vec<String> = q
         .filter
         .iter()
         .map(|(field, value)| match sql_expr(field) {
@@ -323,6 +336,24 @@ pub fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
             None => "0".to_owned(),
         })
         .collect();
+    if let Some(text) = &q.search {
+        // LIKE with `\` escaping the pattern's own `%`, `_` and `\`.
+        let mut pattern = String::with_capacity(text.len() + 2);
+        pattern.push('%');
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        binds.push(Value::String(pattern.clone()));
+        binds.push(Value::String(pattern));
+        conditions.push(
+            "(code LIKE ? ESCAPE '\\' OR json_extract(doc, '$.opts.title') LIKE ? ESCAPE '\\')"
+                .to_owned(),
+        );
+    }
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));

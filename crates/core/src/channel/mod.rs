@@ -10,6 +10,7 @@ mod list;
 pub use list::{
     list_sql, lookup_key, parse_get_query, parse_list_query, render, ListQuery, DEFAULT_LIST_LIMIT,
     MAX_FILTER_TERMS, MAX_LIST_LIMIT, MAX_LIST_PARAM_BYTES, MAX_MASK_FIELDS, MAX_ORDER_TERMS,
+    MAX_SEARCH_BYTES,
 };
 
 use crate::error::RestError;

@@ -1,12 +1,13 @@
 //! `POST /api/1/plugins/callback/{request_id}`: the process's answer.
 
 use crate::clients::rendezvous;
-use crate::clock::now_ms;
+use crate::clock::{now_iso, now_ms};
 use crate::ctx::Ctx;
 use crate::http::{self, Failure, Handled};
-use serde_json::json;
+use serde_json::{json, Value};
 use syncbridge_core::error::ApiError;
 use syncbridge_core::request_id::{self, IdError, Purpose};
+use syncbridge_core::request_log;
 use worker::Request;
 
 pub async fn handle(ctx: &Ctx, mut req: Request, id: &str) -> Handled {
@@ -30,10 +31,20 @@ pub async fn handle(ctx: &Ctx, mut req: Request, id: &str) -> Handled {
     let body = http::read_body(&mut req, settings.max_body_bytes)
         .await
         .map_err(Failure::plugin)?;
-    let data = syncbridge_core::callback::parse(&body, settings.max_body_bytes)
-        .map_err(Failure::plugin)?;
-    match rendezvous::callback(&ctx.env, &verified, data.into(), settings.result_ttl_s).await {
-        Ok(false) => Ok(http::json(200, &json!({"proc": "ok"}))?),
+    let data: Value = syncbridge_core::callback::parse(&body, settings.max_body_bytes)
+        .map_err(Failure::plugin)?
+        .into();
+    // A webhook's result is also kept with its request record (redacted,
+    // bounded), for the request log's detail.
+    let record = (verified.purpose == Purpose::Webhook)
+        .then(|| request_log::result_record(&data, &now_iso(), settings.request_log_body_bytes));
+    match rendezvous::callback(&ctx.env, &verified, data, settings.result_ttl_s).await {
+        Ok(false) => {
+            if let Some(record) = record {
+                keep_result(ctx, &verified.canonical, &record).await;
+            }
+            Ok(http::json(200, &json!({"proc": "ok"}))?)
+        }
         Ok(true) => Ok(http::json(200, &json!({"proc": "ok", "duplicate": true}))?),
         Err(e) => {
             http::log_failure("rendezvous", &e.to_string());
@@ -43,5 +54,23 @@ pub async fn handle(ctx: &Ctx, mut req: Request, id: &str) -> Handled {
                 "The result was not stored; try again",
             )))
         }
+    }
+}
+
+/// Keeps a webhook's result for its request record (the first one, as the
+/// object keeps it). The object has it already: a failure here is logged,
+/// and the callback is still taken.
+async fn keep_result(ctx: &Ctx, request_id: &str, record: &Value) {
+    let expires_at_ms = now_ms() + ctx.settings.request_log_ttl_s * 1000;
+    let key = request_log::result_key(request_id);
+    let kept = match ctx.store() {
+        Ok(store) => store.log_result(&key, expires_at_ms, record).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = kept {
+        worker::console_error!(
+            "{}",
+            json!({"event": "request_result_log_failed", "error": e.error_message})
+        );
     }
 }

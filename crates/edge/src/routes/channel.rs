@@ -1,7 +1,7 @@
 //! The channel API, `/rest/v1/service/integration_points`, on D1.
 //! Every route requires `Authorization: Bearer {ADMIN_TOKEN}`.
 
-use crate::clock::{now_iso, now_ms, random16};
+use crate::clock::{iso, now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, query_pairs, read_json, rest_json, Handled};
 use crate::store::Store;
@@ -10,7 +10,7 @@ use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::error::RestError;
 use syncbridge_core::route::{ChannelCollectionOp, ChannelItemOp};
-use syncbridge_core::{admin, ids, outbound, request_log, Settings};
+use syncbridge_core::{admin, ids, outbound, request_log, stats, Settings};
 use worker::{Request, Response};
 
 /// Which channel route was asked for.
@@ -18,6 +18,8 @@ pub enum ChannelRoute<'a> {
     Collection(ChannelCollectionOp),
     Item(&'a str, ChannelItemOp),
     Requests(&'a str),
+    Request(&'a str, &'a str),
+    Stats(&'a str),
 }
 
 pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handled {
@@ -94,11 +96,43 @@ async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Respo
             }
         }
         ChannelRoute::Requests(id) => {
-            let (offset, limit) = request_log::parse_paging(&pairs)?;
+            let listing = request_log::parse_listing(&pairs, request_log::REQUEST_FILTERS)?;
             existing(&store, id).await?;
-            let list = store.requests(id, now_ms(), offset, limit).await?;
+            let list = store.requests(id, now_ms(), &listing).await?;
             ok(200, &Value::Array(list))
         }
+        ChannelRoute::Stats(id) => {
+            refuse_query(&pairs)?;
+            existing(&store, id).await?;
+            let now = now_ms();
+            let since = stats::window_start_ms(now);
+            let requests = store.request_counts(id, since, now).await?;
+            let deliveries = store.delivery_counts(id, since).await?;
+            let overview = stats::overview(id, now, &iso(since), &requests, &deliveries);
+            ok(
+                200,
+                &serde_json::to_value(overview).map_err(|e| RestError::internal(e.to_string()))?,
+            )
+        }
+        ChannelRoute::Request(id, request_id) => {
+            refuse_query(&pairs)?;
+            existing(&store, id).await?;
+            let found = store.request(id, request_id, now_ms()).await?;
+            let r = found.ok_or_else(|| {
+                RestError::not_found(format!("No recorded request {request_id} on channel {id}"))
+            })?;
+            ok(200, &request_log::detail(r.summary, r.payload, r.result))
+        }
+    }
+}
+
+/// A route that takes no query parameters refuses any (a 400 naming it).
+fn refuse_query(pairs: &[(String, String)]) -> Result<(), RestError> {
+    match pairs.first() {
+        Some((k, _)) => Err(RestError::bad_request(format!(
+            "unknown parameter {k}; this route takes none"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -118,7 +152,7 @@ async fn existing(store: &Store, id: &str) -> Result<Channel, RestError> {
 fn check_on_save(settings: &Settings, channel: &Channel) -> Result<(), RestError> {
     if channel.opts.callback.is_some() && !channel.url.is_empty() {
         outbound::check_destination(&channel.url, &settings.callback_allowed_hosts)
-            .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
+            .map_err(|e| RestError::bad_request(format!("`url`: {e}")))?;
     }
     Ok(())
 }

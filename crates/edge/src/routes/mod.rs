@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod channel;
+pub mod console;
 pub mod eventing;
 pub mod outbound;
 pub mod sync;

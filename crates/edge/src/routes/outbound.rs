@@ -163,10 +163,11 @@ async fn send_test(
     )
 }
 
-/// `GET …/deliveries`: newest first, paged.
+/// `GET …/deliveries`: newest first, paged, by `state` when asked.
 async fn list(ctx: &Ctx, req: &Request, channel: &Channel) -> Result<Response, RestError> {
-    let (offset, limit) = request_log::parse_paging(&query_pairs(&req.url().map_err(internal)?))?;
-    let list = ctx.store()?.deliveries(&channel.id, offset, limit).await?;
+    let pairs = query_pairs(&req.url().map_err(internal)?);
+    let listing = request_log::parse_listing(&pairs, request_log::DELIVERY_FILTERS)?;
+    let list = ctx.store()?.deliveries(&channel.id, &listing).await?;
     rest_json(200, &serde_json::to_value(list).unwrap_or_default())
 }
 

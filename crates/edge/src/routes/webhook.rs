@@ -13,7 +13,7 @@ use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, rest_error, Handled};
 use crate::process;
-use serde_json::{json, Value};
+use serde_json::json;
 use syncbridge_core::channel::cache::CacheKey;
 use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::engine::{self, Forward};
@@ -86,7 +86,7 @@ pub async fn handle(ctx: &Ctx, wctx: &Context, mut req: Request, key: ChannelKey
         return Ok(answer);
     }
     let call = read_call(ctx, &mut req, &channel).await?;
-    let mut entry = log_entry(&call, &channel);
+    let mut entry = log_entry(ctx, &call, &channel);
     let handover = handover(ctx, &call, &channel, &entry.id, received_ms)?;
     announce(ctx, wctx, &channel, &entry);
     if !call.sync {
@@ -154,21 +154,24 @@ async fn read_call(
     Ok(call)
 }
 
-/// The log entry of the call (its id is the event's id), as "accepted".
-fn log_entry(call: &Call, channel: &Channel) -> Entry {
+/// The log entry of the call (its id is the event's id), as "accepted",
+/// with the request's payload (query, headers, body excerpt), redacted.
+fn log_entry(ctx: &Ctx, call: &Call, channel: &Channel) -> Entry {
     let url = &call.url;
+    let token = &channel.token_local;
+    let request = request_log::RequestPayload::new(
+        &webhook::query(url.as_str()),
+        &call.headers,
+        &call.body,
+        token,
+        ctx.settings.request_log_body_bytes,
+    );
     Entry {
         id: ids::uuid_v4(random16()),
         channel_id: channel.id.clone(),
         received_at: now_iso(),
         method: call.method.clone(),
-        url: request_log::redact(
-            &match url.query() {
-                Some(q) => format!("{}?{q}", url.path()),
-                None => url.path().to_string(),
-            },
-            &channel.token_local,
-        ),
+        url: request_log::redact::path_and_query(url.path(), url.query(), token),
         ip: call.header("cf-connecting-ip").map(str::to_string),
         mode: if call.sync { Mode::Sync } else { Mode::Async },
         status: 200,
@@ -176,6 +179,8 @@ fn log_entry(call: &Call, channel: &Channel) -> Entry {
         outcome: Outcome::Accepted,
         error: None,
         response: None,
+        request: Some(request),
+        result_key: None,
     }
 }
 
@@ -252,6 +257,8 @@ fn hand_over_async(
     received_ms: u64,
 ) {
     let (env, channel, ttl_ms) = (ctx.env.clone(), channel.clone(), log_ttl_ms(ctx));
+    // The process may report a result to its callback URL: kept beside the record.
+    entry.result_key = Some(request_log::result_key(&handover.request_id));
     wctx.wait_until(async move {
         let (outcome, error) = match handover.forward {
             Ok(f) => webhook::handover_outcome(&process::send(&f).await),
@@ -375,18 +382,21 @@ async fn record(
         "duration_ms": entry.duration_ms, "error": entry.error,
     });
     crate::gateway_events::publish(env, channel, kind, data).await;
-    let doc = serde_json::to_value(entry).unwrap_or(Value::Null);
+    let mut entry = entry.clone();
+    entry.finish(&channel.token_local);
+    let (doc, payload) = entry.documents();
     let outcome = match crate::store::Store::new(env) {
         Ok(store) => {
-            store
-                .log_request(
-                    &entry.id,
-                    &entry.channel_id,
-                    received_ms,
-                    received_ms + ttl_ms,
-                    &doc,
-                )
-                .await
+            let row = crate::store::RequestRow {
+                id: &entry.id,
+                channel_id: &entry.channel_id,
+                received_at_ms: received_ms,
+                expires_at_ms: received_ms + ttl_ms,
+                doc: &doc,
+                payload: &payload,
+                result_key: entry.result_key.as_deref(),
+            };
+            store.log_request(&row).await
         }
         Err(e) => Err(e),
     };

@@ -1,0 +1,139 @@
+//! A channel's overview (`GET …/{id}/stats`): its requests over the last
+//! hour by outcome and per minute, and its deliveries by state. The store
+//! counts rows grouped by minute and outcome (and by state); this module
+//! lays the counts out over the window.
+//!
+//! The window is the [`MINUTES`] whole minutes (UTC) ending with the current
+//! one: it starts at [`window_start_ms`], up to 59 minutes and 59.999 seconds
+//! before now, so the per-minute counts and the totals cover the same
+//! requests.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Minutes in the window.
+pub const MINUTES: u64 = 60;
+/// Milliseconds in a minute.
+const MINUTE_MS: u64 = 60_000;
+
+/// Every outcome a request record may have, in the order they are shown.
+pub const OUTCOMES: [&str; 5] = ["answered", "accepted", "timed_out", "failed", "no_process"];
+/// Every state a delivery may be in, in the order they are shown.
+pub const STATES: [&str; 4] = ["pending", "delivered", "failed", "dead"];
+
+/// The first millisecond of the window that ends with the minute of `now_ms`.
+pub fn window_start_ms(now_ms: u64) -> u64 {
+    (now_ms / MINUTE_MS).saturating_sub(MINUTES - 1) * MINUTE_MS
+}
+
+/// Requests counted in one minute with one outcome, as the store groups them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    /// The minute: unix milliseconds / 60000.
+    pub minute: u64,
+    /// The record's outcome (`answered`, …).
+    pub outcome: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// Deliveries counted in one state, as the store groups them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateCount {
+    /// The delivery state (`pending`, …).
+    pub state: String,
+    /// Every delivery of the channel in that state.
+    pub total: u64,
+    /// Those of them created within the window.
+    pub last_hour: u64,
+}
+
+/// The overview, as the route answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    /// The channel.
+    pub channel_id: String,
+    /// The window's first minute, ISO-8601 UTC (given by the caller of [`overview`]).
+    pub since: String,
+    /// Requests in the window.
+    pub requests: Requests,
+    /// Deliveries of the channel.
+    pub deliveries: Deliveries,
+}
+
+/// Requests in the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requests {
+    /// All of them.
+    pub total: u64,
+    /// By outcome: every one of [`OUTCOMES`], zero included.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// Per minute, oldest first: [`MINUTES`] counts, the first at `since`.
+    pub per_minute: Vec<u64>,
+}
+
+/// Deliveries by state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deliveries {
+    /// Every delivery the channel has.
+    pub total: u64,
+    /// By state: every one of [`STATES`], zero included.
+    pub by_state: BTreeMap<String, u64>,
+    /// Those created within the window, by state.
+    pub last_hour_by_state: BTreeMap<String, u64>,
+}
+
+fn zeros(names: &[&str]) -> BTreeMap<String, u64> {
+    names.iter().map(|n| (n.to_string(), 0)).collect()
+}
+
+/// Lays the store's counts out over the window of `now_ms` (`since` is
+/// [`window_start_ms`] as text). Counts outside the window are left out; an
+/// outcome or state not in the lists is counted under its own name.
+pub fn overview(
+    channel_id: &str,
+    now_ms: u64,
+    since: &str,
+    requests: &[RequestCount],
+    deliveries: &[StateCount],
+) -> Overview {
+    let first = window_start_ms(now_ms) / MINUTE_MS;
+    let mut per_minute = vec![0u64; MINUTES as usize];
+    let mut by_outcome = zeros(&OUTCOMES);
+    let mut total = 0u64;
+    for r in requests {
+        let Some(slot) = r
+            .minute
+            .checked_sub(first)
+            .filter(|i| *i < MINUTES)
+            .map(|i| i as usize)
+        else {
+            continue;
+        };
+        per_minute[slot] += r.count;
+        *by_outcome.entry(r.outcome.clone()).or_default() += r.count;
+        total += r.count;
+    }
+    let mut by_state = zeros(&STATES);
+    let mut last_hour_by_state = zeros(&STATES);
+    let mut deliveries_total = 0u64;
+    for d in deliveries {
+        *by_state.entry(d.state.clone()).or_default() += d.total;
+        *last_hour_by_state.entry(d.state.clone()).or_default() += d.last_hour;
+        deliveries_total += d.total;
+    }
+    Overview {
+        channel_id: channel_id.to_string(),
+        since: since.to_string(),
+        requests: Requests {
+            total,
+            by_outcome,
+            per_minute,
+        },
+        deliveries: Deliveries {
+            total: deliveries_total,
+            by_state,
+            last_hour_by_state,
+        },
+    }
+}
