@@ -33,7 +33,7 @@ async fn every_channel_route_requires_the_admin_token() {
             )
         })
         .collect();
-    assert_eq!(routes.len(), 18, "the test must cover every channel route");
+    assert_eq!(routes.len(), 19, "the test must cover every channel route");
     for (method, path) in routes {
         for auth in [
             None,
