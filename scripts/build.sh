@@ -28,7 +28,9 @@ inputs() {
     echo "opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL"
   } | sha256sum | cut -d' ' -f1
 }
-outputs() { cat build/index.js build/index_bg.wasm build/public/openapi.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+# (On a fresh clone the files are missing: the hash is then of nothing, and
+# must not fail the script under pipefail.)
+outputs() { { cat build/index.js build/index_bg.wasm build/public/openapi.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
 want="$(inputs) $(outputs)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "[build] up to date (nothing changed since the last build)"
