@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the syncbridge benchmark and writes bench/RESULTS.md.
 #
-#   bash bench/run.sh                 # the full run (about 5 minutes)
+#   bash bench/run.sh                 # the full run (about 10 minutes)
 #   bash bench/run.sh --quick         # a smoke run, written to bench/out/ only
 #   bash bench/run.sh --duration 10   # any other loadgen flags are passed on
 #

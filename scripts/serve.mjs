@@ -13,7 +13,7 @@
 // cannot leave it running).
 import { Miniflare, Log, LogLevel, Response } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
-import { readFileSync, existsSync, readdirSync, statSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, readdirSync, statSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, normalize, extname } from "node:path";
 import { parseArgs } from "node:util";
@@ -107,7 +107,14 @@ console.log(`ready on ${url.origin}`);
 // tables (the worker's port opens at `mf.ready`, and applying them after
 // that let the first requests fail): a Miniflare of its own, with only the
 // D1 binding and a trivial script, on a port nobody is told of.
+//
+// A persisted folder remembers which migrations it has (a file beside the
+// database), so a warm `make dev` starts no second runtime when there is
+// nothing to apply; the worker's own check below still runs.
 async function migrateFirst(dir) {
+  const marker = join(dir, ".syncbridge-migrations");
+  const names = readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort().join("\n");
+  if (existsSync(marker) && readFileSync(marker, "utf8") === names) return;
   const m = new Miniflare({
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
@@ -124,6 +131,7 @@ async function migrateFirst(dir) {
   } finally {
     await m.dispose();
   }
+  writeFileSync(marker, names);
 }
 
 // Cloudflare runs the worker's cron triggers (wrangler.toml [triggers]);

@@ -38,6 +38,7 @@ use worker::{
     SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
     WebSocketRequestResponsePair,
 };
+use worker::{js_sys, wasm_bindgen::JsCast, wasm_bindgen::JsValue, worker_sys::web_sys};
 
 /// The hub's tables, created on first use.
 const SCHEMA: [&str; 3] = [
@@ -357,17 +358,11 @@ impl ChannelHub {
         )?;
         trim(&sql, &BufferLimits::of(&settings), &self.totals, text.len())?;
 
-        for ws in self.state.get_websockets_with_tag(SUBSCRIBER) {
-            let wanted = ws
-                .deserialize_attachment::<SubscriberState>()
-                .ok()
-                .flatten()
-                .is_none_or(|s| eventing::matches(&s.patterns, &event.kind));
-            if wanted {
-                // A subscriber that went away meanwhile is not the publisher's problem.
-                let _ = ws.send_with_str(&text);
-            }
-        }
+        fan_out(
+            &self.state.get_websockets_with_tag(SUBSCRIBER),
+            &event.kind,
+            &text,
+        );
         let subs: Vec<Subscription> = subscriptions(&sql)?
             .into_iter()
             .filter(|s| eventing::matches(&s.events, &event.kind))
@@ -606,6 +601,36 @@ fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
         .iter()
         .filter_map(|r| serde_json::from_str(&r.doc).ok())
         .collect())
+}
+
+/// Sends `text` (an event of type `kind`) to each subscriber whose patterns
+/// match. The text crosses into JavaScript once, and each socket's `send`
+/// is called with that one string, instead of converting it per subscriber.
+fn fan_out(subscribers: &[WebSocket], kind: &str, text: &str) {
+    let Some(first) = subscribers.first() else {
+        return;
+    };
+    let js_text = JsValue::from_str(text);
+    let first: &web_sys::WebSocket = first.as_ref();
+    let send = js_sys::Reflect::get(first, &JsValue::from_str("send"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    for ws in subscribers {
+        let wanted = ws
+            .deserialize_attachment::<SubscriberState>()
+            .ok()
+            .flatten()
+            .is_none_or(|s| eventing::matches(&s.patterns, kind));
+        if !wanted {
+            continue;
+        }
+        // A subscriber that went away meanwhile is not the publisher's problem.
+        let raw: &web_sys::WebSocket = ws.as_ref();
+        match &send {
+            Some(f) => drop(f.call1(raw, &js_text)),
+            None => drop(ws.send_with_str(text)),
+        }
+    }
 }
 
 /// Deletes the oldest events while the buffer is over `limits`

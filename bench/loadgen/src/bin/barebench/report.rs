@@ -1,0 +1,176 @@
+//! The markdown section barebench prints.
+
+use crate::{median, pct, spread, Args, Run};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+pub(crate) type Sends<'a> = (&'a [Duration], usize, usize);
+
+/// The markdown section.
+pub(crate) fn report(
+    a: &Args,
+    runs: &HashMap<&str, Vec<Run>>,
+    names: &[&str],
+    lat1: &HashMap<&str, Vec<Run>>,
+    (first_attempt, sent, delivered): Sends,
+    (load_before, load_after): (&str, &str),
+) -> String {
+    let load = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let mut o = String::new();
+    let cmd = std::env::args().collect::<Vec<_>>().join(" ");
+    writeln!(o, "## The bare design beside the gateway (`barebench`)\n").unwrap();
+    writeln!(
+        o,
+        "Command: `{cmd}`; {} alternating rounds of {} s (+{} s warm-up) per class at {} callers; load average before {}, after {} (2 cores shared with other engineers' builds: prefer the ratios).{}\n",
+        a.rounds, a.duration, a.warmup, a.concurrency, load(load_before), load(load_after),
+        if a.quick { " **Quick mode: not representative.**" } else { "" }
+    )
+    .unwrap();
+    let rps = |name: &str| -> Vec<f64> {
+        runs.get(name)
+            .map(|rs| rs.iter().map(Run::rps).collect())
+            .unwrap_or_default()
+    };
+    let ratio = |num: &str, den: &str| -> Vec<f64> {
+        rps(num).iter().zip(rps(den)).map(|(n, d)| n / d).collect()
+    };
+    writeln!(o, "### Throughput and workerd CPU per request\n").unwrap();
+    writeln!(
+        o,
+        "| class | ok/s per round | median ok/s | workerd CPU ms/request (median, spread) | bad |"
+    )
+    .unwrap();
+    writeln!(o, "| --- | --- | --- | --- | --- |").unwrap();
+    for name in names {
+        let rs = &runs[name];
+        let per: Vec<String> = rs.iter().map(|r| format!("{:.0}", r.rps())).collect();
+        let cpu: Vec<f64> = rs.iter().map(Run::cpu_ms_per_req).collect();
+        let bad: u64 = rs.iter().map(|r| r.bad).sum();
+        let first = rs
+            .iter()
+            .find_map(|r| r.first_bad.clone())
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "| {name} | {} | {:.0} | {:.2} ({}) | {bad}{first} |",
+            per.join(", "),
+            median(rps(name)),
+            median(cpu.clone()),
+            spread(&cpu)
+        )
+        .unwrap();
+    }
+    writeln!(o, "\nThe bare worker's classes are measured on its own workerd, the others on the gateway's; a round trip's CPU includes its callback, a send's the delivery's attempt (counted until the receiver had every delivery).\n").unwrap();
+    writeln!(o, "### Ratios (median of the rounds, spread)\n").unwrap();
+    writeln!(o, "| ratio | median | per round | aim |").unwrap();
+    writeln!(o, "| --- | --- | --- | --- |").unwrap();
+    let mut line = |label: &str, v: Vec<f64>, aim: &str| {
+        if v.is_empty() {
+            return;
+        }
+        let per: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
+        writeln!(
+            o,
+            "| {label} | **{:.2}** | {} | {aim} |",
+            median(v.clone()),
+            per.join(", ")
+        )
+        .unwrap();
+    };
+    line(
+        "gateway `/healthz` / bare `/healthz`",
+        ratio("healthz", "bare healthz"),
+        "≥ 0.9",
+    );
+    line(
+        "gateway `/healthz` / bare `/healthz` with a log line",
+        ratio("healthz", "bare healthz, with a log line"),
+        "(the log line's share)",
+    );
+    line(
+        "round trip / bare pair, store first",
+        ratio("round trip", "bare pair, store first"),
+        "≥ 0.9",
+    );
+    line(
+        "round trip / bare pair, in memory",
+        ratio("round trip", "bare pair, in memory"),
+        "(reference)",
+    );
+    line(
+        "bare store first / bare in memory",
+        ratio("bare pair, store first", "bare pair, in memory"),
+        "(the cost of keeping a result)",
+    );
+    line(
+        "sync webhook / round trip",
+        ratio("webhook", "round trip"),
+        "≥ 0.9",
+    );
+    line(
+        "publish (one channel) / `/healthz`",
+        ratio("publish", "healthz"),
+        "≥ 0.3",
+    );
+    line(
+        "callback / `/healthz`",
+        ratio("callback", "healthz"),
+        "(reference)",
+    );
+    line("send / `/healthz`", ratio("send", "healthz"), "(reference)");
+    writeln!(o).unwrap();
+    if !lat1.is_empty() {
+        writeln!(o, "### Latency at 1 caller (ms)\n").unwrap();
+        writeln!(
+            o,
+            "| class | p50 per round | p99 per round | median p50 / p99 |"
+        )
+        .unwrap();
+        writeln!(o, "| --- | --- | --- | --- |").unwrap();
+        let p = |name: &str, q: f64| -> Vec<f64> {
+            lat1[name].iter().map(|r| pct(&r.lat, q)).collect()
+        };
+        for name in ["bare pair, store first", "round trip"] {
+            let (p50, p99) = (p(name, 0.5), p(name, 0.99));
+            let f = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(
+                o,
+                "| {name} | {} | {} | {:.2} / {:.2} |",
+                f(&p50),
+                f(&p99),
+                median(p50.clone()),
+                median(p99.clone())
+            )
+            .unwrap();
+        }
+        let r50: Vec<f64> = p("round trip", 0.5)
+            .iter()
+            .zip(p("bare pair, store first", 0.5))
+            .map(|(g, b)| g / b)
+            .collect();
+        let r99: Vec<f64> = p("round trip", 0.99)
+            .iter()
+            .zip(p("bare pair, store first", 0.99))
+            .map(|(g, b)| g / b)
+            .collect();
+        writeln!(o, "\nRound trip / bare pair at 1 caller: p50 **{:.2}×** ({}), p99 **{:.2}×** ({}); aim ≤ 1.5×.\n", median(r50.clone()), spread(&r50), median(r99.clone()), spread(&r99)).unwrap();
+    }
+    if sent > 0 {
+        writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
+        writeln!(
+        o,
+        "{delivered} of {sent} accepted sends reached the receiver; from each send's request to its first attempt's arrival: p50 **{:.0} ms**, p99 {:.0} ms (aim p50 < 50 ms; the queue's batch timeout is the floor while the first attempt waits for the queue).\n",
+        pct(first_attempt, 0.5),
+        pct(first_attempt, 0.99)
+    )
+    .unwrap();
+    }
+    o
+}
