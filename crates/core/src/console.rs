@@ -2,7 +2,10 @@
 //! names which file, its content type, and the headers every answer of the
 //! console carries. The files themselves are static assets (`build/public/
 //! console/`, made by `scripts/build.sh`); the worker fetches them from its
-//! `ASSETS` binding and answers with what this module decides.
+//! `ASSETS` binding and answers with what this module decides. [`info`] is
+//! what the console shows of the gateway itself.
+
+use crate::Settings;
 
 /// The console's Content-Security-Policy: nothing inline, nothing from
 /// another origin, no framing, no `<base>`, no form posts; the API (same
@@ -85,5 +88,34 @@ pub fn asset(rest: &str) -> Option<Asset> {
     Some(Asset {
         path: format!("/console/{rest}"),
         content_type,
+    })
+}
+
+/// What the console shows of the gateway (`GET /rest/v1/service/info`,
+/// admin only): the origin its URLs are formed from, the logins of the Sync
+/// API (names only, never their keys), and the settings an operator works
+/// within. `request_origin` is the origin the request came to, used as the
+/// public origin only where the gateway itself would ([`Settings::public_base`]).
+pub fn info(settings: &Settings, request_origin: &str) -> serde_json::Value {
+    let mut logins: Vec<&str> = settings.api_keys.keys().map(String::as_str).collect();
+    logins.sort_unstable();
+    serde_json::json!({
+        "public_url": settings.public_base(request_origin).ok(),
+        "logins": logins,
+        "settings": {
+            "SYNC_DEFAULT_TIMEOUT_S": settings.sync_default_timeout_s,
+            "SYNC_MAX_TIMEOUT_S": settings.sync_max_timeout_s,
+            "SIGNATURE_MAX_SKEW_S": settings.signature_max_skew_s,
+            "SIGNATURE_REPLAY_PROTECTION": settings.signature_replay_protection,
+            "RESULT_TTL_S": settings.result_ttl_s,
+            "MAX_BODY_BYTES": settings.max_body_bytes,
+            "MAX_OPS": settings.max_ops,
+            "WEBHOOK_MAX_WAIT_S": settings.webhook_max_wait_s,
+            "REQUEST_LOG_TTL_S": settings.request_log_ttl_s,
+            "REQUEST_LOG_BODY_BYTES": settings.request_log_body_bytes,
+            "CALLBACK_TIMEOUT_S": settings.callback_timeout_s,
+            "CALLBACK_MAX_BYTES": settings.callback_max_bytes,
+            "EVENT_MAX_BYTES": settings.event_max_bytes,
+        },
     })
 }

@@ -32,6 +32,8 @@ pub enum Route<'a> {
         /// The path after `/console/`, as requested (empty: the index).
         path: &'a str,
     },
+    /// `GET /rest/v1/service/info`: what the console shows of the gateway.
+    ServiceInfo,
     /// `/rest/v1/service/integration_points`
     Channels(ChannelCollectionOp),
     /// `/rest/v1/service/integration_points/{id}`
@@ -162,6 +164,7 @@ impl Route<'_> {
             Route::ConsoleHome => "/console",
             Route::Console { path: "" } => "/console/",
             Route::Console { .. } => "/console/{path}",
+            Route::ServiceInfo => "/rest/v1/service/info",
             Route::Channels(_) => "/rest/v1/service/integration_points",
             Route::Channel { .. } => "/rest/v1/service/integration_points/{id}",
             Route::ChannelRequests { .. } => "/rest/v1/service/integration_points/{id}/requests",
@@ -205,6 +208,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/"),
     // `{path}` is one or more segments: the console's files may lie in folders.
     ("GET", "/console/{path}"),
+    ("GET", "/rest/v1/service/info"),
     ("GET", "/rest/v1/service/integration_points"),
     ("POST", "/rest/v1/service/integration_points"),
     ("LOOKUP", "/rest/v1/service/integration_points"),
@@ -300,6 +304,7 @@ pub fn route<'a>(method: &str, path: &'a str) -> Route<'a> {
                 .unwrap_or_default();
             pick(method, "GET", &[("GET", Route::Console { path })])
         }
+        ["rest", "v1", "service", "info"] => pick(method, "GET", &[("GET", Route::ServiceInfo)]),
         ["rest", "v1", "service", "integration_points"]
         | ["rest", "v1", "service", "integration_points", ""] => pick(
             method,

@@ -117,6 +117,7 @@ async fn dispatch(
         Route::Callback { request_id } => {
             callback::handle(&ctx_for(env, Shape::Plugin)?, req, request_id).await
         }
+        Route::ServiceInfo => console::info(&rest(env)?, &req),
         Route::Channels(op) => {
             channel::handle(&rest(env)?, req, ChannelRoute::Collection(op)).await
         }

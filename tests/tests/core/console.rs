@@ -109,3 +109,27 @@ fn console_routes() {
     assert_eq!(route("GET", "/consoles"), Route::NotFound);
     assert_eq!(route("GET", "/console//app.js"), Route::NotFound);
 }
+
+#[test]
+fn info_names_logins_and_settings_but_no_secret() {
+    let s = syncbridge_core::Settings::from_lookup(|k| match k {
+        "API_KEYS" => Some(r#"{"zed":"key-of-zed-0123","amy":"key-of-amy-0123"}"#.into()),
+        "CALLBACK_SECRET" => Some("callback-secret-0123456789".into()),
+        "ADMIN_TOKEN" => Some("admin-token-0123456789".into()),
+        "REQUEST_LOG_BODY_BYTES" => Some("100".into()),
+        _ => None,
+    })
+    .unwrap();
+    let v = syncbridge_core::console::info(&s, "http://127.0.0.1:8787");
+    assert_eq!(v["public_url"], "http://127.0.0.1:8787");
+    assert_eq!(v["logins"], serde_json::json!(["amy", "zed"]));
+    assert_eq!(v["settings"]["REQUEST_LOG_BODY_BYTES"], 100);
+    assert_eq!(v["settings"]["WEBHOOK_MAX_WAIT_S"], 60);
+    let text = v.to_string();
+    for secret in ["key-of-zed", "key-of-amy", "callback-secret", "admin-token"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Without PUBLIC_URL, a public origin is not the gateway's: none is given.
+    let v = syncbridge_core::console::info(&s, "https://gw.example");
+    assert_eq!(v["public_url"], serde_json::Value::Null);
+}

@@ -33,7 +33,7 @@ async fn every_channel_route_requires_the_admin_token() {
             )
         })
         .collect();
-    assert_eq!(routes.len(), 15, "the test must cover every channel route");
+    assert_eq!(routes.len(), 16, "the test must cover every channel route");
     for (method, path) in routes {
         for auth in [
             None,

@@ -214,3 +214,33 @@ async fn files_in_folders_have_their_content_types() {
     stop_worker(worker).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn service_info_tells_the_console_the_public_origin_logins_and_settings() {
+    use syncbridge_tests::harness::{ADMIN, CALLBACK_SECRET, SECRET};
+    let c = client();
+    let (status, info) = c.admin(Method::GET, "/rest/v1/service/info", None).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["public_url"], c.base.as_str());
+    assert_eq!(info["logins"], serde_json::json!(["other", "partner"]));
+    assert_eq!(info["settings"]["REQUEST_LOG_BODY_BYTES"], 4096);
+    assert_eq!(info["settings"]["WEBHOOK_MAX_WAIT_S"], 2);
+    let text = info.to_string();
+    for secret in [ADMIN, CALLBACK_SECRET, SECRET] {
+        assert!(!text.contains(secret), "a secret in {text}");
+    }
+    let resp = c.get("/rest/v1/service/info").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = c
+        .admin(Method::GET, "/rest/v1/service/info?x=1", None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error_code"], 1400);
+    let resp = c
+        .post("/rest/v1/service/info")
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -242,3 +242,50 @@ async fn unknown_ids_and_bad_input_are_json_errors() {
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers().get("allow").unwrap(), "GET");
 }
+
+/// A worker of its own, whose records live 3 s and keep 8 bytes of a body:
+/// the request's body and the async result are cut to that, and the whole
+/// record, result included, is gone after its time.
+#[tokio::test]
+async fn records_and_results_follow_their_settings_and_expire() {
+    use syncbridge_tests::harness::{shared_settings, start_worker, stop_worker};
+    let mut vars = shared_settings();
+    vars["REQUEST_LOG_TTL_S"] = json!("3");
+    vars["REQUEST_LOG_BODY_BYTES"] = json!("8");
+    let worker = start_worker(vars).await;
+    let c = TestClient::of(&worker);
+    let ch = c.sync_channel("echo", json!({"issync": false})).await;
+    let sent = Instant::now();
+    let resp = c
+        .http()
+        .post(c.hook(&ch))
+        .header("content-type", "text/plain")
+        .body("0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let list = c.requests(&ch, 1).await;
+    let rid = list[0]["id"].as_str().unwrap().to_string();
+    let d = loop {
+        let (status, d) = detail(&c, &ch, &rid).await;
+        assert_eq!(status, 200, "{d}");
+        if !d["result"].is_null() || sent.elapsed() > Duration::from_millis(2500) {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(d["request"]["body"]["text"], "01234567", "{d}");
+    assert_eq!(d["request"]["body"]["bytes"], 16);
+    let result = &d["result"]["body"];
+    assert_eq!(result["text"].as_str().map(str::len), Some(8), "{d}");
+    assert_eq!(result["truncated"], true);
+    // Past REQUEST_LOG_TTL_S: gone from the list and the detail.
+    tokio::time::sleep(Duration::from_millis(3100).saturating_sub(sent.elapsed())).await;
+    let (status, body) = detail(&c, &ch, &rid).await;
+    assert_rest_error(status, &body, 404);
+    let path = format!("{API}/{}/requests", id_of(&ch));
+    let (_, list) = c.admin(Method::GET, &path, None).await;
+    assert_eq!(list, json!([]));
+    stop_worker(worker).await;
+}

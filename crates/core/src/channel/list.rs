@@ -337,20 +337,14 @@ pub fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
         })
         .collect();
     if let Some(text) = &q.search {
-        // LIKE with `\` escaping the pattern's own `%`, `_` and `\`.
-        let mut pattern = String::with_capacity(text.len() + 2);
-        pattern.push('%');
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
-        binds.push(Value::String(pattern.clone()));
-        binds.push(Value::String(pattern));
+        // instr(), not LIKE: no wildcards to escape, and no bound on the
+        // pattern's length (D1 refuses LIKE patterns over 50 bytes).
+        // SQLite's lower() folds ASCII letters only, as to_ascii_lowercase.
+        let needle = Value::String(text.to_ascii_lowercase());
+        binds.push(needle.clone());
+        binds.push(needle);
         conditions.push(
-            "(code LIKE ? ESCAPE '\\' OR json_extract(doc, '$.opts.title') LIKE ? ESCAPE '\\')"
+            "(instr(lower(code), ?) > 0 OR instr(lower(json_extract(doc, '$.opts.title')), ?) > 0)"
                 .to_owned(),
         );
     }

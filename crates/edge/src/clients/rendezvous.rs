@@ -41,10 +41,13 @@ pub struct CallbackRequest {
     pub result_ttl_s: u64,
 }
 
-/// Whether the callback was a duplicate of one already stored.
+/// Whether the callback was a duplicate of one already stored, and
+/// whether it woke a parked caller (who then has the result).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CallbackReply {
     pub duplicate: bool,
+    #[serde(default)]
+    pub woke: bool,
 }
 
 fn stub(env: &Env, id: &str) -> Result<Stub> {
@@ -74,8 +77,14 @@ pub async fn park(env: &Env, id: &str, park: &ParkRequest) -> OpOutcome {
     }
 }
 
-/// Hands a callback to the object of `id`; `Ok(true)` when it was a duplicate.
-pub async fn callback(env: &Env, id: &VerifiedId, data: Value, result_ttl_s: u64) -> Result<bool> {
+/// Hands a callback to the object of `id`: whether it was a duplicate, and
+/// whether a parked caller took it.
+pub async fn callback(
+    env: &Env,
+    id: &VerifiedId,
+    data: Value,
+    result_ttl_s: u64,
+) -> Result<CallbackReply> {
     let body = serde_json::to_string(&CallbackRequest {
         data,
         id_expires_at: id.expires_at,
@@ -83,7 +92,7 @@ pub async fn callback(env: &Env, id: &VerifiedId, data: Value, result_ttl_s: u64
     })?;
     let req = request(Method::Post, CALLBACK, Some(body))?;
     let mut resp = stub(env, &id.canonical)?.fetch_with_request(req).await?;
-    Ok(resp.json::<CallbackReply>().await?.duplicate)
+    resp.json::<CallbackReply>().await
 }
 
 /// Reads the stored result of `id`, if any.

@@ -52,8 +52,8 @@ impl DurableObject for Rendezvous {
             }
             CALLBACK => {
                 let callback: CallbackRequest = req.json().await?;
-                let duplicate = self.take_callback(callback).await?;
-                Response::from_json(&CallbackReply { duplicate })
+                let (duplicate, woke) = self.take_callback(callback).await?;
+                Response::from_json(&CallbackReply { duplicate, woke })
             }
             RESULT => match self.stored().await? {
                 Some(r) => Response::from_json(&r),
@@ -108,7 +108,8 @@ impl Rendezvous {
         }
     }
 
-    async fn take_callback(&self, d: CallbackRequest) -> Result<bool> {
+    /// Takes a callback: `(duplicate, woke)`, woke when a parked caller got it.
+    async fn take_callback(&self, d: CallbackRequest) -> Result<(bool, bool)> {
         // The first callback takes the parked waiter, so while one is parked
         // no result can be stored yet: only without a waiter is storage read.
         // Taking it before any await makes check-and-take atomic.
@@ -124,7 +125,7 @@ impl Rendezvous {
             d.id_expires_at,
             d.result_ttl_s,
         ) {
-            Decision::Duplicate => Ok(true),
+            Decision::Duplicate => Ok((true, false)),
             Decision::Store {
                 result,
                 delete_in_ms,
@@ -136,14 +137,12 @@ impl Rendezvous {
                     storage.put(RESULT_KEY, text),
                     storage.set_alarm(Duration::from_millis(delete_in_ms))
                 );
-                if let Some(tx) = waiter {
-                    // The caller gets the answer even if storing failed; a
-                    // caller that already went away is no loss: it is stored.
-                    let _ = tx.send(result.data);
-                }
+                // The caller gets the answer even if storing failed; a
+                // caller that already went away is no loss: it is stored.
+                let woke = waiter.is_some_and(|tx| tx.send(result.data).is_ok());
                 put?;
                 alarm?;
-                Ok(false)
+                Ok((false, woke))
             }
         }
     }

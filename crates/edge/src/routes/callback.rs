@@ -34,18 +34,19 @@ pub async fn handle(ctx: &Ctx, mut req: Request, id: &str) -> Handled {
     let data: Value = syncbridge_core::callback::parse(&body, settings.max_body_bytes)
         .map_err(Failure::plugin)?
         .into();
-    // A webhook's result is also kept with its request record (redacted,
-    // bounded), for the request log's detail.
+    // A webhook's result that no caller waited for (an async run's) is also
+    // kept with its request record (redacted, bounded), for the request
+    // log's detail; a sync run's answer is in its record already.
     let record = (verified.purpose == Purpose::Webhook)
         .then(|| request_log::result_record(&data, &now_iso(), settings.request_log_body_bytes));
     match rendezvous::callback(&ctx.env, &verified, data, settings.result_ttl_s).await {
-        Ok(false) => {
-            if let Some(record) = record {
+        Ok(r) if !r.duplicate => {
+            if let (Some(record), false) = (record, r.woke) {
                 keep_result(ctx, &verified.canonical, &record).await;
             }
             Ok(http::json(200, &json!({"proc": "ok"}))?)
         }
-        Ok(true) => Ok(http::json(200, &json!({"proc": "ok", "duplicate": true}))?),
+        Ok(_) => Ok(http::json(200, &json!({"proc": "ok", "duplicate": true}))?),
         Err(e) => {
             http::log_failure("rendezvous", &e.to_string());
             Err(Failure::plugin(ApiError::new(

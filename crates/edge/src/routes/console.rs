@@ -3,13 +3,38 @@
 //! core decides which file a path names, its content type and the security
 //! headers; this file fetches it and answers. An unknown file is the same
 //! JSON 404 as any unknown route; every answer carries the console's
-//! security headers.
+//! security headers. Also `GET /rest/v1/service/info`, what the console
+//! shows of the gateway.
 
+use crate::ctx::Ctx;
 use crate::env;
 use crate::http::{self, Handled};
+use syncbridge_core::admin::{self, Policy};
 use syncbridge_core::console::{self, Asset};
-use syncbridge_core::error::{ApiError, Surface};
+use syncbridge_core::error::{ApiError, RestError, Surface};
 use worker::{Env, Headers, Request, Response};
+
+/// `GET /rest/v1/service/info` (admin): the public origin, the Sync API's
+/// logins and the settings the console shows. Takes no query parameters.
+pub fn info(ctx: &Ctx, req: &Request) -> Handled {
+    let settings = &ctx.settings;
+    let auth = http::header(req, "authorization");
+    admin::authorize(
+        auth.as_deref(),
+        settings.admin_token.as_deref(),
+        None,
+        Policy::AdminOnly,
+    )?;
+    let url = req.url()?;
+    if let Some((k, _)) = url.query_pairs().next() {
+        return Err(RestError::bad_request(format!(
+            "unknown parameter {k}; this route takes none"
+        ))
+        .into());
+    }
+    let origin = url.origin().ascii_serialization();
+    Ok(http::json(200, &console::info(settings, &origin))?)
+}
 
 /// `GET /console`: to `/console/`, so that the page's relative URLs resolve.
 pub fn home() -> Handled {
