@@ -133,7 +133,9 @@ export async function receiver() {
       received.push({ method: req.method, url: req.url, path, headers: req.headers, body });
       const plan = plans.get(path) || [200];
       const status = plan.length > 1 ? plan.shift() : plan[0];
-      res.writeHead(status, { "content-type": "application/json", "x-receiver": "console-test" });
+      // Connection: close: the runtime's pool would otherwise reuse a connection
+      // this server closes when idle (5 s), and an attempt would fail unsent.
+      res.writeHead(status, { "content-type": "application/json", "x-receiver": "console-test", connection: "close" });
       res.end(JSON.stringify({ received: true, status }));
     });
   });

@@ -313,6 +313,8 @@ test("overview: the channel's last hour by outcome, its deliveries by state and 
   assert.ok(delivered >= 2, `delivered: ${delivered}`);
   assert.match(await page.locator("#requests-chart").getAttribute("aria-label"), /Requests per minute over the last hour: [1-9]/);
   assert.ok((await page.locator("#requests-chart rect.bar").count()) >= 1, "a bar for this minute");
+  await page.getByText("The gateway's settings").click();
+  assert.match(await page.locator("#ov-gateway").textContent(), /WEBHOOK_MAX_WAIT_S\s*5/);
   assert.ok(page.loadMs < 2000, `first load took ${page.loadMs} ms`);
   await shoot(page, "overview");
   // Another channel, picked from the list.
@@ -372,7 +374,9 @@ test("live events: events arrive over the WebSocket, pause holds them, reconnect
 
 test("playground: a Sync API call signed in the browser runs against the demo engine; show fetches by id", async () => {
   const page = await open("#/playground");
-  await page.getByLabel("Login").fill("demo");
+  // The logins come from the gateway (…/service/info), never their keys.
+  assert.equal(await page.getByLabel("Login").inputValue(), "demo");
+  assert.match(await page.locator("#pg-login-hint").textContent(), /demo/);
   await page.getByLabel("Secret").fill(API_SECRET);
   await page.getByRole("button", { name: "Sign and send" }).click();
   await page.locator("#pg-status").waitFor({ timeout: 20_000 });
