@@ -5,7 +5,10 @@ export const CHANNELS = "/rest/v1/service/integration_points";
 
 export const getToken = () => sessionStorage.getItem(KEY) || "";
 export const setToken = (t) => sessionStorage.setItem(KEY, t);
-export const clearToken = () => sessionStorage.removeItem(KEY);
+export const clearToken = () => {
+  sessionStorage.removeItem(KEY);
+  info = null;
+};
 
 /** An answer of the API that is not a success. */
 export class ApiError extends Error {
@@ -70,4 +73,15 @@ export function listChannels(filter, search) {
   return api("GET", "", {
     query: { limit: 1000, filter: filter ? JSON.stringify(filter) : undefined, search: search || undefined },
   });
+}
+
+let info = null;
+/**
+ * The gateway's information (GET /rest/v1/service/info: the origin its URLs
+ * are formed from, the Sync API's logins, its settings), asked once per
+ * sign-in; null when it cannot be had.
+ */
+export function serviceInfo() {
+  if (!info) info = api("GET", "/rest/v1/service/info").catch(() => ((info = null), null));
+  return info;
 }

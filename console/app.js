@@ -1,5 +1,5 @@
-// The console's shell: sign-in, the hash router, and the shared error box.
-import { h, fill, announce } from "./dom.js";
+// The console's shell: sign-in, the hash router, the screens' teardown.
+import { h, announce } from "./dom.js";
 import { errorBox, screen } from "./ui.js";
 import { api, getToken, setToken, clearToken, ApiError, NetworkError } from "./api.js";
 import * as channels from "./screens/channels.js";

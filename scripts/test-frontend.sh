@@ -94,7 +94,7 @@ PAGE_URL="$page_url" WAIT_S="$WAIT_S" CHROMIUM="$CHROMIUM" \
   SCREENSHOT_DIR="${SCREENSHOT_DIR:-/tmp}" \
   CONSOLE_URL="$console_url" DEMO_DIR="$demo_dir" ENGINE_PORT="$ENGINE_PORT" \
   CONSOLE_SHOTS="${CONSOLE_SHOTS:-docs/console}" \
-  timeout 600 node --test --test-concurrency=1 --test-timeout=90000 \
+  timeout 900 node --test --test-concurrency=1 --test-timeout=400000 \
   ${TEST_FILES:-tests/frontend/p2p.test.mjs tests/frontend/console.test.mjs} || status=$?
 if [ "$status" != 0 ]; then
   say "failed ($status); make dev's output:"

@@ -1,7 +1,7 @@
 // Screen 2: the channel form, in Oktell's blocks (Main, URLs and token,
 // External system, Process, CORS, Comment). Create, edit, delete.
 import { h, field, setFieldError, copyButton, announce, fmtTime } from "../dom.js";
-import { api, listChannels, ApiError } from "../api.js";
+import { api, listChannels, ApiError, serviceInfo } from "../api.js";
 import { screen, errorBox, channelTabs } from "../ui.js";
 
 /**
@@ -21,10 +21,12 @@ const lines = (s) => s.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
 export async function render({ id }, ctx) {
   let ch = null;
   let eventing = [];
+  let info = null;
   const loadAll = async () => {
-    [ch, eventing] = await Promise.all([
+    [ch, eventing, info] = await Promise.all([
       id ? api("GET", encodeURIComponent(id)) : null,
       listChannels({ type: "eventing" }).catch(() => []),
+      id ? serviceInfo() : null,
     ]);
   };
   try {
@@ -116,11 +118,13 @@ export async function render({ id }, ctx) {
     }
   };
 
-  const urls = ch && channelUrls(ch);
+  const origin = info?.public_url || location.origin;
+  const urls = ch && channelUrls(ch, origin);
   const form = h("form", { novalidate: true, onsubmit: onSubmit, id: "channel-form" },
     h("fieldset", h("legend", "Main"), F.code.wrap, F.type.wrap, F["opts.title"].wrap, F["opts.issync"].wrap),
     urls && h("fieldset", h("legend", "Token and URLs"),
-      h("p.hint", "Generated, read-only. The token forms the channel's URLs: treat them as secrets."),
+      h("p.hint", "Generated, read-only. The token forms the channel's URLs: treat them as secrets.",
+        info && !info.public_url ? " PUBLIC_URL is not set: they use this page's origin." : ""),
       urls.map(([label, value, key]) => {
         const inputId = `url-${key}`;
         return h("div.url-row", h("label", { for: inputId }, label),
@@ -142,9 +146,8 @@ export async function render({ id }, ctx) {
     form);
 }
 
-/** The URLs a channel's token forms, for copy buttons. */
-export function channelUrls(ch) {
-  const origin = location.origin;
+/** The URLs a channel's token forms (from the gateway's public origin), for copy buttons. */
+export function channelUrls(ch, origin) {
   const ws = origin.replace(/^http/, "ws");
   const t = ch.token_local;
   const out = [];

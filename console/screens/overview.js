@@ -2,7 +2,7 @@
 // deliveries by state, and requests per minute as an inline SVG chart.
 // Figures come from the channel's stats route (…/{id}/stats).
 import { h, fill, field } from "../dom.js";
-import { api, listChannels } from "../api.js";
+import { api, listChannels, serviceInfo } from "../api.js";
 import { screen, errorBox, channelTabs } from "../ui.js";
 
 const OUTCOMES = ["answered", "accepted", "timed_out", "failed", "no_process"];
@@ -72,9 +72,12 @@ export async function render({ id }, ctx) {
   screen(`Overview · ${chosen.code}`, channelTabs(chosen.id, "overview", chosen), h("div.toolbar", pick.wrap, refresh), body);
   const load = async () => {
     body.setAttribute("aria-busy", "true");
-    let figures;
+    let figures, info;
     try {
-      figures = fromStats(await api("GET", `${encodeURIComponent(chosen.id)}/stats`));
+      [figures, info] = await Promise.all([
+        api("GET", `${encodeURIComponent(chosen.id)}/stats`).then(fromStats),
+        serviceInfo(),
+      ]);
     } catch (e) {
       if (ctx.alive()) fill(body, errorBox(e, load));
       return;
@@ -91,6 +94,10 @@ export async function render({ id }, ctx) {
       tiles("ov-states", figures.by_state, "Deliveries by state"),
       h("p", h("a", { href: `#/channels/${chosen.id}/requests` }, "See the requests"), " · ",
         h("a", { href: `#/channels/${chosen.id}/deliveries` }, "See the deliveries")),
+      info && h("details", { id: "ov-gateway" }, h("summary", "The gateway's settings"),
+        h("dl.pairs", h("dt", "PUBLIC_URL"), h("dd", info.public_url || "not set"),
+          h("dt", "Sync API logins"), h("dd", info.logins.join(", ") || "none"),
+          Object.entries(info.settings).map(([k, v]) => [h("dt", k), h("dd", String(v))]))),
     );
   };
   refresh.addEventListener("click", load);

@@ -4,7 +4,7 @@
 // send; see the answer, the timing and the equivalent curl. `show` fetches
 // a late result by its request id.
 import { h, fill, field, pre, copyButton } from "../dom.js";
-import { NetworkError } from "../api.js";
+import { NetworkError, serviceInfo } from "../api.js";
 import { screen, errorBox } from "../ui.js";
 
 const EXAMPLE = { timeout: 10, ops: [{ type: "create", obj: "task", conv_id: 1, data: { amount: 100, to: "client-B" } }] };
@@ -18,8 +18,12 @@ export async function sign(unixtime, secret, body) {
 
 const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function render() {
-  const login = field("Login", h("input", { id: "pg-login", autocomplete: "off", value: "demo" }), "A login of API_KEYS (the demo's is demo).");
+export async function render(_params, ctx) {
+  const info = await serviceInfo();
+  if (!ctx.alive()) return;
+  const logins = info?.logins || [];
+  const login = field("Login", h("input", { id: "pg-login", autocomplete: "off", value: logins[0] || "", list: "pg-logins" }),
+    logins.length ? `A login of API_KEYS: ${logins.join(", ")}.` : "A login of API_KEYS.");
   const secret = field("Secret", h("input", { id: "pg-secret", type: "password", autocomplete: "off" }),
     "Its key. Used here to sign, never stored and never sent.");
   const body = field("Request body (JSON)", h("textarea", { id: "pg-body", rows: 8 }));
@@ -84,5 +88,5 @@ export function render() {
     e.preventDefault();
     send(JSON.stringify({ ops: [{ type: "show", obj: "result", request_id: rid.input.value.trim() }] }));
   } }, rid.wrap, h("div.actions", h("button", { type: "submit" }, "Fetch the result (show)")));
-  screen("Sync API playground", form, h("section", h("h2", "A late result"), showForm), out);
+  screen("Sync API playground", h("datalist", { id: "pg-logins" }, logins.map((l) => h("option", { value: l }))), form, h("section", h("h2", "A late result"), showForm), out);
 }

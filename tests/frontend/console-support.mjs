@@ -2,7 +2,7 @@
 // that record console errors, layout checks and screenshots at 360 and
 // 1440 px, and a loopback receiver for outbound callbacks.
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import { readFileSync, mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -88,15 +88,33 @@ export async function shoot(page, name) {
   await page.setViewportSize({ width: 1440, height: 900 });
 }
 
+/**
+ * An HTTP request to the gateway on a connection of its own (no keep-alive:
+ * a pooled connection the runtime has just closed would fail the call).
+ * Answers {status, text, json()}.
+ */
+export function call(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode, text, json: () => (text ? JSON.parse(text) : null) }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} in 30 s`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 /** The API, straight (for setting up and checking what the UI did). */
 export async function adminApi(method, path, body) {
-  const res = await fetch(`${ORIGIN}/rest/v1/service/integration_points${path}`, {
+  const res = await call(`${ORIGIN}/rest/v1/service/integration_points${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, body: res.json() };
 }
 
 /**
@@ -115,7 +133,9 @@ export async function receiver() {
       received.push({ method: req.method, url: req.url, path, headers: req.headers, body });
       const plan = plans.get(path) || [200];
       const status = plan.length > 1 ? plan.shift() : plan[0];
-      res.writeHead(status, { "content-type": "application/json", "x-receiver": "console-test" });
+      // Connection: close: the runtime's pool would otherwise reuse a connection
+      // this server closes when idle (5 s), and an attempt would fail unsent.
+      res.writeHead(status, { "content-type": "application/json", "x-receiver": "console-test", connection: "close" });
       res.end(JSON.stringify({ received: true, status }));
     });
   });
