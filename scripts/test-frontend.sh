@@ -4,15 +4,17 @@
 # mode on ports of its own with an isolated state, then drives both in
 # headless Chromium (Debian's chromium with playwright-core) with node's test
 # runner (tests/frontend/). Always stops the demo afterwards. The console's
-# tests save their screenshots into docs/console/ (CONSOLE_SHOTS).
+# tests save their screenshots into the demo's temporary folder, so a run
+# leaves the tree clean; `UPDATE_SHOTS=1` (or CONSOLE_SHOTS=dir) saves them
+# into docs/console/, the committed copies README shows.
 #
 # Isolation: DEMO_DIR (a fresh temporary folder) makes scripts/dev.sh run the
 # demo even where a developer has a .dev.vars, with its settings and state in
 # that folder, so neither .dev.vars, .demo/ nor .wrangler/state is touched.
 #
 # Env: TEST_PORT (8877), TEST_ENGINE_PORT (8878), TEST_FRONTEND_PORT (8879),
-# CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR (/tmp), CONSOLE_SHOTS
-# (docs/console), TEST_FILES (both test files) to run one of them.
+# CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR (/tmp), UPDATE_SHOTS,
+# CONSOLE_SHOTS (the demo folder, or docs/console with UPDATE_SHOTS=1), TEST_FILES (both test files) to run one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${TEST_PORT:-8877}"
@@ -89,11 +91,15 @@ if [ -z "$console_url" ]; then
   exit 1
 fi
 
+shots="${CONSOLE_SHOTS:-$demo_dir/shots}"
+[ "${UPDATE_SHOTS:-}" = 1 ] && shots="${CONSOLE_SHOTS:-docs/console}"
+mkdir -p "$shots"
+
 status=0
 PAGE_URL="$page_url" WAIT_S="$WAIT_S" CHROMIUM="$CHROMIUM" \
   SCREENSHOT_DIR="${SCREENSHOT_DIR:-/tmp}" \
   CONSOLE_URL="$console_url" DEMO_DIR="$demo_dir" ENGINE_PORT="$ENGINE_PORT" \
-  CONSOLE_SHOTS="${CONSOLE_SHOTS:-docs/console}" \
+  CONSOLE_SHOTS="$shots" \
   timeout 900 node --test --test-concurrency=1 --test-timeout=400000 \
   ${TEST_FILES:-tests/frontend/p2p.test.mjs tests/frontend/console.test.mjs} || status=$?
 if [ "$status" != 0 ]; then
