@@ -220,11 +220,15 @@ pub fn describe(controls: Option<&Controls>, s: &DestinationState) -> serde_json
 }
 
 /// The throttle, at the moment an attempt is about to start: how many ms
-/// it must still wait, at `now_ms`, to start at its `slot_ms` and no sooner
-/// than `1 s / max_per_s` after the previous start (`last_start_ms`). So
-/// late timers shift the starts after them instead of bunching them up: no
-/// two starts are ever closer than the spacing. 0: start now. With no
-/// limit, 0.
+/// it must still wait, at `now_ms`, to start at its `slot_ms` (the even
+/// schedule of [`DestinationState::take_slot`]) and no sooner than half the
+/// spacing (`1 s / max_per_s`) after the previous start (`last_start_ms`).
+/// Starts follow the schedule, so a timer that fires late costs nothing
+/// later (strict spacing from the previous start would add each lateness
+/// to every start after it: measured, 14 a second instead of 20 on a busy
+/// machine); the half spacing bounds the catching up after a stall, when
+/// late starts come closer together than the schedule. 0: start now. With
+/// no limit, 0.
 pub fn wait_before_start(
     c: &Controls,
     last_start_ms: Option<u64>,
@@ -234,7 +238,7 @@ pub fn wait_before_start(
     if c.max_per_s == 0 {
         return 0;
     }
-    let gap_ms = 1000u64.div_ceil(u64::from(c.max_per_s));
-    let earliest = last_start_ms.map_or(slot_ms, |last| slot_ms.max(last + gap_ms));
+    let half_gap_ms = 1000u64.div_ceil(2 * u64::from(c.max_per_s));
+    let earliest = last_start_ms.map_or(slot_ms, |last| slot_ms.max(last + half_gap_ms));
     earliest.saturating_sub(now_ms)
 }

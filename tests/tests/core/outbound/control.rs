@@ -217,7 +217,7 @@ fn the_destination_is_described_with_its_controls() {
 }
 
 #[test]
-fn a_late_start_shifts_the_next_instead_of_bunching_them() {
+fn starts_follow_the_schedule_and_catch_up_at_most_twice_as_fast() {
     let c = Controls {
         max_per_s: 20,
         ..PLAIN
@@ -225,15 +225,28 @@ fn a_late_start_shifts_the_next_instead_of_bunching_them() {
     // On time: start at the slot.
     assert_eq!(wait_before_start(&c, None, 1_000, 990), 10);
     assert_eq!(wait_before_start(&c, None, 1_000, 1_000), 0);
-    // The previous start was late (at 1 180 for slot 1 150): the next slot
-    // (1 200) waits until 50 ms after it.
-    assert_eq!(wait_before_start(&c, Some(1_180), 1_200, 1_205), 25);
-    assert_eq!(wait_before_start(&c, Some(1_180), 1_200, 1_230), 0);
+    // A late previous start (1 180 for slot 1 150) does not move the next
+    // slot (1 200) later...
+    assert_eq!(wait_before_start(&c, Some(1_180), 1_200, 1_205), 0);
+    // ...but nothing starts within half the spacing (25 ms) of another.
+    assert_eq!(wait_before_start(&c, Some(1_190), 1_200, 1_200), 15);
     assert_eq!(wait_before_start(&PLAIN, Some(1_180), 1_200, 0), 0);
-    // A rate that does not divide a second rounds the gap up (never faster).
+    // A rate that does not divide a second rounds the half gap up.
     let c3 = Controls {
         max_per_s: 3,
         ..PLAIN
     };
-    assert_eq!(wait_before_start(&c3, Some(0), 0, 0), 334);
+    assert_eq!(wait_before_start(&c3, Some(0), 0, 0), 167);
+    // Timers all 20 ms late: starts keep the rate (one every 50 ms).
+    let mut s = DestinationState::default();
+    let mut last = None;
+    let mut starts = Vec::new();
+    for _ in 0..100 {
+        let slot = s.take_slot(&c, 0);
+        let mut now = slot + 20;
+        now += wait_before_start(&c, last, slot, now);
+        last = Some(now);
+        starts.push(now);
+    }
+    assert_eq!(starts[99] - starts[0], 99 * 50);
 }
