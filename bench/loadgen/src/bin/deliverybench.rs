@@ -323,7 +323,8 @@ async fn main() {
         let ch = b
             .channel(&format!("/flaky/{key}?fail=1"), json!({"disable_after": 1}))
             .await;
-        b.sends(&ch, 3, 3).await;
+        // One send fails and disables it; two more wait, due at once.
+        b.sends(&ch, 1, 1).await;
         let path = format!("{API}/{ch}/destination");
         let deadline = Instant::now() + Duration::from_secs(30);
         while b.admin(reqwest::Method::GET, &path).await["state"] != "disabled"
@@ -331,6 +332,7 @@ async fn main() {
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        b.sends(&ch, 2, 2).await;
         let before = b.receiver.hits(&key).len();
         let t0 = Instant::now();
         b.admin(reqwest::Method::POST, &format!("{path}/enable"))

@@ -162,19 +162,27 @@ impl DestinationState {
     }
 
     /// The throttle: takes the next attempt's start slot at `now_ms`, in
-    /// Unix ms (now, or later when the destination is at its rate). Starts
-    /// are spaced evenly, `1 s / max_per_s` apart, so no second holds more
-    /// than `max_per_s`; with no limit, now.
+    /// Unix ms. Slots are spaced evenly, `1 s / max_per_s` apart, so the
+    /// rate is `max_per_s`; a schedule that fell behind (the pause between
+    /// two waves of attempts: their records, the next read) may keep up to
+    /// one second of slots in the past, [`SLOT_CREDIT_MS`], started at once
+    /// (no faster than [`wait_before_start`] allows), so that the pauses do
+    /// not lower the rate. With no limit, now.
     pub fn take_slot(&mut self, c: &Controls, now_ms: u64) -> u64 {
         if c.max_per_s == 0 {
             return now_ms;
         }
         let now_us = now_ms.saturating_mul(1000);
-        let slot_us = self.next_slot_us.max(now_us);
+        let floor_us = now_us.saturating_sub(SLOT_CREDIT_MS * 1000);
+        let slot_us = self.next_slot_us.max(floor_us);
         self.next_slot_us = slot_us + 1_000_000 / u64::from(c.max_per_s);
         slot_us.div_ceil(1000)
     }
 }
+
+/// How far behind `now` the throttle's schedule may lag and catch up: one
+/// second of slots (a token bucket holding `max_per_s`).
+pub const SLOT_CREDIT_MS: u64 = 1000;
 
 /// The `next_attempt_at_ms` column of a pending delivery whose channel has
 /// controls: its owner (the channel's Durable Object) drives it, so it is
