@@ -304,15 +304,17 @@ async fn the_throttle_spaces_attempts_to_its_rate_and_loses_none() {
     }
     let hits = receiver().hits(&key);
     assert_eq!(hits.len(), 15);
-    // Starts 200 ms apart: 15 take at least 2.8 s (load only slows them),
-    // and no second holds more than 5 (+1 for the clocks' rounding).
+    // 15 slots 200 ms apart span 2.8 s, of which at most one second (the
+    // credit) may be in the past and taken at once: at least 1.8 s from the
+    // first start to the last (load only slows them); none within 100 ms
+    // of another, so no second ever holds twice the rate; none lost.
     let span = hits[14].at - hits[0].at;
-    assert!(span >= std::time::Duration::from_millis(2600), "{span:?}");
+    assert!(span >= std::time::Duration::from_millis(1700), "{span:?}");
     for (i, h) in hits.iter().enumerate() {
         let within = hits[i..]
             .iter()
             .filter(|o| o.at - h.at < std::time::Duration::from_secs(1))
             .count();
-        assert!(within <= 6, "{within} attempts within a second");
+        assert!(within <= 10, "{within} attempts within a second");
     }
 }

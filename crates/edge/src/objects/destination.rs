@@ -35,6 +35,8 @@ const CHANNEL_KEY: &str = "channel";
 const RUN_BUDGET_MS: u64 = 20_000;
 /// Most pending deliveries read at once (unordered).
 const BATCH: u64 = 100;
+/// Seconds of throttle slots one wave of attempts takes, at most.
+const WAVE_S: usize = 5;
 /// Most pending deliveries handed back to the queue in one run.
 const HAND_BACK: u64 = 1000;
 
@@ -176,7 +178,13 @@ impl Destination {
                 })
                 .collect();
             let now = now_ms();
-            let batch = (controls.max_per_s.max(1) as usize).min(BATCH as usize);
+            // Throttled: a wave of up to WAVE_S seconds of slots, so that the
+            // pause between waves (the last attempt's record, the next
+            // read) is a small part of each; unthrottled: all that is due.
+            let batch = match controls.max_per_s {
+                0 => BATCH as usize,
+                n => (n as usize * WAVE_S).clamp(1, BATCH as usize),
+            };
             match control::pick(&controls, &waiting, now, batch) {
                 Pick::Idle if self.woken.get() => continue,
                 Pick::Idle => return self.idle().await,
