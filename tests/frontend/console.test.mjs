@@ -322,7 +322,7 @@ test("delivery controls: the breaker disables the destination, re-enabled from t
   assert.equal(cb.ordering, "fifo");
   assert.equal(cb.disable_after, 1);
   assert.deepEqual(cb.dictionaries, { Status: { 1: "Reserved", 2: "Paid" } });
-  await page.evaluate(() => document.getElementById("cb-ordering").scrollIntoView());
+  await page.evaluate(() => document.getElementById("cb-ordering").closest("fieldset").scrollIntoView());
   await shoot(page, "callback-controls");
   await page.done();
 
