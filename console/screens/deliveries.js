@@ -18,7 +18,7 @@ const REASON = {
 /** The destination's state: a badge, why and since when, and re-enable when disabled. */
 function destinationBlock(id, onEnabled) {
   const state = h("div", { id: "destination-state" }, h("p.muted", "Destination: loading…"));
-  const result = h("p", { id: "destination-result", "aria-live": "polite" });
+  const result = h("p", { id: "destination-result", "aria-live": "polite", tabindex: "-1" });
   let lastKey = "";
   const draw = (d) => {
     const key = `${d.state}/${d.failures}/${d.disabled_at_ms}`;
@@ -32,6 +32,8 @@ function destinationBlock(id, onEnabled) {
         const now = await api("POST", `${encodeURIComponent(id)}/destination/enable`);
         fill(result, h("span.notice", "Re-enabled: the waiting deliveries resume in send order."));
         draw(now);
+        // The button is gone: the focus goes to what happened rather than to the page.
+        result.focus();
         onEnabled();
       } catch (x) {
         e.target.disabled = false;

@@ -343,6 +343,7 @@ test("delivery controls: the breaker disables the destination, re-enabled from t
   await page.getByRole("button", { name: "Re-enable" }).focus();
   await page.keyboard.press("Enter");
   await page.locator("#destination-result", { hasText: "Re-enabled" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "destination-result", "the focus is not lost");
   await page.locator("#destination-state [data-destination=enabled]").waitFor();
   const row = (did) => page.locator(`#deliveries-table tr:has(a[href$="/${did}"])`);
   await row(held.body.delivery_id).locator(".badge[data-state=delivered]").waitFor({ timeout: 30_000 });
