@@ -1,6 +1,7 @@
 // Screen 5: a channel's deliveries (state badges, filter by state), one
-// delivery's attempt timeline, and resend for dead or failed ones.
-import { h, fill, fmtTime, pre, pairs, announce, field } from "../dom.js";
+// delivery's attempt timeline, and resend for dead or failed ones; the
+// destination's state (circuit breaker) with re-enable, and recover.
+import { h, fill, fmtTime, pre, pairs, announce, field, setFieldError } from "../dom.js";
 import { api } from "../api.js";
 import { screen, errorBox, channelTabs, statusBadge, cards } from "../ui.js";
 
@@ -8,6 +9,99 @@ const STATES = ["pending", "delivered", "failed", "dead"];
 const TONE = { pending: "info", delivered: "ok", failed: "bad", dead: "bad" };
 export const stateBadge = (s) => h("span", { class: `badge ${TONE[s] || "info"}`, dataset: { state: s } }, s);
 const POLL_MS = 1000;
+
+const REASON = {
+  consecutive_failures: (d) => `after ${d.disable_after} consecutive failed attempt${d.disable_after === 1 ? "" : "s"}`,
+  failing_for: (d) => `after failing for ${d.disable_after_s} s`,
+};
+
+/** The destination's state: a badge, why and since when, and re-enable when disabled. */
+function destinationBlock(id, onEnabled) {
+  const state = h("div", { id: "destination-state" }, h("p.muted", "Destination: loading…"));
+  const result = h("p", { id: "destination-result", "aria-live": "polite", tabindex: "-1" });
+  let lastKey = "";
+  const draw = (d) => {
+    const key = `${d.state}/${d.failures}/${d.disabled_at_ms}`;
+    if (key === lastKey) return;
+    lastKey = key;
+    const disabled = d.state === "disabled";
+    const enable = disabled && h("button.primary", { type: "button", id: "destination-enable", onclick: async (e) => {
+      e.target.disabled = true;
+      fill(result, "Re-enabling…");
+      try {
+        const now = await api("POST", `${encodeURIComponent(id)}/destination/enable`);
+        fill(result, h("span.notice", "Re-enabled: the waiting deliveries resume in send order."));
+        draw(now);
+        // The button is gone: the focus goes to what happened rather than to the page.
+        result.focus();
+        onEnabled();
+      } catch (x) {
+        e.target.disabled = false;
+        fill(result, errorBox(x));
+      }
+    } }, "Re-enable");
+    fill(state, h("p",
+      "Destination: ", h("span", { class: `badge ${disabled ? "bad" : "ok"}`, dataset: { destination: d.state } }, d.state),
+      disabled && ` ${(REASON[d.disabled_by] || (() => ""))(d)}${d.disabled_at_ms ? `, since ${fmtTime(d.disabled_at_ms)}` : ""}; deliveries wait (pending) until it is re-enabled.`,
+      !disabled && d.failures > 0 && ` (${d.failures} failed attempt${d.failures === 1 ? "" : "s"} since the last success${d.failing_since_ms ? `, from ${fmtTime(d.failing_since_ms)}` : ""})`),
+    enable && h("div.actions", enable));
+  };
+  const load = async () => {
+    try {
+      draw(await api("GET", `${encodeURIComponent(id)}/destination`));
+    } catch (x) {
+      lastKey = "";
+      fill(state, errorBox(x, load));
+    }
+  };
+  return { el: h("section", { "aria-label": "Destination" }, state, result), load };
+}
+
+/** Recover: resend every failed or dead delivery created since a time. */
+function recoverForm(id, onRecovered) {
+  const local = (ms) => {
+    const d = new Date(ms);
+    return new Date(ms - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  };
+  const since = field("Created at or after", h("input", { id: "recover-since", type: "datetime-local", value: local(Date.now() - 3600_000) }),
+    "Your local time.");
+  const boxes = ["failed", "dead"].map((s) => field(s, h("input", { id: `recover-${s}`, type: "checkbox", checked: true, value: s })));
+  const result = h("div", { id: "recover-result", "aria-live": "polite" });
+  const submit = h("button", { type: "submit" }, "Recover");
+  const form = h("form", { id: "recover-form", novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    setFieldError(since, "");
+    const at = new Date(since.input.value);
+    if (!since.input.value || Number.isNaN(at.getTime())) {
+      setFieldError(since, "Give a date and time.");
+      since.input.focus();
+      return;
+    }
+    const states = boxes.filter((b) => b.input.checked).map((b) => b.input.value);
+    if (!states.length) {
+      fill(result, h("p.field-error", "Choose failed, dead or both."));
+      boxes[0].input.focus();
+      return;
+    }
+    submit.disabled = true;
+    fill(result, h("p.muted", "Recovering…"));
+    try {
+      const r = await api("POST", `${encodeURIComponent(id)}/deliveries/recover`, { body: { since: at.toISOString(), states } });
+      fill(result, h("p.notice", { id: "recover-count" },
+        `Recovered ${r.recovered} deliver${r.recovered === 1 ? "y" : "ies"}`, r.more ? "; more remain: recover again." : "."));
+      onRecovered();
+    } catch (x) {
+      fill(result, errorBox(x, () => form.requestSubmit()));
+    } finally {
+      submit.disabled = false;
+    }
+  } },
+  h("fieldset", h("legend", "Failed or dead deliveries since a time"),
+    h("p.hint", "Resends each one created since then, oldest first, keeping its attempts (at most 100 a time)."),
+    since.wrap, h("fieldset.checks", h("legend", "Which"), boxes.map((b) => b.wrap)),
+    h("div.actions", submit), result));
+  return form;
+}
 
 export async function renderList({ id, query }, ctx) {
   const ch = await api("GET", encodeURIComponent(id));
@@ -17,6 +111,7 @@ export async function renderList({ id, query }, ctx) {
   const body = h("div", { "aria-live": "polite" }, h("p.muted", "Loading…"));
   let timer = null;
   ctx.onLeave(() => clearTimeout(timer));
+  const destination = destinationBlock(id, () => load());
   const load = async () => {
     clearTimeout(timer);
     try {
@@ -43,15 +138,18 @@ export async function renderList({ id, query }, ctx) {
               h("td", d.next_attempt_at_ms ? fmtTime(d.next_attempt_at_ms) : "—"));
           }))))));
       }
-      if (list.some((d) => d.state === "pending")) timer = setTimeout(load, POLL_MS * 2);
+      // While some wait, the destination's state is followed too (a breaker may trip).
+      if (list.some((d) => d.state === "pending")) timer = setTimeout(() => { destination.load(); load(); }, POLL_MS * 2);
     } catch (e) {
       if (ctx.alive()) fill(body, errorBox(e, load));
     }
   };
+  const refresh = () => Promise.all([destination.load(), load()]);
   filter.input.addEventListener("change", load);
-  screen(`Deliveries · ${ch.code}`, channelTabs(id, "/deliveries", ch),
-    h("div.toolbar", filter.wrap, h("button", { type: "button", onclick: load }, "Refresh")), body);
-  await load();
+  screen(`Deliveries · ${ch.code}`, channelTabs(id, "/deliveries", ch), destination.el,
+    h("div.toolbar", filter.wrap, h("button", { type: "button", onclick: refresh }, "Refresh")), body,
+    h("section", { "aria-labelledby": "recover-h" }, h("h2", { id: "recover-h" }, "Recover"), recoverForm(id, () => load())));
+  await refresh();
 }
 
 export async function renderDetail({ id, did }, ctx) {

@@ -298,6 +298,73 @@ test("deliveries: one that fails then succeeds shows its timeline; a dead one is
   await page.done();
 });
 
+test("delivery controls: the breaker disables the destination, re-enabled from the Deliveries screen; a dead delivery is recovered", async () => {
+  const before = (await adminApi("GET", `/${channel.id}`)).body;
+  rx.plan("/breaker", [503, 200]);
+  // Configured in the callback screen: FIFO, disable after 1 failed attempt, a dictionary.
+  let page = await open(`#/channels/${channel.id}/callback`, { allow: /status of 400/ });
+  await page.getByLabel("Destination URL").fill(rx.url("/breaker"));
+  await page.getByLabel("Interval (s)").fill("1");
+  await page.getByLabel("Most attempts", { exact: true }).fill("1");
+  await page.getByLabel("Ordering").selectOption("fifo");
+  await page.getByLabel("Disable after failed attempts").fill("1");
+  await page.getByLabel("Body template", { exact: true }).fill('{"order": "@order", "status": "@DIC:Status"}');
+  await page.locator("#cb-unknown", { hasText: "@DIC:Status" }).waitFor();
+  await page.getByLabel("Dictionaries (JSON)").fill('{"Status": {"1": 1}}');
+  await until(async () => (await page.locator("#cb-unknown").textContent()) === "", 5000, "@DIC:Status known");
+  assert.equal(await page.locator("#cb-template-view mark.unknown").count(), 0);
+  await page.getByRole("button", { name: "Save callback settings" }).click();
+  await page.locator("#cb-dictionaries-err", { hasText: "must be a string" }).waitFor();
+  await page.getByLabel("Dictionaries (JSON)").fill('{"Status": {"1": "Reserved", "2": "Paid"}}');
+  await page.getByRole("button", { name: "Save callback settings" }).click();
+  await page.getByText("Saved.", { exact: true }).waitFor();
+  const cb = (await adminApi("GET", `/${channel.id}`)).body.opts.callback;
+  assert.equal(cb.ordering, "fifo");
+  assert.equal(cb.disable_after, 1);
+  assert.deepEqual(cb.dictionaries, { Status: { 1: "Reserved", 2: "Paid" } });
+  await page.evaluate(() => document.getElementById("cb-ordering").closest("fieldset").scrollIntoView());
+  await shoot(page, "callback-controls");
+  await page.done();
+
+  // The first attempt fails: that delivery is dead and the breaker disables the destination.
+  const dead = await adminApi("POST", `/${channel.id}/send`, { variables: { order: "D-1", Status: "2" } });
+  assert.equal(dead.status, 202, JSON.stringify(dead.body));
+  await until(async () => (await adminApi("GET", `/${channel.id}/deliveries/${dead.body.delivery_id}`)).body.state === "dead", 30_000, "dead");
+  await until(async () => (await adminApi("GET", `/${channel.id}/destination`)).body.state === "disabled", 10_000, "disabled");
+  const held = await adminApi("POST", `/${channel.id}/send`, { variables: { order: "D-2", Status: "1" } });
+  assert.equal(held.status, 202, JSON.stringify(held.body));
+
+  page = await open(`#/channels/${channel.id}/deliveries`);
+  await page.locator("#destination-state [data-destination=disabled]").waitFor();
+  assert.match(await page.locator("#destination-state").textContent(), /after 1 consecutive failed attempt, since \d{4}-/);
+  await page.locator(`#deliveries-table tr:has(a[href$="/${held.body.delivery_id}"]) .badge[data-state=pending]`).waitFor();
+  await shoot(page, "destination-disabled");
+  // The receiver succeeds now; re-enabled by keyboard, the waiting one is delivered.
+  await page.getByRole("button", { name: "Re-enable" }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#destination-result", { hasText: "Re-enabled" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "destination-result", "the focus is not lost");
+  await page.locator("#destination-state [data-destination=enabled]").waitFor();
+  const row = (did) => page.locator(`#deliveries-table tr:has(a[href$="/${did}"])`);
+  await row(held.body.delivery_id).locator(".badge[data-state=delivered]").waitFor({ timeout: 30_000 });
+  assert.equal((await adminApi("GET", `/${channel.id}/deliveries/${held.body.delivery_id}`)).body.state, "delivered");
+  assert.equal(JSON.parse(rx.received.at(-1).body).status, "Reserved", "@DIC:Status rendered");
+
+  // Recovered through the form: the dead one is resent and delivered.
+  assert.ok(await page.getByLabel("dead", { exact: true }).isChecked());
+  await page.getByRole("button", { name: "Recover" }).click();
+  await page.locator("#recover-count", { hasText: "Recovered 1 delivery." }).waitFor();
+  await until(async () => (await adminApi("GET", `/${channel.id}/deliveries/${dead.body.delivery_id}`)).body.state === "delivered", 30_000, "recovered");
+  await row(dead.body.delivery_id).locator(".badge[data-state=delivered]").waitFor({ timeout: 10_000 });
+  await page.locator("#recover-h").scrollIntoViewIfNeeded();
+  await shoot(page, "deliveries-recover");
+  await page.done();
+
+  // Back to the plain path for the tests after this one.
+  const r = await adminApi("PATCH", `/${channel.id}`, { url: before.url, opts: { callback: before.opts.callback } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+
 test("overview: the channel's last hour by outcome, its deliveries by state and a chart per minute", async () => {
   const hook = await call(`${ORIGIN}/api/token/v1/${channel.token_local}`, {
     method: "POST",
