@@ -57,6 +57,13 @@ struct DocRow {
     doc: String,
 }
 
+/// A delivery's row: its document and generation.
+#[derive(Deserialize)]
+struct DeliveryRow {
+    doc: String,
+    generation: f64,
+}
+
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
@@ -517,25 +524,14 @@ impl Store {
         id: &str,
         channel_id: Option<&str>,
     ) -> Result<Option<(Delivery, u64)>, RestError> {
-        #[derive(Deserialize)]
-        struct Row {
-            doc: String,
-            generation: f64,
-        }
-        let rows: Vec<Row> = self
-            .rows(
+        let found = self
+            .deliveries_at_generation(
                 "SELECT doc, generation FROM deliveries WHERE id = ?1",
                 &[text(id)],
             )
-            .await?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        let d: Delivery = from_json(&row.doc)?;
-        if channel_id.is_some_and(|c| c != d.channel_id) {
-            return Ok(None);
-        }
-        Ok(Some((d, row.generation as u64)))
+            .await?
+            .pop();
+        Ok(found.filter(|(d, _)| channel_id.is_none_or(|c| c == d.channel_id)))
     }
 
     /// Writes `d` if the row is still at `generation`, moving it to
@@ -648,30 +644,21 @@ impl Store {
         states: &[DeliveryState],
         limit: u64,
     ) -> Result<Vec<(Delivery, u64)>, RestError> {
-        #[derive(Deserialize)]
-        struct Row {
-            doc: String,
-            generation: f64,
-        }
         let dead = states.contains(&DeliveryState::Dead);
         let failed = states.contains(&DeliveryState::Failed);
-        let rows: Vec<Row> = self
-            .rows(
-                "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND created_at_ms >= ?2 \
+        self.deliveries_at_generation(
+            "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND created_at_ms >= ?2 \
                  AND ((state = 'dead' AND ?3 = 1) OR (state = 'failed' AND ?4 = 1)) \
                  ORDER BY created_at_ms, id LIMIT ?5",
-                &[
-                    text(channel_id),
-                    number(since_ms),
-                    number(u64::from(dead)),
-                    number(u64::from(failed)),
-                    number(limit),
-                ],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
-            .collect()
+            &[
+                text(channel_id),
+                number(since_ms),
+                number(u64::from(dead)),
+                number(u64::from(failed)),
+                number(limit),
+            ],
+        )
+        .await
     }
 
     /// A channel's pending deliveries in send order (oldest first), at most
@@ -682,21 +669,12 @@ impl Store {
         channel_id: &str,
         limit: u64,
     ) -> Result<Vec<(Delivery, u64)>, RestError> {
-        #[derive(Deserialize)]
-        struct Row {
-            doc: String,
-            generation: f64,
-        }
-        let rows: Vec<Row> = self
-            .rows(
-                "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND state = 'pending' \
+        self.deliveries_at_generation(
+            "SELECT doc, generation FROM deliveries WHERE channel_id = ?1 AND state = 'pending' \
                  ORDER BY rowid LIMIT ?2",
-                &[text(channel_id), number(limit)],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
-            .collect()
+            &[text(channel_id), number(limit)],
+        )
+        .await
     }
 
     /// Channels with pending deliveries their owner drives (due column
@@ -718,5 +696,17 @@ impl Store {
             )
             .await?;
         Ok(rows.into_iter().map(|r| r.channel_id).collect())
+    }
+
+    /// Deliveries read with their generation (`SELECT doc, generation …`).
+    async fn deliveries_at_generation(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Vec<(Delivery, u64)>, RestError> {
+        let rows: Vec<DeliveryRow> = self.rows(sql, args).await?;
+        rows.into_iter()
+            .map(|r| Ok((from_json(&r.doc)?, r.generation as u64)))
+            .collect()
     }
 }
