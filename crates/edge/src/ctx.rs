@@ -1,12 +1,15 @@
 //! `Ctx`: what every handler needs, built once per request (or queue batch,
 //! cron run, object call) and passed down: the bindings and the settings.
 
+use crate::http;
 use crate::store::Store;
 use std::cell::OnceCell;
 use std::rc::Rc;
+use syncbridge_core::admin::{self, Caller, Policy};
+use syncbridge_core::channel::Channel;
 use syncbridge_core::error::{ApiError, RestError};
 use syncbridge_core::Settings;
-use worker::Env;
+use worker::{Env, Request};
 
 thread_local! {
     /// The settings, read once per isolate: a Worker's bindings cannot change
@@ -39,5 +42,19 @@ impl Ctx {
     /// The D1 store.
     pub fn store(&self) -> Result<Store, RestError> {
         Store::new(&self.env)
+    }
+
+    /// Who sent `req`, under `policy` (`core::admin::authorize` with the
+    /// request's `Authorization` header and the admin token); `channel` is
+    /// the one whose process key may open the route, if the policy allows it.
+    pub fn authorize(
+        &self,
+        req: &Request,
+        channel: Option<&Channel>,
+        policy: Policy,
+    ) -> Result<Caller, RestError> {
+        let auth = http::header(req, "authorization");
+        let admin_token = self.settings.admin_token.as_deref();
+        admin::authorize(auth.as_deref(), admin_token, channel, policy)
     }
 }

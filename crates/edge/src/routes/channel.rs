@@ -10,7 +10,7 @@ use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::{self, Channel};
 use syncbridge_core::error::RestError;
 use syncbridge_core::route::{ChannelCollectionOp, ChannelItemOp};
-use syncbridge_core::{admin, ids, outbound, request_log, stats, Settings};
+use syncbridge_core::{ids, outbound, request_log, stats, Settings};
 use worker::{Request, Response};
 
 /// Which channel route was asked for.
@@ -28,13 +28,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handle
 
 async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Response, RestError> {
     let settings = &ctx.settings;
-    let auth = http::header(req, "authorization");
-    admin::authorize(
-        auth.as_deref(),
-        settings.admin_token.as_deref(),
-        None,
-        Policy::AdminOnly,
-    )?;
+    ctx.authorize(req, None, Policy::AdminOnly)?;
     let url = req.url().map_err(|_| RestError::bad_request("bad URL"))?;
     let pairs = query_pairs(&url);
     let store = ctx.store()?;

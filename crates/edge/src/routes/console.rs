@@ -9,7 +9,7 @@
 use crate::ctx::Ctx;
 use crate::env;
 use crate::http::{self, Handled};
-use syncbridge_core::admin::{self, Policy};
+use syncbridge_core::admin::Policy;
 use syncbridge_core::console::{self, Asset};
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use worker::{Env, Headers, Request, Response};
@@ -18,13 +18,7 @@ use worker::{Env, Headers, Request, Response};
 /// logins and the settings the console shows. Takes no query parameters.
 pub fn info(ctx: &Ctx, req: &Request) -> Handled {
     let settings = &ctx.settings;
-    let auth = http::header(req, "authorization");
-    admin::authorize(
-        auth.as_deref(),
-        settings.admin_token.as_deref(),
-        None,
-        Policy::AdminOnly,
-    )?;
+    ctx.authorize(req, None, Policy::AdminOnly)?;
     let url = req.url()?;
     if let Some((k, _)) = url.query_pairs().next() {
         return Err(RestError::bad_request(format!(

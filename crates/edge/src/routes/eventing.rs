@@ -6,12 +6,12 @@
 use crate::clients::hub;
 use crate::clock::{now_iso, random16};
 use crate::ctx::Ctx;
-use crate::http::{self, header, internal, rest_json, Handled};
+use crate::http::{self, internal, rest_json, Handled};
 use serde_json::{json, Value};
 use syncbridge_core::admin::Policy;
 use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::error::RestError;
-use syncbridge_core::{admin, eventing, ids, outbound};
+use syncbridge_core::{eventing, ids, outbound};
 use worker::{Method, Request};
 
 /// `POST /rest/v1/service/integration_points/{id}/events`: the admin token,
@@ -19,14 +19,8 @@ use worker::{Method, Request};
 pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
     let settings = &ctx.settings;
     let store = ctx.store()?;
-    let auth = header(&req, "authorization");
     let channel = store.channel(channel_id).await?;
-    admin::authorize(
-        auth.as_deref(),
-        settings.admin_token.as_deref(),
-        channel.as_ref(),
-        Policy::AdminOrProcessKey,
-    )?;
+    ctx.authorize(&req, channel.as_ref(), Policy::AdminOrProcessKey)?;
     let channel =
         channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
     if channel.kind != ChannelKind::Eventing {

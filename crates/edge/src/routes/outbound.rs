@@ -14,7 +14,7 @@ use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::control::{self, Controls};
 use syncbridge_core::outbound::{self, lease, Delivery, RetryPolicy};
-use syncbridge_core::{admin, ids, request_log};
+use syncbridge_core::{ids, request_log};
 use worker::{Context, Request, Response};
 
 /// Which delivery route was asked for, with its channel id (and delivery id).
@@ -70,17 +70,14 @@ async fn authorized_channel(
 ) -> Result<Channel, RestError> {
     let store = ctx.store()?;
     let channel_id = route.channel_id();
-    let auth = http::header(req, "authorization");
-    let admin_token = ctx.settings.admin_token.as_deref();
     let channel = match route {
         DeliveryRoute::Send(..) | DeliveryRoute::SendTest(_) => {
             let channel = store.channel(channel_id).await?;
-            let policy = Policy::AdminOrProcessKey;
-            admin::authorize(auth.as_deref(), admin_token, channel.as_ref(), policy)?;
+            ctx.authorize(req, channel.as_ref(), Policy::AdminOrProcessKey)?;
             channel
         }
         _ => {
-            admin::authorize(auth.as_deref(), admin_token, None, Policy::AdminOnly)?;
+            ctx.authorize(req, None, Policy::AdminOnly)?;
             store.channel(channel_id).await?
         }
     };
