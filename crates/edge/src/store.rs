@@ -1,8 +1,9 @@
 //! D1 access: channels, the inbound request log and outbound deliveries.
 //! SQL that depends on a caller's input (the channel list) is built by the
 //! core; the fixed statements live here. Channels read by a webhook's URL
-//! key are kept in the isolate's cache (`core::channel::cache`) for
-//! `CHANNEL_CACHE_MS`; a change or deletion through this store drops them.
+//! key, or by id for a send, are kept in the isolate's cache
+//! (`core::channel::cache`) for `CHANNEL_CACHE_MS`; a change or deletion
+//! through this store drops them.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -22,7 +23,7 @@ pub struct Store {
 }
 
 thread_local! {
-    /// The isolate's channels by webhook URL key (see the module's doc).
+    /// The isolate's channels by webhook URL key or id (see the module's doc).
     static CHANNELS: RefCell<ChannelCache> = RefCell::new(ChannelCache::default());
 }
 
@@ -188,8 +189,9 @@ impl Store {
         self.channel_where("code", code).await
     }
 
-    /// The channel a webhook URL names: from the isolate's cache when it was
-    /// read less than `ttl_ms` ago, else from D1 (and then kept).
+    /// The channel a webhook URL (or a send's id) names: from the isolate's
+    /// cache when it was read less than `ttl_ms` ago, else from D1 (and then
+    /// kept).
     pub async fn channel_by_key(
         &self,
         key: CacheKey,
@@ -203,6 +205,7 @@ impl Store {
         let found = match &key {
             CacheKey::Token(t) => self.channel_by_token(t).await?,
             CacheKey::Code(c) => self.channel_by_code(c).await?,
+            CacheKey::Id(id) => self.channel(id).await?,
         };
         if let Some(ch) = &found {
             let ch = ch.clone();

@@ -1,6 +1,7 @@
-//! An isolate's cache of channels read by their URL key (a webhook's
-//! `token_local` or `code`), so that a webhook does not wait for D1 on
-//! every call. Pure: the time comes in as an argument.
+//! An isolate's cache of channels read by the key a hot route names them
+//! with (a webhook's `token_local` or `code`, a send's channel id), so that
+//! these routes do not wait for D1 on every call. Pure: the time comes in
+//! as an argument.
 //!
 //! The rule: an entry is served for at most `ttl_ms` after it was read from
 //! D1 (`CHANNEL_CACHE_MS`), so a change made through another isolate shows
@@ -17,13 +18,15 @@ use std::collections::HashMap;
 /// and if none is stale, all of them.
 pub const MAX_CACHED_CHANNELS: usize = 1024;
 
-/// How a webhook URL names its channel, as a cache key.
+/// How a hot route names its channel, as a cache key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CacheKey {
     /// `/api/token/v1/{token_local}…`
     Token(String),
     /// `/api/webrequest/{code}…` (decoded)
     Code(String),
+    /// `…/integration_points/{id}/send` and `…/send/test`
+    Id(String),
 }
 
 /// Channels by URL key, each with the time it was read.

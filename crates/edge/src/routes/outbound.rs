@@ -10,6 +10,7 @@ use crate::http::{self, internal, query_pairs, rest_json, Handled};
 use crate::outbound::{attempt::attempt, first, schedule, signing_secret};
 use serde_json::{json, Map, Value};
 use syncbridge_core::admin::Policy;
+use syncbridge_core::channel::cache::CacheKey;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::control::{self, Controls};
@@ -62,7 +63,9 @@ pub async fn handle(ctx: &Ctx, mut req: Request, route: DeliveryRoute<'_>) -> Ha
 /// Who may call the route (`core::admin::authorize`), then the channel it
 /// names. The channel is looked up before the check only on the send
 /// routes, whose process key lives on it, so an anonymous caller cannot
-/// tell existing channel ids from others on the admin-only routes.
+/// tell existing channel ids from others on the admin-only routes. The send
+/// routes read it through the isolate's channel cache (`CHANNEL_CACHE_MS`),
+/// as webhooks do: a send does not wait for a D1 read on every call.
 async fn authorized_channel(
     ctx: &Ctx,
     req: &Request,
@@ -72,7 +75,10 @@ async fn authorized_channel(
     let channel_id = route.channel_id();
     let channel = match route {
         DeliveryRoute::Send(..) | DeliveryRoute::SendTest(_) => {
-            let channel = store.channel(channel_id).await?;
+            let key = CacheKey::Id(channel_id.to_owned());
+            let channel = store
+                .channel_by_key(key, now_ms(), ctx.settings.channel_cache_ms)
+                .await?;
             ctx.authorize(req, channel.as_ref(), Policy::AdminOrProcessKey)?;
             channel
         }

@@ -164,13 +164,27 @@ pub(crate) fn report(
     }
     if sent > 0 {
         writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
+        // The sends' own answers (202), all rounds pooled, beside /healthz's
+        // at the same concurrency: in a closed loop a send's latency is
+        // bounded by the route's throughput (callers / sends per second).
+        let pooled = |name: &str| -> Vec<Duration> {
+            runs.get(name)
+                .map(|rs| rs.iter().flat_map(|r| r.lat.iter().copied()).collect())
+                .unwrap_or_default()
+        };
+        let answers = pooled("send");
+        let health = pooled("healthz");
         writeln!(
-        o,
-        "{delivered} of {sent} accepted sends reached the receiver; from each send's request to its first attempt's arrival: p50 **{:.0} ms**, p99 {:.0} ms (aim p50 < 50 ms; the queue's batch timeout is the floor while the first attempt waits for the queue).\n",
-        pct(first_attempt, 0.5),
-        pct(first_attempt, 0.99)
-    )
-    .unwrap();
+            o,
+            "{delivered} of {sent} accepted sends reached the receiver; from each send's request to its first attempt's arrival: p50 **{:.0} ms**, p99 {:.0} ms (aim p50 < 50 ms). The send's own answer (202): p50 {:.1} ms, p99 {:.1} ms; `/healthz` at the same concurrency: p50 {:.1} ms, p99 {:.1} ms. The first attempt is made by the send itself right after its 202 (`wait_until`); the queue carries only the safety net and the retries.\n",
+            pct(first_attempt, 0.5),
+            pct(first_attempt, 0.99),
+            pct(&answers, 0.5),
+            pct(&answers, 0.99),
+            pct(&health, 0.5),
+            pct(&health, 0.99),
+        )
+        .unwrap();
     }
     o
 }
