@@ -2,21 +2,23 @@
 // a request's time goes, function by function (bench/RESULTS.md, "Where the
 // time goes").
 //
-//   node bench/profile.mjs [--build target/prof-build] [--class healthz|round-trip] [--secs 5] [--concurrency 20]
+//   node bench/profile.mjs [--build target/prof-build] [--class healthz|round-trip|webhook] [--secs 5] [--concurrency 20]
 //
 // Serves the worker of --build (a worker-build output without wasm-opt, so
 // that the wasm keeps its function names) under Miniflare with workerd's
 // inspector on, runs a closed loop of the class from this process (with a
 // small engine of its own on loopback for round trips: it takes each task
-// and calls its __callback_url back at once), samples the isolate with the
+// and calls its __callback_url back at once; for webhooks, a sync channel
+// whose HTTP process calls back a 200 at once, with D1 migrated), samples the
+// isolate with the
 // DevTools protocol's Profiler, and prints the functions by self time, and
 // the time under a few entry points. Only 127.0.0.1 is contacted.
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
 import { createServer } from "node:http";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { writeFileSync } from "node:fs";
+import { writeFileSync, readFileSync, readdirSync } from "node:fs";
 import WebSocket from "ws";
 
 const { values: args } = parseArgs({
@@ -48,6 +50,22 @@ const engine = createServer((req, res) => {
 await new Promise((r) => engine.listen(0, "127.0.0.1", r));
 const engineUrl = `http://127.0.0.1:${engine.address().port}`;
 
+// The webhook class's process: takes each event, then calls its
+// __callback_url back at once with a bare 200 answer.
+const processServer = createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    res.end("taken");
+    fetch(JSON.parse(body).__callback_url, { method: "POST", body: JSON.stringify({ response_code: 200 }) })
+      .then((r) => r.arrayBuffer())
+      .catch(() => {});
+  });
+});
+await new Promise((r) => processServer.listen(0, "127.0.0.1", r));
+const processUrl = `http://127.0.0.1:${processServer.address().port}/process`;
+const ADMIN = "profile-admin-token-0123456789";
+
 const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
 const { assets, ...options } = workerOptions;
 const inspectorPort = 9300 + Math.floor(Math.random() * 500);
@@ -65,6 +83,7 @@ const mf = new Miniflare({
     CALLBACK_SECRET: "profile-callback-secret-0123456789abcdef",
     COREZOID_API_URL: engineUrl,
     PROCESS_ALLOWED_HOSTS: "http://127.0.0.1",
+    ADMIN_TOKEN: ADMIN,
   },
   host: "127.0.0.1",
   port: 0,
@@ -79,6 +98,23 @@ const mf = new Miniflare({
   log: new Log(LogLevel.WARN),
 });
 const base = (await mf.ready).origin;
+
+// The webhook class: D1 migrated (as scripts/serve.mjs does), one sync channel.
+let hookUrl;
+if (args.class === "webhook") {
+  const db = await mf.getD1Database("DB");
+  for (const name of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+    await db.batch(unstable_splitSqlQuery(readFileSync(`migrations/${name}`, "utf8")).map((sql) => db.prepare(sql)));
+  }
+  const r = await fetch(`${base}/rest/v1/service/integration_points`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ code: `prof-${Date.now()}`, recv_svcscriptcode: processUrl, opts: { issync: true } }),
+  });
+  const ch = await r.json();
+  if (!ch.token_local) throw new Error(`no channel: ${JSON.stringify(ch)}`);
+  hookUrl = `${base}/api/token/v1/${ch.token_local}`;
+}
 
 const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
 const target = targets.find((t) => t.title?.includes("syncbridge")) ?? targets[0];
@@ -104,6 +140,11 @@ let seq = 0;
 async function one() {
   if (args.class === "healthz") {
     const r = await fetch(`${base}/healthz`);
+    await r.arrayBuffer();
+    return r.status === 200;
+  }
+  if (args.class === "webhook") {
+    const r = await fetch(hookUrl, { method: "POST", body: JSON.stringify({ n: ++seq }) });
     await r.arrayBuffer();
     return r.status === 200;
   }
@@ -175,4 +216,5 @@ for (const [k, v] of [...total].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
 ws.close();
 await mf.dispose();
 engine.close();
+processServer.close();
 process.exit(0);

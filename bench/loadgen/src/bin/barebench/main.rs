@@ -22,12 +22,16 @@
 //! | publish | `POST …/{id}/events` into one eventing channel with no subscriber |
 //!
 //! then the latency at one caller, bare store-first pair vs round trip,
-//! alternating. Every answer is checked (its own echo, its status). Prints
+//! alternating, then parked at once (`parked.rs`): N callers of each design
+//! parked on late callbacks together, a fresh runtime per step, up to each
+//! design's first loss. Every answer is checked (its own echo, its status). Prints
 //! a markdown section (bench/RESULTS.md) on stdout; progress on stderr.
 //! Every loop is bounded in count and time.
 //!
 //!   barebench [--quick] [--duration S] [--rounds R] [--concurrency C]
+//!             [--only CLASSES] [--no-latency] [--parked N,N,…|none]
 
+mod parked;
 mod report;
 
 use futures::future::BoxFuture;
@@ -69,6 +73,9 @@ struct Args {
     only: Vec<String>,
     /// Skip the latency-at-one-caller part.
     no_latency: bool,
+    /// The parked-at-once steps (callers), each design on a fresh runtime;
+    /// none with `--quick` or `--parked none`.
+    parked: Vec<usize>,
 }
 
 fn args() -> Args {
@@ -80,6 +87,7 @@ fn args() -> Args {
         concurrency: 50,
         only: Vec::new(),
         no_latency: false,
+        parked: vec![1000, 2000, 2500, 3000, 3500],
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -94,6 +102,7 @@ fn args() -> Args {
                 a.quick = true;
                 a.duration = 1.0;
                 a.warmup = 0.3;
+                a.parked.clear();
                 i -= 1;
             }
             "--duration" => a.duration = val(i),
@@ -103,6 +112,10 @@ fn args() -> Args {
             "--only" => {
                 let list = argv.get(i + 1).expect("--only needs a list");
                 a.only = list.split(',').map(str::to_owned).collect();
+            }
+            "--parked" => {
+                let list = argv.get(i + 1).expect("--parked needs a list");
+                a.parked = list.split(',').filter_map(|n| n.parse().ok()).collect();
             }
             "--no-latency" => {
                 a.no_latency = true;
@@ -418,9 +431,15 @@ async fn run() {
     });
     eprintln!("barebench: starting the gateway and the bare worker");
     let engine_url = engine.url();
-    let gw = tokio::task::spawn_blocking(move || Worker::start(&vars))
-        .await
-        .unwrap();
+    let start_gw = move || {
+        let vars = vars.clone();
+        async move {
+            tokio::task::spawn_blocking(move || Worker::start(&vars))
+                .await
+                .unwrap()
+        }
+    };
+    let mut gw = start_gw().await;
     let bare_port = free_port();
     let start_bare = move || {
         let engine_url = engine_url.clone();
@@ -667,6 +686,49 @@ async fn run() {
             lat1.entry(name).or_default().push(r);
         }
     }
+    // Parked at once: each design on a fresh runtime per step (objects of an
+    // earlier step hold their SQLite databases until evicted), alternating,
+    // each up to its first loss. The delay is sized from the slower
+    // design's round-trip rate above, so both get the same one.
+    let mut parked_steps: Vec<parked::Step> = Vec::new();
+    if !a.parked.is_empty() {
+        let rate = ["bare pair, store first", "round trip"]
+            .iter()
+            .filter_map(|n| {
+                runs.get(n)
+                    .map(|rs| median(rs.iter().map(Run::rps).collect()))
+            })
+            .fold(250.0f64, f64::min);
+        let mut lost = [false, false];
+        for &n in &a.parked {
+            let delay_ms = parked::delay_for(n, rate);
+            for (i, design) in ["bare pair, store first", "round trip"]
+                .into_iter()
+                .enumerate()
+            {
+                if lost[i] {
+                    continue;
+                }
+                let first_n = seq.fetch_add(n as u64, Ordering::Relaxed);
+                let step = if i == 0 {
+                    drop(bare);
+                    bare = start_bare().await;
+                    let call = parked::bare_pair(&h, &bare.base, delay_ms);
+                    parked::step(design, &call, &engine, first_n, n, delay_ms).await
+                } else {
+                    drop(gw);
+                    gw = start_gw().await;
+                    let call = parked::round_trip(&h, &gw.base, LOGIN, SECRET, delay_ms);
+                    parked::step(design, &call, &engine, first_n, n, delay_ms).await
+                };
+                lost[i] = step.lost > 0;
+                parked_steps.push(step);
+            }
+            if lost == [true, true] {
+                break;
+            }
+        }
+    }
     // Send → first attempt, from the receiver's hits.
     let sent = sent_at.lock().unwrap().clone();
     let first_attempt: Vec<Duration> = {
@@ -695,6 +757,7 @@ async fn run() {
             &names,
             &lat1,
             (&first_attempt, sent.len(), delivered),
+            &parked_steps,
             (&load_before, &load_after)
         )
     );

@@ -1,5 +1,6 @@
 //! The markdown section barebench prints.
 
+use crate::parked::Step;
 use crate::{median, pct, spread, Args, Run};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -14,6 +15,7 @@ pub(crate) fn report(
     names: &[&str],
     lat1: &HashMap<&str, Vec<Run>>,
     (first_attempt, sent, delivered): Sends,
+    parked: &[Step],
     (load_before, load_after): (&str, &str),
 ) -> String {
     let load = |s: &str| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
@@ -183,6 +185,45 @@ pub(crate) fn report(
             pct(&answers, 0.99),
             pct(&health, 0.5),
             pct(&health, 0.99),
+        )
+        .unwrap();
+    }
+    if !parked.is_empty() {
+        writeln!(o, "### Parked at once, none lost\n").unwrap();
+        writeln!(o, "N callers at once, each design on a fresh runtime per step; the engine calls each task back `delay` after it gets it, so the callers are parked together when the delay outlasts the ramp (*peak parked*: the most tasks the engine held at once, not yet called back). Steps stop at a design's first loss.\n").unwrap();
+        writeln!(o, "| design | N callers | delay | ok | lost | peak parked | wall | first loss |\n| --- | --- | --- | --- | --- | --- | --- | --- |").unwrap();
+        for s in parked {
+            writeln!(
+                o,
+                "| {} | {} | {:.1} s | {} | {} | {} | {:.1} s | {} |",
+                s.design,
+                s.callers,
+                s.delay_ms as f64 / 1000.0,
+                s.ok,
+                s.lost,
+                s.peak_parked,
+                s.wall_s,
+                s.first_loss
+                    .as_deref()
+                    .unwrap_or("")
+                    .replace('|', "/")
+                    .replace('\n', " ")
+            )
+            .unwrap();
+        }
+        let limit = |design: &str| {
+            parked
+                .iter()
+                .filter(|s| s.design == design && s.lost == 0)
+                .map(|s| s.callers)
+                .max()
+                .unwrap_or(0)
+        };
+        let (b, g) = (limit("bare pair, store first"), limit("round trip"));
+        writeln!(
+            o,
+            "\nMost parked at once with none lost: bare design **{b}**, gateway **{g}** (ratio {:.2}; aim: equal).\n",
+            g as f64 / b.max(1) as f64
         )
         .unwrap();
     }
