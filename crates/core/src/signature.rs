@@ -10,6 +10,11 @@ use subtle::ConstantTimeEq;
 /// Length in hex characters of a Corezoid signature (SHA-1: 20 bytes).
 pub const SIGNATURE_HEX_LEN: usize = 40;
 
+/// SHA-1 of `unixtime + secret + body + secret`, fed in its four pieces
+/// (no copy). Measured against hashing one prebuilt buffer (bench/loadgen's
+/// signature phase): feeding the crate's compression function block by
+/// block was slower (0.85–0.91 against 0.91–0.94), and copying the time and
+/// secret into one piece made no difference beyond the noise.
 fn digest(unixtime: &str, secret: &str, body: &[u8]) -> [u8; 20] {
     let mut h = Sha1::new();
     h.update(unixtime.as_bytes());
@@ -27,16 +32,48 @@ pub fn sign(unixtime: &str, secret: &str, body: &[u8]) -> String {
 /// True when `signature` (hex, either case) is the signature of `body` at
 /// `unixtime` under `secret`. The digest comparison is constant-time.
 pub fn verify(signature: &str, unixtime: &str, secret: &str, body: &[u8]) -> bool {
-    if signature.len() != SIGNATURE_HEX_LEN {
+    let Some(given) = decode_hex(signature) else {
         return false;
+    };
+    digests_equal(&given, &digest(unixtime, secret, body))
+}
+
+/// The 20 bytes a 40-character hex signature (either case) spells, or
+/// `None`. The given signature is the caller's own, so this need not be
+/// constant-time; it is branch-free per character all the same, because the
+/// check runs on every Sync API call (the `hex` crate's decoder took as long
+/// as a third of the hashing of a 1 KB body).
+fn decode_hex(signature: &str) -> Option<[u8; 20]> {
+    let s: &[u8; SIGNATURE_HEX_LEN] = signature.as_bytes().try_into().ok()?;
+    let mut out = [0u8; 20];
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, hi_bad) = nibble(pair[0]);
+        let (lo, lo_bad) = nibble(pair[1]);
+        *o = (hi << 4) | lo;
+        bad |= hi_bad | lo_bad;
     }
-    let mut given = [0u8; 20];
-    // `hex` accepts both cases.
-    if hex::decode_to_slice(signature, &mut given).is_err() {
-        return false;
-    }
-    let expected = digest(unixtime, secret, body);
-    given.ct_eq(&expected).into()
+    (bad == 0).then_some(out)
+}
+
+/// A hex digit's value, and 1 when `c` is not one (then the value is 0).
+fn nibble(c: u8) -> (u8, u8) {
+    let digit = c.wrapping_sub(b'0');
+    let letter = (c | 0x20).wrapping_sub(b'a');
+    let is_digit = u8::from(digit < 10);
+    let is_letter = u8::from(letter < 6);
+    // At most one of the two holds.
+    let value = digit * is_digit + letter.wrapping_add(10) * is_letter;
+    (value, 1 ^ (is_digit | is_letter))
+}
+
+/// Constant-time equality of two digests, compared as three words.
+fn digests_equal(a: &[u8; 20], b: &[u8; 20]) -> bool {
+    let word = |d: &[u8; 20], i: usize| u64::from_le_bytes(d[i..i + 8].try_into().unwrap());
+    let tail = |d: &[u8; 20]| u32::from_le_bytes(d[16..20].try_into().unwrap());
+    let same =
+        word(a, 0).ct_eq(&word(b, 0)) & word(a, 8).ct_eq(&word(b, 8)) & tail(a).ct_eq(&tail(b));
+    same.into()
 }
 
 /// Parses the URL's `unixtime` segment: decimal seconds, no sign, no spaces.

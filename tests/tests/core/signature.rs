@@ -61,6 +61,40 @@ fn wrong_signatures_are_refused() {
 }
 
 #[test]
+fn only_hex_digits_of_either_case_are_read_as_the_signature() {
+    let (t, secret, body, good) = VECTORS[1];
+    let b = body.as_bytes();
+    for at in [0, 17, 39] {
+        let want = good.as_bytes()[at];
+        for c in (0u8..128).map(char::from).chain(['é', 'ÿ', '\u{ff10}']) {
+            let mut s: String = good[..at].to_owned();
+            s.push(c);
+            s.push_str(&good[at + 1..]);
+            let same_digit =
+                c.is_ascii_hexdigit() && c.to_ascii_lowercase() as u32 == u32::from(want);
+            assert_eq!(
+                signature::verify(&s, t, secret, b),
+                same_digit,
+                "{c:?} at {at}"
+            );
+        }
+    }
+    // Mixed case throughout.
+    let mixed: String = good
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    assert!(signature::verify(&mixed, t, secret, b));
+}
+
+#[test]
 fn unixtime_parsing_and_clock_skew_edges() {
     assert_eq!(signature::parse_unixtime("1700000000"), Some(1_700_000_000));
     for bad in ["", "-5", "+5", "1e9", " 12", "12 ", "0x10", "1234567890123"] {
