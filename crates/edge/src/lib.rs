@@ -57,7 +57,13 @@ async fn fetch(raw: web_sys::Request, env: Env, wctx: Context) -> Result<Respons
     let path = syncbridge_core::route::path_of(&url);
     let raw_method = raw.method();
     let headers = raw.headers();
-    let override_header = headers.get("x-http-method-override").ok().flatten();
+    // Only a POST may stand for another method (`core::route::effective_method`):
+    // other requests skip the header read, a call into the runtime.
+    let override_header = if raw_method.eq_ignore_ascii_case("POST") {
+        headers.get("x-http-method-override").ok().flatten()
+    } else {
+        None
+    };
     let method = effective_method(&raw_method, override_header.as_deref()).to_string();
     let matched = route(&method, path);
     let template = matched.template();
