@@ -620,6 +620,50 @@ async fn a_restart_between_attempts_loses_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The runtime stops while a send's own first attempt (made right after
+/// its 202, in `wait_until`) is in flight, before it is recorded: after a
+/// restart the delivery is attempted again, once, by the safety-net message
+/// or the sweeper, never while the cut-off attempt could still be running.
+#[tokio::test]
+async fn a_first_attempt_cut_off_by_a_stop_is_made_again_after_the_restart() {
+    let dir = state_dir("cutoff");
+    let key = unique("cutoff");
+    let first = runtime(&dir, ALLOWED_HOSTS).await;
+    let before = TestClient::of(&first);
+    // The receiver holds each attempt for 1.5 s (under CALLBACK_TIMEOUT_S).
+    let retry = json!({"schedule": "interval", "interval_s": 1, "max_attempts": 5});
+    let ch = before
+        .callback_channel(
+            &format!("/slow/{key}?ms=1500"),
+            json!({"body": "x", "retry": retry}),
+        )
+        .await;
+    let sent_at = Instant::now();
+    let id = before.send_ok(&ch, json!({})).await;
+    // The attempt has reached the receiver, which is still holding it.
+    assert_eq!(receiver().wait_hits(&key, 1, PATIENCE).await.len(), 1);
+    assert!(
+        sent_at.elapsed() < Duration::from_millis(1500),
+        "the first attempt came too late to be cut off"
+    );
+    stop_worker(first).await;
+
+    let restarted_at = Instant::now();
+    let second = runtime(&dir, ALLOWED_HOSTS).await;
+    let delivery = TestClient::of(&second).delivery(&ch, &id, finished).await;
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    // The cut-off attempt left no record; the one made after the restart did.
+    assert_eq!(statuses(&delivery), [json!(200)], "{delivery}");
+    let hits = receiver().hits(&key);
+    assert_eq!(hits.len(), 2, "{delivery}");
+    assert!(
+        hits[1].at >= restarted_at,
+        "the second attempt came before the restart"
+    );
+    stop_worker(second).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The allow-list is checked again at send time: after a restart with a
 /// narrower list, a send is refused and a pending delivery fails unsent.
 #[tokio::test]
