@@ -188,7 +188,7 @@ impl Store {
         self.channel_where("code", code).await
     }
 
-    /// The channel a webhook URL names: from the isolate's cache when it was
+    /// The channel a webhook or publish URL names: from the isolate's cache when it was
     /// read less than `ttl_ms` ago, else from D1 (and then kept).
     pub async fn channel_by_key(
         &self,
@@ -203,6 +203,7 @@ impl Store {
         let found = match &key {
             CacheKey::Token(t) => self.channel_by_token(t).await?,
             CacheKey::Code(c) => self.channel_by_code(c).await?,
+            CacheKey::Id(id) => self.channel(id).await?,
         };
         if let Some(ch) = &found {
             let ch = ch.clone();

@@ -58,9 +58,21 @@ fn forget_drops_every_key_of_that_channel_only() {
         0,
         1000,
     );
+    c.put(CacheKey::Id("a".into()), channel("a", "code-a"), 0, 1000);
     c.put(token("tb"), channel("b", "code-b"), 0, 1000);
+    assert_eq!(
+        c.get(&CacheKey::Id("a".into()), 1, 1000)
+            .map(|c| c.id.as_str()),
+        Some("a")
+    );
+    assert_eq!(
+        c.get(&CacheKey::Id("ta".into()), 1, 1000),
+        None,
+        "an id is not a token"
+    );
     c.forget("a");
     assert_eq!(c.len(), 1);
+    assert_eq!(c.get(&CacheKey::Id("a".into()), 1, 1000), None);
     assert_eq!(c.get(&token("ta"), 1, 1000), None);
     assert_eq!(
         c.get(&token("tb"), 1, 1000).map(|c| c.id.as_str()),

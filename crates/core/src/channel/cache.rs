@@ -1,6 +1,6 @@
 //! An isolate's cache of channels read by their URL key (a webhook's
-//! `token_local` or `code`), so that a webhook does not wait for D1 on
-//! every call. Pure: the time comes in as an argument.
+//! `token_local` or `code`, a publish's channel id), so that a webhook or a
+//! publish does not wait for D1 on every call. Pure: the time comes in as an argument.
 //!
 //! The rule: an entry is served for at most `ttl_ms` after it was read from
 //! D1 (`CHANNEL_CACHE_MS`), so a change made through another isolate shows
@@ -24,6 +24,8 @@ pub enum CacheKey {
     Token(String),
     /// `/api/webrequest/{code}…` (decoded)
     Code(String),
+    /// `…/integration_points/{id}/events`: publishing on an eventing channel
+    Id(String),
 }
 
 /// Channels by URL key, each with the time it was read.
