@@ -317,6 +317,9 @@ impl ChannelHub {
         if let Some(last) = index.trim(&BufferLimits::of(&settings)) {
             sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(last)])?;
         }
+        // A publish during this move's awaits may have read the rows before it.
+        self.index.replace(None);
+        self.subs.replace(None);
         storage
             .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
             .await?;
@@ -466,11 +469,17 @@ impl ChannelHub {
     }
 
     async fn subscriptions(&self, req: &mut Request) -> Result<Response> {
-        let sql = self.sql().await?;
+        let answer = self.subscription_call(req).await;
         if req.method() != Method::Get {
-            // Read again on the next publish, whatever this call changes.
+            // Read again on the next publish, whatever this call changed. After
+            // it, not before: a publish during its awaits may have read them.
             self.subs.replace(None);
         }
+        answer
+    }
+
+    async fn subscription_call(&self, req: &mut Request) -> Result<Response> {
+        let sql = self.sql().await?;
         match req.method() {
             Method::Get => Response::from_json(&subscriptions(&sql)?),
             Method::Post => {
