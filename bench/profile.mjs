@@ -2,7 +2,12 @@
 // a request's time goes, function by function (bench/RESULTS.md, "Where the
 // time goes").
 //
-//   node bench/profile.mjs [--build target/prof-build] [--class healthz|round-trip|webhook] [--secs 5] [--concurrency 20]
+//   node bench/profile.mjs [--build target/prof-build] [--class healthz|round-trip|webhook|publish|fanout] [--secs 5] [--concurrency 20] [--subscribers 1000]
+//
+// publish: events into one eventing channel with no subscriber, --concurrency
+// at a time. fanout: --subscribers WebSocket subscribers of one eventing
+// channel (in this process), then one event at a time, each awaited at every
+// subscriber before the next; a "request" is one event.
 //
 // Serves the worker of --build (a worker-build output without wasm-opt, so
 // that the wasm keeps its function names) under Miniflare with workerd's
@@ -18,7 +23,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wran
 import { createServer } from "node:http";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { writeFileSync, readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 
 const { values: args } = parseArgs({
@@ -27,10 +32,12 @@ const { values: args } = parseArgs({
     class: { type: "string", default: "healthz" },
     secs: { type: "string", default: "5" },
     concurrency: { type: "string", default: "20" },
+    subscribers: { type: "string", default: "1000" },
     out: { type: "string", default: "bench/out/profile.cpuprofile" },
   },
 });
 const LOGIN = "prof";
+const ADMIN = "profile-admin-token-0123456789";
 const SECRET = "profile-sync-secret-0123456789";
 const sha1 = (s) => createHash("sha1").update(s).digest("hex");
 
@@ -64,7 +71,6 @@ const processServer = createServer((req, res) => {
 });
 await new Promise((r) => processServer.listen(0, "127.0.0.1", r));
 const processUrl = `http://127.0.0.1:${processServer.address().port}/process`;
-const ADMIN = "profile-admin-token-0123456789";
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
 const { assets, ...options } = workerOptions;
@@ -84,6 +90,7 @@ const mf = new Miniflare({
     COREZOID_API_URL: engineUrl,
     PROCESS_ALLOWED_HOSTS: "http://127.0.0.1",
     ADMIN_TOKEN: ADMIN,
+    WS_MAX_SUBSCRIBERS: "5000",
   },
   host: "127.0.0.1",
   port: 0,
@@ -99,13 +106,18 @@ const mf = new Miniflare({
 });
 const base = (await mf.ready).origin;
 
-// The webhook class: D1 migrated (as scripts/serve.mjs does), one sync channel.
-let hookUrl;
-if (args.class === "webhook") {
+// D1's migrations, as scripts/serve.mjs applies them (the classes that use D1).
+async function migrate() {
   const db = await mf.getD1Database("DB");
   for (const name of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
     await db.batch(unstable_splitSqlQuery(readFileSync(`migrations/${name}`, "utf8")).map((sql) => db.prepare(sql)));
   }
+}
+
+// The webhook class: one sync channel.
+let hookUrl;
+if (args.class === "webhook") {
+  await migrate();
   const r = await fetch(`${base}/rest/v1/service/integration_points`, {
     method: "POST",
     headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
@@ -136,8 +148,54 @@ const send = (method, params = {}) =>
     ws.send(JSON.stringify({ id, method, params }));
   });
 
+// The eventing classes' channel (in D1: its migrations first), and the
+// fan-out's subscribers.
+let publishUrl = "";
+const subscribers = [];
+if (args.class === "publish" || args.class === "fanout") {
+  await migrate();
+  const r = await fetch(`${base}/rest/v1/service/integration_points`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ code: `prof-${Date.now()}`, type: "eventing" }),
+  });
+  const ch = await r.json();
+  publishUrl = `${base}/rest/v1/service/integration_points/${ch.id}/events`;
+  if (args.class === "fanout") {
+    const url = `${base.replace("http://", "ws://")}/ws/token/v1/${ch.token_local}/subscribe`;
+    for (let i = 0; i < Number(args.subscribers); i++) {
+      // No permessage-deflate, as flowbench's client: the runtime would compress per socket.
+      const sub = new WebSocket(url, { perMessageDeflate: false });
+      await new Promise((ok, fail) => (sub.once("open", ok), sub.once("error", fail)));
+      sub.waiting = null;
+      sub.on("message", (m) => {
+        const w = sub.waiting;
+        sub.waiting = null;
+        if (w) w(JSON.parse(m).id);
+      });
+      subscribers.push(sub);
+    }
+  }
+}
+const publish = async (n) => {
+  const r = await fetch(publishUrl, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ type: "prof.tick", data: { n } }),
+  });
+  const v = await r.json();
+  return r.status === 202 ? v.id : null;
+};
+
 let seq = 0;
 async function one() {
+  if (args.class === "publish") return (await publish(++seq)) !== null;
+  if (args.class === "fanout") {
+    const got = subscribers.map((sub) => new Promise((r) => (sub.waiting = r)));
+    const id = await publish(++seq);
+    const ids = await Promise.all(got);
+    return id !== null && ids.every((x) => x === id);
+  }
   if (args.class === "healthz") {
     const r = await fetch(`${base}/healthz`);
     await r.arrayBuffer();
@@ -158,8 +216,10 @@ async function one() {
 async function loop(ms) {
   const end = Date.now() + ms;
   let ok = 0, bad = 0;
+  // A fan-out is one event at a time.
+  const callers = args.class === "fanout" ? 1 : Number(args.concurrency);
   await Promise.all(
-    Array.from({ length: Number(args.concurrency) }, async () => {
+    Array.from({ length: callers }, async () => {
       while (Date.now() < end) (await one().catch(() => false)) ? ok++ : bad++;
     }),
   );
@@ -214,6 +274,7 @@ for (const [k, v] of [...total].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
   console.log(`| ${k.slice(0, 90)} | ${us(v)} | ${((100 * v) / all).toFixed(1)}% |`);
 }
 ws.close();
+for (const sub of subscribers) sub.terminate();
 await mf.dispose();
 engine.close();
 processServer.close();

@@ -9,9 +9,16 @@
 //   POST /pair/{mem|store}     body: the task's data (JSON); answers the
 //                              engine's callback body
 //   POST /cb/{mem|store}/{id}  the engine's callback
+//   GET  /hub/subscribe        a WebSocket subscriber of the one hub object
+//                              (hibernatable, as the gateway's)
+//   POST /hub/publish          body: {"type", "data"}; the hub numbers the
+//                              event (in memory) and sends its JSON to every
+//                              subscriber; answers the event
 //
 // `mem` keeps the result in the object's memory only; `store` writes it and
 // an alarm first (one put + one alarm, as the gateway's Rendezvous does).
+// The hub is the least a fan-out can do: no patterns, no buffer, no rules;
+// the baseline of the gateway's eventing fan-out (flowbench).
 
 const TIMEOUT_MS = 30_000;
 const RESULT_TTL_MS = 60_000;
@@ -70,6 +77,39 @@ export class Pair {
   }
 }
 
+export class Hub {
+  constructor(state) {
+    this.state = state;
+    this.seq = 0;
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/subscribe") {
+      const pair = new WebSocketPair();
+      this.state.acceptWebSocket(pair[1]);
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    if (url.pathname === "/publish") {
+      const { type, data } = await request.json();
+      const text = JSON.stringify({ id: String(++this.seq), type, ts: new Date().toISOString(), data });
+      for (const ws of this.state.getWebSockets()) {
+        try {
+          ws.send(text);
+        } catch (_) {
+          // gone meanwhile
+        }
+      }
+      return new Response(text, { status: 202, headers: { "content-type": "application/json" } });
+    }
+    return new Response(null, { status: 404 });
+  }
+
+  webSocketMessage() {}
+
+  webSocketClose() {}
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -104,6 +144,10 @@ export default {
       const stub = env.PAIR.get(env.PAIR.idFromName(parts[3]));
       const store = parts[2] === "store" ? "1" : "0";
       return stub.fetch(`http://pair/callback?store=${store}`, { method: "POST", body: request.body });
+    }
+    if (parts[1] === "hub" && (parts[2] === "subscribe" || parts[2] === "publish")) {
+      const stub = env.HUB.get(env.HUB.idFromName("bench"));
+      return stub.fetch(`http://hub/${parts[2]}`, request);
     }
     return new Response(null, { status: 404 });
   },

@@ -27,7 +27,10 @@ const mf = new Miniflare({
   modules: true,
   scriptPath: join(here, "index.js"),
   compatibilityDate: "2026-04-20",
-  durableObjects: { PAIR: { className: "Pair", useSQLite: true } },
+  durableObjects: {
+    PAIR: { className: "Pair", useSQLite: true },
+    HUB: { className: "Hub", useSQLite: true },
+  },
   bindings: { ENGINE_URL: args["engine-url"], ENGINE_LOGIN: args.login, ENGINE_SECRET: args.secret },
   host: "127.0.0.1",
   port: Number(args.port),

@@ -1,6 +1,6 @@
 //! What the fault and soak experiments (`faults`, `soak`) share: finding a
 //! worker's workerd process, its memory, killing it, a markdown report, and
-//! bounded waiting.
+//! bounded waiting; and the bare-design worker (`barebench`, `flowbench`).
 
 use std::time::{Duration, Instant};
 use syncbridge_tests::worker::Worker;
@@ -130,5 +130,58 @@ pub fn report(name: &str, text: &str) {
         .open(dir.join(name))
     {
         let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// The bare worker (`bench/bare/index.js`) under `bench/bare/serve.mjs`;
+/// stops when dropped.
+pub struct Bare {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl Bare {
+    /// Starts it on `port`, its engine at `engine` signed with `login`'s `secret`.
+    pub fn start(engine: &str, port: u16, login: &str, secret: &str) -> Bare {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("node")
+            .current_dir(syncbridge_tests::worker::repo_root())
+            .arg("bench/bare/serve.mjs")
+            .args(["--port", &port.to_string(), "--engine-url", engine])
+            .args(["--login", login, "--secret", secret])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start node bench/bare/serve.mjs");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.starts_with("ready on ") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the bare worker did not start within 60 s");
+        Bare {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
     }
 }

@@ -385,6 +385,92 @@ pub fn drop_through<K>(
     last
 }
 
+/// The replay buffer as the channel hub keeps it in memory beside its
+/// rows: each buffered event's id and size (its JSON's length), oldest
+/// first, their totals, and the newest id ever given (the sequence), so
+/// that a publish reads no row to number, count or trim.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BufferIndex {
+    items: VecDeque<(u64, usize)>,
+    bytes: usize,
+    top: u64,
+}
+
+impl BufferIndex {
+    /// The index of a stored buffer: its rows `(id, size)` in any order and
+    /// the stored sequence `seq` (the newest id given, which may be above
+    /// every row's when the newest events were dropped). The sequence is
+    /// the larger of the two.
+    pub fn new(seq: u64, rows: impl IntoIterator<Item = (u64, usize)>) -> BufferIndex {
+        let mut items: Vec<(u64, usize)> = rows.into_iter().collect();
+        items.sort_unstable_by_key(|&(id, _)| id);
+        items.dedup_by_key(|&mut (id, _)| id);
+        let top = items.last().map_or(seq, |&(id, _)| id.max(seq));
+        let bytes = items.iter().map(|&(_, size)| size).sum();
+        BufferIndex {
+            items: items.into(),
+            bytes,
+            top,
+        }
+    }
+
+    /// The id the next event gets.
+    pub fn next_id(&self) -> u64 {
+        self.top.saturating_add(1)
+    }
+
+    /// The newest id given so far (0 before the first event).
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+
+    /// Buffered events.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Bytes buffered.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds the event numbered [`next_id`](Self::next_id), of `size` bytes,
+    /// then drops the oldest beyond `limits` ([`Self::trim`]): the id of
+    /// the newest one dropped (every older one goes too), if any.
+    pub fn push(&mut self, size: usize, limits: &BufferLimits) -> Option<u64> {
+        let id = self.next_id();
+        self.items.push_back((id, size));
+        self.bytes += size;
+        self.top = id;
+        self.trim(limits)
+    }
+
+    /// Drops the oldest events while over `limits` ([`drop_through`]): the
+    /// id of the newest one dropped, if any. When it is [`top`](Self::top)
+    /// the buffer is empty, and the sequence must be kept elsewhere.
+    pub fn trim(&mut self, limits: &BufferLimits) -> Option<u64> {
+        let last = drop_through(
+            self.items.len(),
+            self.bytes,
+            limits,
+            self.items.iter().copied(),
+        )?;
+        while let Some(&(id, size)) = self.items.front() {
+            if id > last {
+                break;
+            }
+            self.items.pop_front();
+            self.bytes -= size;
+        }
+        Some(last)
+    }
+}
+
 /// Whether a subscriber that last saw `last` misses events it cannot be
 /// given: it is being replayed something (`replaying`) and the oldest
 /// buffered event (`oldest`) comes after `last + 1`. The replay buffer and
@@ -497,11 +583,44 @@ pub fn parse_id(id: &str) -> Option<u64> {
     id.parse().ok()
 }
 
+/// An event's JSON as subscribers receive it, written around `data_json`
+/// (its data, already serialised as compact JSON) without parsing it again:
+/// the same text as `serde_json::to_string` of the [`Event`] `{id, kind, ts,
+/// data}` (the keys in that order, `id` a decimal string).
+pub fn event_json(id: u64, kind: &str, ts: &str, data_json: &str) -> String {
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let (kind, ts) = (quoted(kind), quoted(ts));
+    let mut out = String::with_capacity(40 + kind.len() + ts.len() + data_json.len());
+    out.push_str("{\"id\":\"");
+    out.push_str(&id.to_string());
+    out.push_str("\",\"type\":");
+    out.push_str(&kind);
+    out.push_str(",\"ts\":");
+    out.push_str(&ts);
+    out.push_str(",\"data\":");
+    out.push_str(data_json);
+    out.push('}');
+    out
+}
+
+/// Whether a subscriber with `patterns` wants every event (none given, or
+/// `*` among them): the hub then sends it everything without matching.
+pub fn wants_all(patterns: &[String]) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| p == "*")
+}
+
 /// Checks the size of an event about to be published: its `type` plus its
 /// `data` as (compact) JSON must be at most `max_bytes` (`EVENT_MAX_BYTES`),
 /// else a 413 that names the limit.
 pub fn check_event_size(kind: &str, data: &Value, max_bytes: usize) -> Result<(), RestError> {
-    let size = kind.len() + serde_json::to_string(data).map_or(0, |s| s.len());
+    let data_len = serde_json::to_string(data).map_or(0, |s| s.len());
+    check_event_len(kind, data_len, max_bytes)
+}
+
+/// [`check_event_size`] for data already serialised: `data_len` is the
+/// length of its compact JSON.
+pub fn check_event_len(kind: &str, data_len: usize, max_bytes: usize) -> Result<(), RestError> {
+    let size = kind.len() + data_len;
     if size > max_bytes {
         return Err(RestError::new(
             413,

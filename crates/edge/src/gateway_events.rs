@@ -18,7 +18,7 @@ pub async fn publish(env: &Env, channel: &Channel, kind: &str, data: Value) {
     }
     let mut data = data;
     data["channel_id"] = json!(channel.id);
-    let data = eventing::gateway_data(data);
+    let data = eventing::gateway_data(data).to_string();
     if let Err(e) = crate::clients::hub::publish(env, target, kind, data).await {
         worker::console_error!(
             "{}",

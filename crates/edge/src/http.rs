@@ -121,6 +121,14 @@ pub fn json(status: u16, body: &Value) -> worker::Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
+/// A JSON answer whose body is already JSON text.
+pub fn json_text(status: u16, body: String) -> worker::Result<Response> {
+    Ok(worker::ResponseBuilder::new()
+        .with_status(status)
+        .with_header("content-type", "application/json")?
+        .fixed(body.into_bytes()))
+}
+
 /// A JSON answer inside a channel-API handler.
 pub fn rest_json(status: u16, body: &Value) -> Result<Response, RestError> {
     json(status, body).map_err(internal)
@@ -201,6 +209,12 @@ pub async fn body_bytes(resp: Response) -> worker::Result<Vec<u8>> {
 /// A fetched response's body, as JSON (see [`body_bytes`]).
 pub async fn body_json<T: serde::de::DeserializeOwned>(resp: Response) -> worker::Result<T> {
     Ok(serde_json::from_slice(&body_bytes(resp).await?)?)
+}
+
+/// A request's body read in one call (`arrayBuffer()`), for the worker's
+/// own requests to its Durable Objects.
+pub async fn request_bytes(req: &Request) -> worker::Result<Vec<u8>> {
+    array_buffer(req.inner().array_buffer()).await
 }
 
 /// A request's body read as JSON in one call (`arrayBuffer()`), parsed by

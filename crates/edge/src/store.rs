@@ -189,9 +189,9 @@ impl Store {
         self.channel_where("code", code).await
     }
 
-    /// The channel a webhook URL (or a send's id) names: from the isolate's
-    /// cache when it was read less than `ttl_ms` ago, else from D1 (and then
-    /// kept).
+    /// The channel a webhook URL (or a send's or publish's id) names: from
+    /// the isolate's cache when it was read less than `ttl_ms` ago, else
+    /// from D1 (and then kept).
     pub async fn channel_by_key(
         &self,
         key: CacheKey,

@@ -73,6 +73,7 @@ fn forget_drops_every_key_of_that_channel_only() {
     );
     c.forget("a");
     assert_eq!(c.len(), 1);
+    assert_eq!(c.get(&CacheKey::Id("a".into()), 1, 1000), None);
     assert_eq!(c.get(&token("ta"), 1, 1000), None);
     assert_eq!(c.get(&CacheKey::Id("a".into()), 1, 1000), None);
     assert_eq!(

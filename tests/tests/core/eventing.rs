@@ -1347,6 +1347,122 @@ fn last_event_id_must_be_digits() {
 // One event's size, and gateway events that always fit
 
 #[test]
+fn the_buffer_index_numbers_counts_and_drops_as_the_buffer_does() {
+    let limits = BufferLimits {
+        max_events: 3,
+        max_bytes: 100,
+    };
+    // The model: the same events in a Buffer.
+    let mut model = Buffer::default();
+    let mut index = BufferIndex::new(0, []);
+    assert_eq!(index.next_id(), 1);
+    for n in 0..20usize {
+        let id = index.next_id();
+        let mut e = event(&id.to_string());
+        e.data = json!({"s": "x".repeat(n % 7 * 9)});
+        let size = stored_size(&e);
+        let dropped = index.push(size, &limits);
+        model.push_within(e, &limits);
+        assert_eq!(index.top(), id);
+        assert_eq!(index.len(), model.events.len(), "event {id}");
+        assert_eq!(index.bytes(), model.bytes(), "event {id}");
+        let oldest = model.events.front().map(|e| e.id.parse::<u64>().unwrap());
+        match dropped {
+            // Everything up to the dropped id went, nothing after it.
+            Some(last) => assert!(oldest.is_none_or(|o| o == last + 1), "event {id}"),
+            None => assert!(index.len() == 1 || oldest.is_some()),
+        }
+    }
+}
+
+#[test]
+fn an_event_bigger_than_the_byte_limit_empties_the_index_but_not_the_sequence() {
+    let limits = BufferLimits {
+        max_events: 10,
+        max_bytes: 50,
+    };
+    let mut index = BufferIndex::new(0, [(1, 10), (2, 10)]);
+    assert_eq!(index.next_id(), 3);
+    assert_eq!(
+        index.push(60, &limits),
+        Some(3),
+        "the newest is dropped too"
+    );
+    assert!(index.is_empty());
+    assert_eq!((index.bytes(), index.next_id()), (0, 4));
+}
+
+#[test]
+fn a_stored_index_takes_the_larger_of_its_sequence_and_its_rows() {
+    let index = BufferIndex::new(7, [(5, 3), (3, 4), (4, 5)]);
+    assert_eq!((index.len(), index.bytes(), index.next_id()), (3, 12, 8));
+    let index = BufferIndex::new(2, [(5, 3), (3, 4)]);
+    assert_eq!(index.next_id(), 6);
+    assert_eq!(BufferIndex::new(9, []).next_id(), 10);
+    // Rows given in any order are kept oldest first: trimming drops the oldest.
+    let mut index = BufferIndex::new(0, [(9, 1), (8, 1), (7, 1)]);
+    let one = BufferLimits {
+        max_events: 1,
+        max_bytes: 100,
+    };
+    assert_eq!(index.trim(&one), Some(8));
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn the_size_of_serialised_data_is_checked_as_the_data_itself() {
+    let data = json!({"s": "x".repeat(91)});
+    let len = serde_json::to_string(&data).unwrap().len();
+    assert!(check_event_len("t", len, 100).is_ok());
+    assert_err(check_event_len("t", len + 1, 100), 413, &["100 bytes"]);
+    assert_eq!(
+        check_event_len("t", len, 100).is_ok(),
+        check_event_size("t", &data, 100).is_ok()
+    );
+}
+
+#[test]
+fn an_event_written_around_its_serialised_data_is_its_json() {
+    let cases = [
+        (1, "order.paid", json!({})),
+        (
+            42,
+            "a",
+            json!({"n": 1, "s": "\"quoted\" \\ \u{1} é ☃", "nested": {"x": [1, null, true]}}),
+        ),
+        (
+            u64::MAX >> 11,
+            "gateway.webhook.received",
+            json!({"url": "https://x/?a=1&b=2"}),
+        ),
+    ];
+    for (id, kind, data) in cases {
+        let ts = "2026-11-23T06:00:00.000Z";
+        let text = event_json(id, kind, ts, &serde_json::to_string(&data).unwrap());
+        let want = Event {
+            id: id.to_string(),
+            kind: kind.to_owned(),
+            ts: ts.to_owned(),
+            data,
+        };
+        assert_eq!(text, serde_json::to_string(&want).unwrap());
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), want);
+    }
+}
+
+#[test]
+fn a_subscriber_without_patterns_or_with_a_star_wants_everything() {
+    assert!(wants_all(&[]));
+    assert!(wants_all(&strings(&["order.*", "*"])));
+    assert!(!wants_all(&strings(&["order.*"])));
+    assert!(!wants_all(&strings(&["order.paid", "user.*"])));
+    // Whatever it wants all of, `matches` agrees.
+    for kind in ["order.paid", "x", "gateway.delivery.dead"] {
+        assert!(matches(&strings(&["a.*", "*"]), kind));
+    }
+}
+
+#[test]
 fn an_event_over_the_size_limit_is_a_413() {
     // "t" + {"s":"…"} (8 bytes of JSON around the string).
     let data = |n: usize| json!({"s": "x".repeat(n)});

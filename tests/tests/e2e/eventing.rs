@@ -22,16 +22,25 @@ async fn websocket_subscribers_receive_events_in_order_with_their_filter() {
     let ch = client.eventing_channel(json!({})).await;
     let mut all = client.subscribe(&ch, "").await;
     let mut orders = client.subscribe(&ch, "?events=order.*").await;
+    // `*` among its patterns: everything, as no pattern at all.
+    let mut star = client.subscribe(&ch, "?events=user.*,*").await;
+    let mut answers = Vec::new();
     for (kind, n) in [("order.created", 1), ("user.login", 2), ("order.paid", 3)] {
         let (status, answer) = client.publish(&ch, kind, json!({"n": n})).await;
         assert_eq!(status, 202, "{answer}");
         assert_eq!(answer["type"], kind);
+        answers.push(answer);
     }
     let got: Vec<Value> = vec![
         next_json(&mut all).await,
         next_json(&mut all).await,
         next_json(&mut all).await,
     ];
+    // The publish answers the event its subscribers get.
+    assert_eq!(got, answers);
+    for want in &got {
+        assert_eq!(&next_json(&mut star).await, want);
+    }
     let kinds: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["order.created", "user.login", "order.paid"]);
     let ids: Vec<u64> = got

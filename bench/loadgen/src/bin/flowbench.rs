@@ -2,7 +2,13 @@
 //! baseline measured in the same run (`GET /healthz` at the same
 //! concurrency), against the real worker under workerd on loopback.
 //!
-//!   cargo run --release -p syncbridge-bench --bin flowbench -- [--quick]
+//!   cargo run --release -p syncbridge-bench --bin flowbench -- [--quick] [--only fanout] [--fanout-rounds R]
+//!
+//! `--only fanout` runs the eventing fan-out part alone. Its baseline is the
+//! bare design's hub (`bench/bare/index.js`: one object sending to its
+//! hibernated sockets, nothing else), served by the same Miniflare and
+//! workerd and received by the same client, in alternating rounds
+//! (`--fanout-rounds`, 3) of 5 events each: the client's own floor shows in it.
 //!
 //! Prints a markdown section for bench/RESULTS.md. Every loop is bounded in
 //! count and time; only 127.0.0.1 is contacted.
@@ -96,9 +102,234 @@ async fn create(http: &reqwest::Client, base: &str, body: Value) -> Value {
         .expect("the channel")
 }
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// `n` WebSocket subscribers of `url`.
+async fn subscribe(url: &str, n: usize) -> Vec<Ws> {
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (ws, _) = tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio_tungstenite::connect_async(url),
+        )
+        .await
+        .expect("subscribe within 20 s")
+        .expect("subscribe");
+        sockets.push(ws);
+    }
+    sockets
+}
+
+/// One fan-out round: `events` events published one after another by
+/// `publish` (which answers the event's id), each awaited at every socket.
+/// Returns each receipt's latency from the publish's start; an event counts
+/// as received only with the published id, in increasing order per socket.
+async fn fan_out_round<F, Fut>(sockets: &mut [Ws], events: usize, publish: F) -> Vec<Duration>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let mut lat = Vec::new();
+    for e in 0..events {
+        let t0 = Instant::now();
+        let Some(id) = publish(e).await else {
+            eprintln!("flowbench: a fan-out publish failed");
+            continue;
+        };
+        let waits = sockets.iter_mut().map(|ws| {
+            let id = id.clone();
+            async move {
+                let got = tokio::time::timeout(Duration::from_secs(20), ws.next()).await;
+                let Ok(Some(Ok(msg))) = got else {
+                    return None;
+                };
+                let at = t0.elapsed();
+                let v: Value = serde_json::from_str(msg.to_text().unwrap_or("")).ok()?;
+                (v["id"].as_str() == Some(id.as_str())).then_some(at)
+            }
+        });
+        lat.extend(futures::future::join_all(waits).await.into_iter().flatten());
+    }
+    lat
+}
+
+/// The eventing fan-out table: the gateway's hub beside the bare one, to
+/// 1, 100 and 1,000 subscribers (1 and 100 with `--quick`).
+async fn fan_out(
+    http: &reqwest::Client,
+    base: &str,
+    publish_url: &str,
+    token: &str,
+    bare: &str,
+    sizes: &[usize],
+    rounds: usize,
+) {
+    let gw_ws = format!(
+        "{}/ws/token/v1/{token}/subscribe",
+        base.replace("http://", "ws://")
+    );
+    let bare_ws = format!("{}/hub/subscribe", bare.replace("http://", "ws://"));
+    let bare_publish = format!("{bare}/hub/publish");
+    let events = 5;
+    let raw = RawHub::start().await;
+    println!("### Eventing fan-out\n");
+    println!("Latency from the publish request's start to each subscriber's receipt of that event (its id checked), the gateway's hub beside the bare design's (`bench/bare`: one object sending to its hibernated sockets, nothing else), and the client's own floor (raw: a plain WebSocket server in the bench process, no workerd), same client, {rounds} alternating rounds of {events} events; load average before {}.\n", loadavg());
+    println!("| subscribers | hub | received | p50 ms | p99 ms | p99 per round |\n| --- | --- | --- | --- | --- | --- |");
+    for &subs in sizes {
+        let mut gw = subscribe(&gw_ws, subs).await;
+        let mut bw = subscribe(&bare_ws, subs).await;
+        raw.clear().await;
+        let mut rw = subscribe(&raw.url, subs).await;
+        // Let the last upgrades settle before the first event.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (mut gl, mut bl) = (Vec::new(), Vec::new());
+        let (mut g99, mut b99) = (Vec::new(), Vec::new());
+        let (mut rl, mut r99) = (Vec::new(), Vec::new());
+        for r in 0..rounds {
+            let got = fan_out_round(&mut gw, events, |e| {
+                let req = http
+                    .post(publish_url)
+                    .bearer_auth(ADMIN)
+                    .json(&json!({"type": "bench.tick", "data": {"r": r, "e": e}}));
+                async move { published_id(req).await }
+            })
+            .await;
+            g99.push(percentiles(got.clone()).1);
+            gl.extend(got);
+            let got = fan_out_round(&mut bw, events, |e| {
+                let req = http
+                    .post(&bare_publish)
+                    .json(&json!({"type": "bench.tick", "data": {"r": r, "e": e}}));
+                async move { published_id(req).await }
+            })
+            .await;
+            b99.push(percentiles(got.clone()).1);
+            bl.extend(got);
+            let got = fan_out_round(&mut rw, events, |_| {
+                let id = raw.publish();
+                async move { Some(id) }
+            })
+            .await;
+            r99.push(percentiles(got.clone()).1);
+            rl.extend(got);
+        }
+        let row = |name: &str, lat: &[Duration], p99s: &[f64]| {
+            let (p50, p99) = percentiles(lat.to_vec());
+            let per: Vec<String> = p99s.iter().map(|p| format!("{p:.1}")).collect();
+            println!(
+                "| {subs} | {name} | {} of {} | {p50:.2} | {p99:.2} | {} |",
+                lat.len(),
+                subs * rounds * events,
+                per.join(", ")
+            );
+        };
+        row("gateway", &gl, &g99);
+        row("bare", &bl, &b99);
+        row("raw (no workerd)", &rl, &r99);
+        for ws in gw.iter_mut().chain(bw.iter_mut()).chain(rw.iter_mut()) {
+            let _ = ws.close(None).await;
+        }
+    }
+    println!("\nLoad average after: {}.\n", loadavg());
+}
+
+/// The client's own floor: a plain WebSocket server in this process (no
+/// workerd) that sends each event to every socket it accepted, one frame
+/// after another, from a task of its own.
+struct RawHub {
+    url: String,
+    sinks: std::sync::Arc<tokio::sync::Mutex<Vec<RawSink>>>,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+type RawSink = futures::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    tokio_tungstenite::tungstenite::Message,
+>;
+
+impl RawHub {
+    async fn start() -> RawHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let sinks = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+        let kept = sinks.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                        let (sink, mut stream) = ws.split();
+                        kept.lock().await.push(sink);
+                        // Drain what the client sends (its close).
+                        while let Some(Ok(_)) = stream.next().await {}
+                    }
+                });
+            }
+        });
+        RawHub {
+            url,
+            sinks,
+            seq: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Numbers an event and starts sending it to every socket; its id.
+    fn publish(&self) -> String {
+        use futures::SinkExt;
+        let id = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let text = json!({"id": id.to_string(), "type": "bench.tick", "data": {}}).to_string();
+        let sinks = self.sinks.clone();
+        tokio::spawn(async move {
+            let mut sinks = sinks.lock().await;
+            for sink in sinks.iter_mut() {
+                let _ = sink
+                    .send(tokio_tungstenite::tungstenite::Message::text(text.clone()))
+                    .await;
+            }
+        });
+        id.to_string()
+    }
+
+    /// Forgets the sockets of the last size.
+    async fn clear(&self) {
+        self.sinks.lock().await.clear();
+    }
+}
+
+/// The id of the event a publish answered (202), if it did.
+async fn published_id(req: reqwest::RequestBuilder) -> Option<String> {
+    let resp = req.send().await.ok()?;
+    if resp.status() != 202 {
+        return None;
+    }
+    let v: Value = resp.json().await.ok()?;
+    v["id"].as_str().map(str::to_owned)
+}
+
+/// The machine's load averages (1, 5, 15 min).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let argv: Vec<String> = std::env::args().collect();
+    let quick = argv.iter().any(|a| a == "--quick");
+    let flag = |name: &str| {
+        argv.iter()
+            .position(|a| a == name)
+            .and_then(|i| argv.get(i + 1).cloned())
+    };
+    let only_fanout = match flag("--only").as_deref() {
+        None => false,
+        Some("fanout") => true,
+        Some(other) => panic!("--only takes fanout, not {other}"),
+    };
+    let fanout_rounds: usize =
+        flag("--fanout-rounds").map_or(3, |r| r.parse().expect("--fanout-rounds needs a number"));
     let n = if quick { 200 } else { 2000 };
     let engine = Engine::start(
         0,
@@ -121,6 +352,13 @@ async fn main() {
     let worker = tokio::task::spawn_blocking(move || Worker::start(&vars))
         .await
         .unwrap();
+    let bare_port = syncbridge_tests::worker::free_port();
+    let engine_url = engine.url();
+    let bare = tokio::task::spawn_blocking(move || {
+        syncbridge_bench::Bare::start(&engine_url, bare_port, "bench", "flowbench-sync-secret")
+    })
+    .await
+    .unwrap();
     let base = worker.base.clone();
     // Idle connections are dropped after 2 s: Miniflare's server closes idle
     // keep-alive connections after 5 s, and a request sent on one just as it
@@ -130,6 +368,32 @@ async fn main() {
         .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
+    let sizes: &[usize] = if quick { &[1, 100] } else { &[1, 100, 1000] };
+    if only_fanout {
+        let ev = create(
+            &http,
+            &base,
+            json!({"code": unique("ev"), "type": "eventing"}),
+        )
+        .await;
+        let publish_url = format!("{base}{API}/{}/events", ev["id"].as_str().unwrap());
+        let token = ev["token_local"].as_str().unwrap();
+        println!("## Eventing fan-out (`flowbench --only fanout`)\n");
+        println!("Command: `target/release/flowbench --only fanout --fanout-rounds {fanout_rounds}{}`.\n", if quick { " --quick" } else { "" });
+        fan_out(
+            &http,
+            &base,
+            &publish_url,
+            token,
+            &bare.base,
+            sizes,
+            fanout_rounds,
+        )
+        .await;
+        drop(bare);
+        drop(worker);
+        return;
+    }
     println!("## Channels, callbacks and eventing (`flowbench`)\n");
     println!("Command: `cargo run --release -p syncbridge-bench --bin flowbench{}`; {n} requests per row; 2 cores shared with the load generator.\n", if quick { " -- --quick" } else { "" });
 
@@ -278,52 +542,16 @@ async fn main() {
     .await;
     let token = ev["token_local"].as_str().unwrap().to_string();
     let publish_url = format!("{base}{API}/{}/events", ev["id"].as_str().unwrap());
-    let ws_url = format!(
-        "{}/ws/token/v1/{token}/subscribe",
-        base.replace("http://", "ws://")
-    );
-    println!("### Eventing fan-out\n");
-    println!(
-        "Latency from the publish request's start to each subscriber's receipt of that event.\n"
-    );
-    println!("| subscribers | received | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
-    let sizes: &[usize] = if quick { &[1, 100] } else { &[1, 100, 1000] };
-    for &subs in sizes {
-        let mut sockets = Vec::with_capacity(subs);
-        for _ in 0..subs {
-            let (ws, _) = tokio_tungstenite::connect_async(&ws_url)
-                .await
-                .expect("subscribe");
-            sockets.push(ws);
-        }
-        let mut lat = Vec::new();
-        let rounds = 5;
-        for r in 0..rounds {
-            let t0 = Instant::now();
-            let resp = http
-                .post(&publish_url)
-                .bearer_auth(ADMIN)
-                .json(&json!({"type": "bench.tick", "data": {"r": r}}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 202);
-            let waits = sockets.iter_mut().map(|ws| async move {
-                let got = tokio::time::timeout(Duration::from_secs(20), ws.next()).await;
-                matches!(got, Ok(Some(Ok(_)))).then(|| t0.elapsed())
-            });
-            lat.extend(futures::future::join_all(waits).await.into_iter().flatten());
-        }
-        let (p50, p99) = percentiles(lat.clone());
-        println!(
-            "| {subs} | {} of {} | {p50:.2} | {p99:.2} |",
-            lat.len(),
-            subs * rounds
-        );
-        for mut ws in sockets {
-            let _ = ws.close(None).await;
-        }
-    }
+    fan_out(
+        &http,
+        &base,
+        &publish_url,
+        &token,
+        &bare.base,
+        sizes,
+        fanout_rounds,
+    )
+    .await;
     let (_, pw, pok) = load(
         if quick { 200 } else { 1000 },
         10,
@@ -338,5 +566,6 @@ async fn main() {
     )
     .await;
     println!("\nEvents per second into one channel (10 publishers, 1 hub object): **{:.0}** ({pok} published); baseline /healthz above: {:.0} req/s.\n", rps(pok, pw), rps(hok, hw));
+    drop(bare);
     drop(worker);
 }

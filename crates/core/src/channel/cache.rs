@@ -1,7 +1,7 @@
 //! An isolate's cache of channels read by the key a hot route names them
-//! with (a webhook's `token_local` or `code`, a send's channel id), so that
-//! these routes do not wait for D1 on every call. Pure: the time comes in
-//! as an argument.
+//! with (a webhook's `token_local` or `code`, a send's or a publish's
+//! channel id), so that these routes do not wait for D1 on every call.
+//! Pure: the time comes in as an argument.
 //!
 //! The rule: an entry is served for at most `ttl_ms` after it was read from
 //! D1 (`CHANNEL_CACHE_MS`), so a change made through another isolate shows
@@ -25,7 +25,7 @@ pub enum CacheKey {
     Token(String),
     /// `/api/webrequest/{code}…` (decoded)
     Code(String),
-    /// `…/integration_points/{id}/send` and `…/send/test`
+    /// `…/integration_points/{id}/send`, `…/send/test` and `…/events`
     Id(String),
 }
 

@@ -5,13 +5,13 @@
 use crate::http::{internal, object_request};
 use serde_json::{json, Value};
 use syncbridge_core::error::RestError;
-use syncbridge_core::eventing::Event;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
 
 /// Names the object kind in traces; never fetched.
 const BASE: &str = "https://hub.internal";
-/// `POST ?channel=`: publish `{"type", "data"}` → the numbered `Event`
-/// (413 in the channel API's error shape when it is over `EVENT_MAX_BYTES`).
+/// `POST ?channel=&type=`, the body the event's data as compact JSON: publish
+/// → the numbered `Event` as JSON (413 in the channel API's error shape when
+/// it is over `EVENT_MAX_BYTES`).
 pub const PUBLISH: &str = "/publish";
 /// `GET` (list), `POST` (a `Subscription`; 409 over `MAX_SUBSCRIPTIONS`),
 /// `DELETE` (`{"id"}`; 404 when there is none), `?channel=`. Refusals are in
@@ -53,23 +53,25 @@ async fn checked(answer: Result<Response>) -> std::result::Result<Response, Rest
     })
 }
 
-/// Publishes an event on `channel_id` (an eventing channel) and returns it.
+/// Publishes an event on `channel_id` (an eventing channel): `data_json` is
+/// its data, already serialised (compact JSON). Returns the numbered event
+/// as the JSON text its subscribers got, not parsed again.
 pub async fn publish(
     env: &Env,
     channel_id: &str,
     kind: &str,
-    data: Value,
-) -> std::result::Result<Event, RestError> {
-    let body = json!({"type": kind, "data": data}).to_string();
-    let path = format!("{PUBLISH}?channel={}", enc(channel_id));
-    let request = object_request(BASE, Method::Post, &path, Some(body)).map_err(internal)?;
+    data_json: String,
+) -> std::result::Result<String, RestError> {
+    let path = format!("{PUBLISH}?channel={}&type={}", enc(channel_id), enc(kind));
+    let request = object_request(BASE, Method::Post, &path, Some(data_json)).map_err(internal)?;
     let answer = match stub(env, channel_id) {
         Ok(stub) => stub.fetch_with_request(request).await,
         Err(e) => Err(e),
     };
-    crate::http::body_json(checked(answer).await?)
+    let bytes = crate::http::body_bytes(checked(answer).await?)
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    String::from_utf8(bytes).map_err(|_| RestError::internal("the channel hub answered non-UTF-8"))
 }
 
 /// A subscription call: list (`GET`), create (`POST`), delete (`DELETE`).

@@ -16,6 +16,8 @@
 //! `subscriptions`); a hub that still has them moves them into the tables
 //! on first use and deletes them.
 
+mod fan_out;
+
 use crate::clients::hub::{PUBLISH, SEND, SUBSCRIPTIONS, WS_INBOUND, WS_SUBSCRIBE};
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
@@ -27,8 +29,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
-    self, Buffer, BufferLimits, Event, RateLimiter, Subscription, CLOSE_MESSAGE_TOO_BIG,
-    CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER,
+    self, Buffer, BufferIndex, BufferLimits, Event, RateLimiter, Subscription,
+    CLOSE_MESSAGE_TOO_BIG, CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER,
 };
 use syncbridge_core::outbound::{Delivery, Rendered, RetryPolicy};
 use syncbridge_core::websocket::{self, Message};
@@ -38,7 +40,6 @@ use worker::{
     SqlStorageValue, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
     WebSocketRequestResponsePair,
 };
-use worker::{js_sys, wasm_bindgen::JsCast, wasm_bindgen::JsValue, worker_sys::web_sys};
 
 /// The hub's tables, created on first use.
 const SCHEMA: [&str; 3] = [
@@ -59,19 +60,6 @@ const INBOUND: &str = "inbound";
 #[derive(Deserialize)]
 struct Number {
     n: Option<u64>,
-}
-
-/// The buffer's size.
-#[derive(Deserialize)]
-struct Totals {
-    n: usize,
-    bytes: usize,
-}
-
-/// A dropped event's size.
-#[derive(Deserialize)]
-struct Size {
-    bytes: usize,
 }
 
 /// A buffered event's key and size.
@@ -134,10 +122,17 @@ pub struct ChannelHub {
     limiters: RefCell<HashMap<String, RateLimiter>>,
     /// True once this instance has made its tables (and moved older storage).
     storage_ready: Cell<bool>,
-    /// The buffer's event count and bytes, kept as events are added and
-    /// dropped so that a publish reads no other row; `None` until this
-    /// instance has counted them once (and after any failed trim).
-    totals: Cell<Option<(usize, usize)>>,
+    /// The sequence and each buffered event's id and size, read once per
+    /// instance and then kept as events are added and dropped, so that a
+    /// publish reads no row; `None` until read (and after a failed write).
+    index: RefCell<Option<BufferIndex>>,
+    /// The webhook subscriptions, read once per instance; dropped (read
+    /// again on the next publish) when one is added or deleted.
+    subs: RefCell<Option<Rc<Vec<Subscription>>>>,
+    /// False once this instance has seen that every subscriber socket
+    /// carries the tag of its kind ([`fan_out::ALL`] or [`fan_out::SOME`]):
+    /// sockets accepted by older versions carry only [`SUBSCRIBER`].
+    untagged: Cell<bool>,
 }
 
 impl DurableObject for ChannelHub {
@@ -151,7 +146,9 @@ impl DurableObject for ChannelHub {
             env,
             limiters: RefCell::new(HashMap::new()),
             storage_ready: Cell::new(false),
-            totals: Cell::new(None),
+            index: RefCell::new(None),
+            subs: RefCell::new(None),
+            untagged: Cell::new(true),
         }
     }
 
@@ -163,10 +160,12 @@ impl DurableObject for ChannelHub {
             .collect();
         match (req.method(), url.path()) {
             (Method::Post, PUBLISH) => {
-                let v: Value = crate::http::request_json(&req).await?;
-                let kind = v["type"].as_str().unwrap_or_default().to_string();
+                let data = crate::http::request_bytes(&req).await?;
+                let data = String::from_utf8(data)
+                    .map_err(|_| worker::Error::RustError("event data is not UTF-8".into()))?;
+                let kind = query.get("type").cloned().unwrap_or_default();
                 let channel_id = query.get("channel").cloned().unwrap_or_default();
-                self.publish(&channel_id, kind, v["data"].clone()).await
+                self.publish(&channel_id, kind, data).await
             }
             (_, SUBSCRIPTIONS) => self.subscriptions(&mut req).await,
             (Method::Post, SEND) => {
@@ -314,7 +313,13 @@ impl ChannelHub {
             )?;
         }
         let settings = settings(&self.env)?;
-        trim(sql, &BufferLimits::of(&settings), &self.totals, 0)?;
+        let mut index = load_index(sql)?;
+        if let Some(last) = index.trim(&BufferLimits::of(&settings)) {
+            sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(last)])?;
+        }
+        // A publish during this move's awaits may have read the rows before it.
+        self.index.replace(None);
+        self.subs.replace(None);
         storage
             .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
             .await?;
@@ -327,58 +332,104 @@ impl ChannelHub {
 
     /// Numbers an event, buffers it (one row), sends it to the matching
     /// WebSocket subscribers and queues a delivery for each matching webhook
-    /// subscription. An event over `EVENT_MAX_BYTES` is refused (413); a
-    /// full buffer drops its oldest events instead of refusing.
-    async fn publish(&self, channel_id: &str, kind: String, data: Value) -> Result<Response> {
+    /// subscription. `data` is its data as compact JSON, written into the
+    /// event's text as it is (the worker serialised it); the answer is that
+    /// text. An event over `EVENT_MAX_BYTES` is refused (413); a full buffer
+    /// drops its oldest events instead of refusing.
+    async fn publish(&self, channel_id: &str, kind: String, data: String) -> Result<Response> {
         let settings = settings(&self.env)?;
-        let data = if data.is_null() { json!({}) } else { data };
-        if let Err(e) = eventing::check_event_size(&kind, &data, settings.event_max_bytes) {
+        let data = match data.trim() {
+            "" | "null" => "{}".to_owned(),
+            _ => data,
+        };
+        if let Err(e) = eventing::check_event_len(&kind, data.len(), settings.event_max_bytes) {
             return refusal(&e);
         }
         let sql = self.sql().await?;
-        let seq = sql
-            .exec(
-                "INSERT INTO hub_meta (key, value) VALUES ('seq', 1) \
-                 ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value AS n",
-                None,
-            )?
-            .one::<Number>()?
-            .n
-            .unwrap_or(1);
-        let event = Event {
-            id: seq.to_string(),
-            kind,
-            ts: now_iso(),
-            data,
+        let (id, text) = match self.buffer(&sql, &BufferLimits::of(&settings), &kind, &data) {
+            Ok(done) => done,
+            Err(e) => {
+                // Read again from the rows on the next publish.
+                self.index.replace(None);
+                return Err(e);
+            }
         };
-        let text = serde_json::to_string(&event)?;
-        sql.exec(
-            "INSERT INTO events (seq, bytes, doc) VALUES (?, ?, ?)",
-            vec![int(seq), int(text.len() as u64), text.as_str().into()],
-        )?;
-        trim(&sql, &BufferLimits::of(&settings), &self.totals, text.len())?;
 
-        fan_out(
-            &self.state.get_websockets_with_tag(SUBSCRIBER),
-            &event.kind,
-            &text,
-        );
-        let subs: Vec<Subscription> = subscriptions(&sql)?
-            .into_iter()
-            .filter(|s| eventing::matches(&s.events, &event.kind))
+        if self.untagged.get() {
+            self.untagged.set(fan_out::untagged(&self.state));
+        }
+        if self.untagged.get() {
+            fan_out::by_attachment(
+                &self.state.get_websockets_with_tag(SUBSCRIBER),
+                &kind,
+                &text,
+            );
+        } else {
+            fan_out::send(&self.state, &kind, &text);
+        }
+        let subs: Vec<Subscription> = self
+            .subscriptions_of(&sql)?
+            .iter()
+            .filter(|s| eventing::matches(&s.events, &kind))
+            .cloned()
             .collect();
         if !subs.is_empty() {
             if let Err(e) = self
-                .queue_for_subscribers(channel_id, &subs, &event, &text)
+                .queue_for_subscribers(channel_id, &subs, &kind, &text)
                 .await
             {
                 worker::console_error!(
                     "{}",
-                    json!({"log": "subscription_delivery_failed", "event": event.id, "error": e.error_message})
+                    json!({"log": "subscription_delivery_failed", "event": id.to_string(), "error": e.error_message})
                 );
             }
         }
-        Response::from_json(&event)
+        crate::http::json_text(200, text)
+    }
+
+    /// Numbers the event and writes its row (one insert), then drops the
+    /// oldest rows beyond `limits` (one delete, when any): the event's id and
+    /// text. The sequence is the newest row's id; it is also written apart
+    /// (`hub_meta`) only when the buffer is left empty.
+    fn buffer(
+        &self,
+        sql: &SqlStorage,
+        limits: &BufferLimits,
+        kind: &str,
+        data: &str,
+    ) -> Result<(u64, String)> {
+        let mut slot = self.index.borrow_mut();
+        let index = match slot.as_mut() {
+            Some(index) => index,
+            None => slot.insert(load_index(sql)?),
+        };
+        let id = index.next_id();
+        let text = eventing::event_json(id, kind, &now_iso(), data);
+        sql.exec(
+            "INSERT INTO events (seq, bytes, doc) VALUES (?, ?, ?)",
+            vec![int(id), int(text.len() as u64), text.as_str().into()],
+        )?;
+        if let Some(last) = index.push(text.len(), limits) {
+            if last >= id {
+                sql.exec(
+                    "INSERT INTO hub_meta (key, value) VALUES ('seq', ?) \
+                     ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
+                    vec![int(id)],
+                )?;
+            }
+            sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(last)])?;
+        }
+        Ok((id, text))
+    }
+
+    /// The webhook subscriptions, oldest first: read once per instance.
+    fn subscriptions_of(&self, sql: &SqlStorage) -> Result<Rc<Vec<Subscription>>> {
+        if let Some(subs) = self.subs.borrow().as_ref() {
+            return Ok(subs.clone());
+        }
+        let subs = Rc::new(subscriptions(sql)?);
+        self.subs.replace(Some(subs.clone()));
+        Ok(subs)
     }
 
     /// Queues an event for its webhook subscribers, through the outbound
@@ -389,7 +440,7 @@ impl ChannelHub {
         &self,
         channel_id: &str,
         subs: &[Subscription],
-        event: &Event,
+        kind: &str,
         body: &str,
     ) -> std::result::Result<(), RestError> {
         let ctx = ctx(&self.env)?;
@@ -406,7 +457,7 @@ impl ChannelHub {
                 now_iso(),
                 now,
             )
-            .carrying(&event.kind);
+            .carrying(kind);
             if let Err(e) = crate::outbound::queue_new(&ctx.env, &store, &d, now).await {
                 worker::console_error!(
                     "{}",
@@ -418,6 +469,16 @@ impl ChannelHub {
     }
 
     async fn subscriptions(&self, req: &mut Request) -> Result<Response> {
+        let answer = self.subscription_call(req).await;
+        if req.method() != Method::Get {
+            // Read again on the next publish, whatever this call changed. After
+            // it, not before: a publish during its awaits may have read them.
+            self.subs.replace(None);
+        }
+        answer
+    }
+
+    async fn subscription_call(&self, req: &mut Request) -> Result<Response> {
         let sql = self.sql().await?;
         match req.method() {
             Method::Get => Response::from_json(&subscriptions(&sql)?),
@@ -479,8 +540,13 @@ impl ChannelHub {
             .get("patterns")
             .map(|p| serde_json::from_str::<Vec<String>>(p).unwrap_or_default())
             .unwrap_or_default();
+        let kind = if eventing::wants_all(&patterns) {
+            fan_out::ALL
+        } else {
+            fan_out::SOME
+        };
         self.state
-            .accept_websocket_with_tags(&pair.server, &[SUBSCRIBER]);
+            .accept_websocket_with_tags(&pair.server, &[SUBSCRIBER, kind]);
         pair.server.serialize_attachment(SubscriberState {
             patterns: patterns.clone(),
         })?;
@@ -603,84 +669,18 @@ fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
         .collect())
 }
 
-/// Sends `text` (an event of type `kind`) to each subscriber whose patterns
-/// match. The text crosses into JavaScript once, and each socket's `send`
-/// is called with that one string, instead of converting it per subscriber.
-fn fan_out(subscribers: &[WebSocket], kind: &str, text: &str) {
-    let Some(first) = subscribers.first() else {
-        return;
-    };
-    let js_text = JsValue::from_str(text);
-    let first: &web_sys::WebSocket = first.as_ref();
-    let send = js_sys::Reflect::get(first, &JsValue::from_str("send"))
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    for ws in subscribers {
-        let wanted = ws
-            .deserialize_attachment::<SubscriberState>()
-            .ok()
-            .flatten()
-            .is_none_or(|s| eventing::matches(&s.patterns, kind));
-        if !wanted {
-            continue;
-        }
-        // A subscriber that went away meanwhile is not the publisher's problem.
-        let raw: &web_sys::WebSocket = ws.as_ref();
-        match &send {
-            Some(f) => drop(f.call1(raw, &js_text)),
-            None => drop(ws.send_with_str(text)),
-        }
-    }
-}
-
-/// Deletes the oldest events while the buffer is over `limits`
-/// ([`eventing::drop_through`] decides, reading only the rows it drops),
-/// just after an event of `added` bytes was inserted. The buffer's totals
-/// are counted once per instance and then kept in `totals`, so a publish
-/// that drops nothing reads no row.
-fn trim(
-    sql: &SqlStorage,
-    limits: &BufferLimits,
-    totals: &Cell<Option<(usize, usize)>>,
-    added: usize,
-) -> Result<()> {
-    // Unknown until this trim succeeds.
-    let (n, bytes) = match totals.take() {
-        Some((n, bytes)) => (n + 1, bytes + added),
-        None => {
-            let t = sql
-                .exec(
-                    "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM events",
-                    None,
-                )?
-                .one::<Totals>()?;
-            (t.n, t.bytes)
-        }
-    };
-    if limits.holds(n, bytes) {
-        totals.set(Some((n, bytes)));
-        return Ok(());
-    }
-    let oldest_first = sql
-        .exec("SELECT seq, bytes FROM events ORDER BY seq", None)?
+/// The buffer's index, read from the rows and the stored sequence.
+fn load_index(sql: &SqlStorage) -> Result<BufferIndex> {
+    let seq = sql
+        .exec("SELECT value AS n FROM hub_meta WHERE key = 'seq'", None)?
+        .to_array::<Number>()?
+        .first()
+        .and_then(|row| row.n)
+        .unwrap_or(0);
+    let rows = sql
+        .exec("SELECT seq, bytes FROM events", None)?
         .next::<EventSize>()
-        .map_while(|row| row.ok())
-        .map(|row| (row.seq, row.bytes));
-    let (mut kept_n, mut kept_bytes) = (n, bytes);
-    if let Some(last) = eventing::drop_through(n, bytes, limits, oldest_first) {
-        let dropped: Vec<Size> = sql
-            .exec(
-                "DELETE FROM events WHERE seq <= ? RETURNING bytes",
-                vec![int(last)],
-            )?
-            .to_array()?;
-        kept_n -= dropped.len().min(kept_n);
-        kept_bytes -= dropped
-            .iter()
-            .map(|d| d.bytes)
-            .sum::<usize>()
-            .min(kept_bytes);
-    }
-    totals.set(Some((kept_n, kept_bytes)));
-    Ok(())
+        .map(|row| row.map(|r| (r.seq, r.bytes)))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(BufferIndex::new(seq, rows))
 }

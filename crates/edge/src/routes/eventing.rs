@@ -4,11 +4,12 @@
 //! the events and the subscriptions.
 
 use crate::clients::hub;
-use crate::clock::{now_iso, random16};
+use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
 use crate::http::{self, internal, rest_json, Handled};
 use serde_json::{json, Value};
 use syncbridge_core::admin::Policy;
+use syncbridge_core::channel::cache::CacheKey;
 use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::error::RestError;
 use syncbridge_core::{eventing, ids, outbound};
@@ -19,7 +20,11 @@ use worker::{Method, Request};
 pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
     let settings = &ctx.settings;
     let store = ctx.store()?;
-    let channel = store.channel(channel_id).await?;
+    // From the isolate's cache for up to CHANNEL_CACHE_MS, as a webhook's.
+    let key = CacheKey::Id(channel_id.to_owned());
+    let channel = store
+        .channel_by_key(key, now_ms(), settings.channel_cache_ms)
+        .await?;
     ctx.authorize(&req, channel.as_ref(), Policy::AdminOrProcessKey)?;
     let channel =
         channel.ok_or_else(|| RestError::not_found(format!("No channel with id {channel_id}")))?;
@@ -28,12 +33,10 @@ pub async fn publish(ctx: &Ctx, mut req: Request, channel_id: &str) -> Handled {
     }
     let v = http::read_json(&mut req, settings.max_body_bytes).await?;
     let (kind, data) = eventing::parse_publish(&v)?;
-    eventing::check_event_size(&kind, &data, settings.event_max_bytes)?;
-    let event = hub::publish(&ctx.env, &channel.id, &kind, data).await?;
-    Ok(rest_json(
-        202,
-        &serde_json::to_value(event).unwrap_or_default(),
-    )?)
+    let data_json = data.to_string();
+    eventing::check_event_len(&kind, data_json.len(), settings.event_max_bytes)?;
+    let event = hub::publish(&ctx.env, &channel.id, &kind, data_json).await?;
+    Ok(http::json_text(202, event).map_err(internal)?)
 }
 
 /// `/api/token/v1/{token}/subscribe[/{id}]` on an eventing channel; `rest`

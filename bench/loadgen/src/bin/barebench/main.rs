@@ -38,16 +38,15 @@ use futures::future::BoxFuture;
 use report::report;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use syncbridge_bench::{children, cmdline};
+use syncbridge_bench::{children, cmdline, Bare};
 use syncbridge_tests::client::sync_url;
 use syncbridge_tests::engine::Engine;
 use syncbridge_tests::receiver::Receiver;
-use syncbridge_tests::worker::{free_port, repo_root, Worker};
+use syncbridge_tests::worker::{free_port, Worker};
 
 const LOGIN: &str = "bench";
 const SECRET: &str = "barebench-sync-secret-0123456789";
@@ -166,55 +165,6 @@ fn workerd_under(node_pid: u32) -> u32 {
         }
         assert!(Instant::now() < deadline, "no workerd under {node_pid}");
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The bare worker under `bench/bare/serve.mjs`; stops when dropped.
-struct Bare {
-    base: String,
-    child: Child,
-}
-
-impl Bare {
-    fn start(engine: &str, port: u16) -> Bare {
-        let mut child = Command::new("node")
-            .current_dir(repo_root())
-            .arg("bench/bare/serve.mjs")
-            .args(["--port", &port.to_string(), "--engine-url", engine])
-            .args(["--login", LOGIN, "--secret", SECRET])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start node bench/bare/serve.mjs");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if line.starts_with("ready on ") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("the bare worker did not start within 60 s");
-        Bare {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-        }
-    }
-}
-
-impl Drop for Bare {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
     }
 }
 
@@ -444,7 +394,7 @@ async fn run() {
     let start_bare = move || {
         let engine_url = engine_url.clone();
         async move {
-            tokio::task::spawn_blocking(move || Bare::start(&engine_url, bare_port))
+            tokio::task::spawn_blocking(move || Bare::start(&engine_url, bare_port, LOGIN, SECRET))
                 .await
                 .unwrap()
         }
