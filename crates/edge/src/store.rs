@@ -272,6 +272,19 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Removes a delivery whose channel is gone: one stored by a send that
+    /// read its channel from an isolate's cache after another isolate
+    /// deleted it (within `CHANNEL_CACHE_MS`), after the deletion removed
+    /// the channel's other deliveries.
+    pub async fn delete_orphan_delivery(&self, id: &str) -> Result<(), RestError> {
+        self.run(
+            "DELETE FROM deliveries WHERE id = ?1 AND channel_id NOT IN (SELECT id FROM channels)",
+            &[text(id)],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Runs a list query built by `channel::list_sql`.
     pub async fn list(&self, sql: &str, binds: &[Value]) -> Result<Vec<Channel>, RestError> {
         let args: Vec<JsValue> = binds.iter().map(json_arg).collect();

@@ -67,6 +67,10 @@ async fn attempt_delivery(ctx: &Ctx, msg: &QueueMsg) -> std::result::Result<Next
         return Ok(Next::Done); // finished, or superseded by a newer message
     }
     let Some(channel) = store.channel(&d.channel_id).await? else {
+        // Its channel was deleted after the send stored it: it goes as the
+        // channel's other deliveries went (else the sweeper would find it
+        // pending at every run).
+        store.delete_orphan_delivery(&d.id).await?;
         return Ok(Next::Done);
     };
     if Controls::of(channel.opts.callback.as_ref()).is_some() {
