@@ -75,6 +75,33 @@ impl Worker {
         Self::launch(vars, persist, cron_ms, Some(dir))
     }
 
+    /// As [`Worker::start`], serving the worker built in `build_dir` (a
+    /// `worker-build` output, such as a candidate build to compare with
+    /// build/) with the repository's wrangler.toml and migrations, from a
+    /// folder of its own.
+    pub fn start_from_build(vars: &Value, build_dir: &std::path::Path) -> Worker {
+        let dir = std::env::temp_dir().join(format!("syncbridge-{}", crate::unique("build")));
+        std::fs::create_dir_all(&dir).expect("a folder for the worker's config");
+        let root = repo_root();
+        std::fs::copy(root.join("wrangler.toml"), dir.join("wrangler.toml"))
+            .expect("copy wrangler.toml");
+        let build_dir = std::fs::canonicalize(build_dir).expect("the build folder");
+        assert!(
+            build_dir.join("index.js").exists(),
+            "{} has no index.js",
+            build_dir.display()
+        );
+        std::os::unix::fs::symlink(&build_dir, dir.join("build")).expect("link the build");
+        std::os::unix::fs::symlink(root.join("migrations"), dir.join("migrations"))
+            .expect("link the migrations");
+        Self::launch(vars, None, None, Some(dir))
+    }
+
+    /// The launcher's process id (its workerd is a child of it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn launch(
         vars: &Value,
         persist: Option<&std::path::Path>,

@@ -24,13 +24,18 @@
 //! then the latency at one caller, bare store-first pair vs round trip,
 //! alternating, then parked at once (`parked.rs`): N callers of each design
 //! parked on late callbacks together, a fresh runtime per step, up to each
-//! design's first loss. Every answer is checked (its own echo, its status). Prints
+//! design's first loss. With `--candidate DIR` (a copy of another tree's
+//! build/), a second gateway serves that build, and each gateway class runs
+//! on it beside build/'s in every round (first in every other round):
+//! candidate / build ratios of
+//! throughput and CPU, measured side by side (`gateway.rs`). Every answer is checked (its own echo, its status). Prints
 //! a markdown section (bench/RESULTS.md) on stdout; progress on stderr.
 //! Every loop is bounded in count and time.
 //!
 //!   barebench [--quick] [--duration S] [--rounds R] [--concurrency C]
-//!             [--only CLASSES] [--no-latency] [--parked N,N,…|none]
+//!             [--only CLASSES] [--no-latency] [--parked N,N,…|none] [--candidate DIR]
 
+mod gateway;
 mod parked;
 mod report;
 
@@ -43,7 +48,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use syncbridge_bench::{children, cmdline, Bare};
-use syncbridge_tests::client::sync_url;
 use syncbridge_tests::engine::Engine;
 use syncbridge_tests::receiver::Receiver;
 use syncbridge_tests::worker::{free_port, Worker};
@@ -75,6 +79,9 @@ struct Args {
     /// The parked-at-once steps (callers), each design on a fresh runtime;
     /// none with `--quick` or `--parked none`.
     parked: Vec<usize>,
+    /// A candidate build (a copy of another tree's build/) whose gateway
+    /// classes run beside build/'s, alternating (`--candidate DIR`).
+    candidate: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -87,6 +94,7 @@ fn args() -> Args {
         only: Vec::new(),
         no_latency: false,
         parked: vec![1000, 2000, 2500, 3000, 3500],
+        candidate: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -111,6 +119,10 @@ fn args() -> Args {
             "--only" => {
                 let list = argv.get(i + 1).expect("--only needs a list");
                 a.only = list.split(',').map(str::to_owned).collect();
+            }
+            "--candidate" => {
+                let dir = argv.get(i + 1).expect("--candidate needs a folder");
+                a.candidate = Some(dir.into());
             }
             "--parked" => {
                 let list = argv.get(i + 1).expect("--parked needs a list");
@@ -170,7 +182,7 @@ fn workerd_under(node_pid: u32) -> u32 {
 
 /// A class's key for `--only`.
 fn key_of(name: &str) -> &'static str {
-    match name {
+    match name.trim_end_matches(" (candidate)") {
         "bare healthz" => "bare-healthz",
         "bare healthz, with a log line" => "bare-logged",
         "healthz" => "healthz",
@@ -381,12 +393,15 @@ async fn run() {
     });
     eprintln!("barebench: starting the gateway and the bare worker");
     let engine_url = engine.url();
-    let start_gw = move || {
+    let start_gw = {
         let vars = vars.clone();
-        async move {
-            tokio::task::spawn_blocking(move || Worker::start(&vars))
-                .await
-                .unwrap()
+        move || {
+            let vars = vars.clone();
+            async move {
+                tokio::task::spawn_blocking(move || Worker::start(&vars))
+                    .await
+                    .unwrap()
+            }
         }
     };
     let mut gw = start_gw().await;
@@ -415,41 +430,8 @@ async fn run() {
         .build()
         .unwrap();
 
-    // The channels the webhook, send and publish classes use.
-    let hook_ch = create_channel(
-        &http,
-        &gw.base,
-        json!({
-            "code": syncbridge_tests::unique("bb-hook"),
-            "recv_svcscriptcode": format!("{}/process/bare", engine.url()),
-            "opts": {"issync": true},
-        }),
-    )
-    .await;
-    let hook_url = format!(
-        "{}/api/token/v1/{}",
-        gw.base,
-        hook_ch["token_local"].as_str().unwrap()
-    );
-    let send_key = syncbridge_tests::unique("bb-send");
-    let out_ch = create_channel(&http, &gw.base, json!({
-        "code": syncbridge_tests::unique("bb-out"),
-        "url": format!("{}/status/{send_key}?code=200", receiver.url()),
-        "opts": {"callback": {"body": "{\"n\": @n}", "variables": ["n"], "headers": "Content-Type: application/json"}},
-    }))
-    .await;
-    let send_url = format!("{}{API}/{}/send", gw.base, out_ch["id"].as_str().unwrap());
-    let ev_ch = create_channel(
-        &http,
-        &gw.base,
-        json!({"code": syncbridge_tests::unique("bb-ev"), "type": "eventing"}),
-    )
-    .await;
-    let publish_url = format!("{}{API}/{}/events", gw.base, ev_ch["id"].as_str().unwrap());
-
     let seq = Arc::new(AtomicU64::new(1));
     let h = http.clone();
-    let gw_base = gw.base.clone();
     let bare_base = bare.base.clone();
     let health = |base: String, h: reqwest::Client| -> Call {
         Arc::new(move |_| {
@@ -478,91 +460,46 @@ async fn run() {
             })
         })
     };
-    let round_trip: Call = {
-        let (h, base) = (h.clone(), gw_base.clone());
-        Arc::new(move |n| {
-            let body = json!({"timeout": 30, "ops": [{"type": "create", "obj": "task", "conv_id": 1, "data": {"n": n}}]}).to_string();
-            let r = h
-                .post(sync_url(&base, LOGIN, SECRET, body.as_bytes()))
-                .body(body);
-            boxed(async move {
-                let v = expect_status(r, 200).await?;
-                (v["ops"][0]["data"]["echo"]["n"] == n)
-                    .then_some(())
-                    .ok_or(format!("not my echo: {v}"))
-            })
-        })
+    let g = gateway::classes(&h, &gw.base, &engine.url(), &receiver.url()).await;
+    // A candidate build beside build/ (`--candidate DIR`): each gateway
+    // class runs on it right after build/'s, in every round.
+    let candidate = match &a.candidate {
+        Some(dir) => {
+            let (vars, dir) = (vars.clone(), dir.clone());
+            let w = tokio::task::spawn_blocking(move || Worker::start_from_build(&vars, &dir))
+                .await
+                .unwrap();
+            let pid = workerd_under(w.pid());
+            let c = gateway::classes(&h, &w.base, &engine.url(), &receiver.url()).await;
+            Some((w, pid, c))
+        }
+        None => None,
     };
-    let callback: Call = {
-        let (h, base) = (h.clone(), gw_base.clone());
-        Arc::new(move |n| {
-            let mut random = [0u8; 16];
-            random[..8].copy_from_slice(&n.to_be_bytes());
-            random[8..].copy_from_slice(&(std::process::id() as u64).to_be_bytes());
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            let id = syncbridge_core::request_id::issue(
-                CALLBACK_SECRET.as_bytes(),
-                random,
-                now + 600,
-                LOGIN,
-            );
-            let r = h
-                .post(format!("{base}/api/1/plugins/callback/{id}"))
-                .json(&json!({"echo": {"n": n}}));
-            boxed(async move { expect_status(r, 200).await.map(drop) })
-        })
-    };
-    let webhook: Call = {
-        let (h, url) = (h.clone(), hook_url.clone());
-        Arc::new(move |n| {
-            let r = h.post(&url).body(json!({"n": n}).to_string());
-            boxed(async move { expect_status(r, 200).await.map(drop) })
-        })
-    };
-    // When each accepted send left, by its `n`: the receiver's hits give
-    // send → first attempt.
-    let sent_at: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let send: Call = {
-        let (h, url, sent_at) = (h.clone(), send_url.clone(), sent_at.clone());
-        Arc::new(move |n| {
-            let r = h
-                .post(&url)
-                .bearer_auth(ADMIN)
-                .json(&json!({"variables": {"n": n}}));
-            let sent_at = sent_at.clone();
-            boxed(async move {
-                let t = Instant::now();
-                expect_status(r, 202).await?;
-                sent_at.lock().unwrap().insert(n, t);
-                Ok(())
-            })
-        })
-    };
-    let publish: Call = {
-        let (h, url) = (h.clone(), publish_url.clone());
-        Arc::new(move |n| {
-            let r = h
-                .post(&url)
-                .bearer_auth(ADMIN)
-                .json(&json!({"type": "bench.rate", "data": {"n": n}}));
-            boxed(async move { expect_status(r, 202).await.map(drop) })
-        })
-    };
-    let classes: Vec<(&str, Call, u32)> = vec![
+    let mut classes: Vec<(&str, Call, u32)> = vec![
         ("bare healthz", health(bare_base.clone(), h.clone()), BARE),
         ("bare healthz, with a log line", logged, BARE),
-        ("healthz", health(gw_base.clone(), h.clone()), gw_pid),
+        ("healthz", g.healthz.clone(), gw_pid),
         ("bare pair, in memory", pair("mem"), BARE),
         ("bare pair, store first", pair("store"), BARE),
-        ("round trip", round_trip.clone(), gw_pid),
-        ("callback", callback, gw_pid),
-        ("webhook", webhook, gw_pid),
-        ("send", send, gw_pid),
-        ("publish", publish, gw_pid),
+        ("round trip", g.round_trip.clone(), gw_pid),
+        ("callback", g.callback.clone(), gw_pid),
+        ("webhook", g.webhook.clone(), gw_pid),
+        ("send", g.send.clone(), gw_pid),
+        ("publish", g.publish.clone(), gw_pid),
     ];
+    if let Some((_, pid, c)) = &candidate {
+        for (after, name, call) in [
+            ("healthz", "healthz (candidate)", &c.healthz),
+            ("round trip", "round trip (candidate)", &c.round_trip),
+            ("callback", "callback (candidate)", &c.callback),
+            ("webhook", "webhook (candidate)", &c.webhook),
+            ("send", "send (candidate)", &c.send),
+            ("publish", "publish (candidate)", &c.publish),
+        ] {
+            let at = classes.iter().position(|c| c.0 == after).unwrap() + 1;
+            classes.insert(at, (name, call.clone(), *pid));
+        }
+    }
     let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
     let c = a.concurrency;
     let wanted = |name: &str| a.only.is_empty() || a.only.iter().any(|o| key_of(name) == o);
@@ -572,7 +509,17 @@ async fn run() {
     // past workerd's SQLite heap (the gateway's Rust stubs are dropped at
     // once).
     for round in 1..=a.rounds {
-        for (name, call, pid) in classes.iter().filter(|c| wanted(c.0)) {
+        // With a candidate, every other round runs it first, so that
+        // neither build always follows the other.
+        let mut order: Vec<&(&str, Call, u32)> = classes.iter().filter(|c| wanted(c.0)).collect();
+        if round % 2 == 0 {
+            for i in 1..order.len() {
+                if order[i].0.ends_with("(candidate)") {
+                    order.swap(i - 1, i);
+                }
+            }
+        }
+        for (name, call, pid) in order {
             if name.starts_with("bare pair") {
                 drop(bare);
                 bare = start_bare().await;
@@ -588,13 +535,17 @@ async fn run() {
                 u64::MAX
             };
             let mut r = closed_loop(call, &seq, c, a.warmup, a.duration, *pid, cap).await;
-            if *name == "send" {
+            if name.starts_with("send") {
                 // The sends' deliveries run in the same workerd: their CPU
                 // counts, up to the last delivery of this run (bounded).
                 let cpu0 = cpu_s(*pid) - r.cpu_s;
+                let (sent_at, send_key) = match &candidate {
+                    Some((_, _, c)) if name.ends_with("(candidate)") => (&c.sent_at, &c.send_key),
+                    _ => (&g.sent_at, &g.send_key),
+                };
                 let want = sent_at.lock().unwrap().len();
                 receiver
-                    .wait_hits(&send_key, want, Duration::from_secs(120))
+                    .wait_hits(send_key, want, Duration::from_secs(120))
                     .await;
                 r.cpu_s = cpu_s(*pid) - cpu0;
             }
@@ -616,7 +567,7 @@ async fn run() {
     let mut lat1: HashMap<&str, Vec<Run>> = HashMap::new();
     let lat_classes = [
         ("bare pair, store first", pair("store"), BARE),
-        ("round trip", round_trip.clone(), gw_pid),
+        ("round trip", g.round_trip.clone(), gw_pid),
     ];
     let lat_rounds = if a.no_latency { 0 } else { a.rounds };
     if lat_rounds > 0 {
@@ -680,10 +631,10 @@ async fn run() {
         }
     }
     // Send → first attempt, from the receiver's hits.
-    let sent = sent_at.lock().unwrap().clone();
+    let sent = g.sent_at.lock().unwrap().clone();
     let first_attempt: Vec<Duration> = {
         let mut first: HashMap<u64, Instant> = HashMap::new();
-        for hit in receiver.hits(&send_key) {
+        for hit in receiver.hits(&g.send_key) {
             let n = serde_json::from_slice::<Value>(&hit.body)
                 .ok()
                 .and_then(|v| v["n"].as_u64());

@@ -164,6 +164,41 @@ pub(crate) fn report(
             .collect();
         writeln!(o, "\nRound trip / bare pair at 1 caller: p50 **{:.2}×** ({}), p99 **{:.2}×** ({}); aim ≤ 1.5×.\n", median(r50.clone()), spread(&r50), median(r99.clone()), spread(&r99)).unwrap();
     }
+    let pairs: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_suffix(" (candidate)"))
+        .collect();
+    if !pairs.is_empty() {
+        writeln!(o, "### Candidate / build (`--candidate`), round by round\n").unwrap();
+        writeln!(o, "Each class ran on the candidate and on build/ one after the other in every round (the candidate first in every other round): the ratios compare runs seconds apart on the same machine. An A/A run (a copy of build/ as the candidate) shows the noise: its ratios stray from 1 by as much.\n").unwrap();
+        writeln!(o, "| class | throughput candidate / build: median (per round) | workerd CPU per request candidate / build: median (per round) |\n| --- | --- | --- |").unwrap();
+        for base in pairs {
+            let cand = format!("{base} (candidate)");
+            let (b, c) = (&runs[base], &runs[cand.as_str()]);
+            let t: Vec<f64> = b.iter().zip(c).map(|(b, c)| c.rps() / b.rps()).collect();
+            let u: Vec<f64> = b
+                .iter()
+                .zip(c)
+                .map(|(b, c)| c.cpu_ms_per_req() / b.cpu_ms_per_req())
+                .collect();
+            let per = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(
+                o,
+                "| {base} | **{:.2}** ({}) | **{:.2}** ({}) |",
+                median(t.clone()),
+                per(&t),
+                median(u.clone()),
+                per(&u)
+            )
+            .unwrap();
+        }
+        writeln!(o).unwrap();
+    }
     if sent > 0 {
         writeln!(o, "### Send → first attempt ({} callers)\n", a.concurrency).unwrap();
         // The sends' own answers (202), all rounds pooled, beside /healthz's
