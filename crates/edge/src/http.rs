@@ -221,11 +221,11 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-/// The URL's query as decoded pairs, in order.
-pub fn query_pairs(url: &worker::Url) -> Vec<(String, String)> {
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The request URL's query as decoded pairs, in order. The runtime's
+/// `url` is already serialized, so it is split as a string
+/// (`core::route::query_pairs`): no URL parse, and no URL parser in the wasm.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    syncbridge_core::route::query_pairs(&req.inner().url())
 }
 
 /// A JSON request from the worker to one of its Durable Objects (`base`

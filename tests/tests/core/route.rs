@@ -106,6 +106,32 @@ fn origin_of_a_serialized_url() {
 }
 
 #[test]
+fn query_and_scheme_of_a_serialized_url() {
+    use syncbridge_core::route::{query_of, query_pairs, scheme_of};
+    for (url, query) in [
+        ("https://h.example/p?a=1&b=2", Some("a=1&b=2")),
+        ("https://h.example/p?a=1#frag?x", Some("a=1")),
+        ("https://h.example/p?", Some("")),
+        ("https://h.example?q=/x", Some("q=/x")),
+        ("https://h.example/p", None),
+        ("https://h.example/p#a?b", None),
+        ("http://[::1]:8787/x?y=%20z", Some("y=%20z")),
+    ] {
+        assert_eq!(query_of(url), query, "{url}");
+    }
+    assert_eq!(
+        query_pairs("https://h.example/p?a=1&b=x+y%21&a=&c#d=e"),
+        [("a", "1"), ("b", "x y!"), ("a", ""), ("c", "")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    assert!(query_pairs("https://h.example/p").is_empty());
+    assert!(query_pairs("https://h.example/p#a=b").is_empty());
+    assert_eq!(scheme_of("https://h.example/p"), "https");
+    assert_eq!(scheme_of("http://127.0.0.1:8787/"), "http");
+    assert_eq!(scheme_of("/no/scheme"), "");
+}
+
+#[test]
 fn recover_is_its_own_route_beside_the_delivery_ids() {
     let base = "/rest/v1/service/integration_points/c1/deliveries";
     assert_eq!(

@@ -156,12 +156,11 @@ impl DurableObject for ChannelHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let url = req.url()?;
-        let query: HashMap<String, String> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        let url = req.inner().url();
+        let query: HashMap<String, String> = syncbridge_core::route::query_pairs(&url)
+            .into_iter()
             .collect();
-        match (req.method(), url.path()) {
+        match (req.method(), syncbridge_core::route::path_of(&url)) {
             (Method::Post, PUBLISH) => {
                 let v: Value = crate::http::request_json(&req).await?;
                 let kind = v["type"].as_str().unwrap_or_default().to_string();

@@ -19,15 +19,15 @@ use worker::{Env, Headers, Request, Response};
 pub fn info(ctx: &Ctx, req: &Request) -> Handled {
     let settings = &ctx.settings;
     ctx.authorize(req, None, Policy::AdminOnly)?;
-    let url = req.url()?;
-    if let Some((k, _)) = url.query_pairs().next() {
+    let url = req.inner().url();
+    if let Some((k, _)) = syncbridge_core::route::query_pairs(&url).into_iter().next() {
         return Err(RestError::bad_request(format!(
             "unknown parameter {k}; this route takes none"
         ))
         .into());
     }
-    let origin = url.origin().ascii_serialization();
-    Ok(http::json(200, &console::info(settings, &origin))?)
+    let origin = syncbridge_core::route::origin_of(&url);
+    Ok(http::json(200, &console::info(settings, origin))?)
 }
 
 /// `GET /console`: to `/console/`, so that the page's relative URLs resolve.
