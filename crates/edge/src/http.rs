@@ -238,10 +238,38 @@ pub fn object_request(
 ) -> worker::Result<Request> {
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json")?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(method).with_headers(headers);
+    let url = format!("{base}{path}");
+    new_request(&url, method.as_ref(), &headers, body.as_deref(), false)
+}
+
+/// A request the worker sends (to a process, a destination, a Durable
+/// Object, the static assets): built on the runtime's own `RequestInit`.
+/// (worker's `RequestInit` would also carry the conversion of every `cf`
+/// property, image resizing and all, into the wasm: code no request here
+/// uses.) `manual_redirect`: a redirect is answered as it is, not followed.
+/// Errors as worker's `Request::new_with_init` words them.
+pub fn new_request(
+    url: &str,
+    method: &str,
+    headers: &worker::Headers,
+    body: Option<&str>,
+    manual_redirect: bool,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(headers.as_ref());
     if let Some(b) = body {
-        init.with_body(Some(b.into()));
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
     }
-    Request::new_with_init(&format!("{base}{path}"), &init)
+    if manual_redirect {
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+    }
+    web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|e| {
+            worker::Error::JsError(
+                e.as_string()
+                    .unwrap_or_else(|| "invalid URL or options for Request".to_string()),
+            )
+        })
 }

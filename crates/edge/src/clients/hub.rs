@@ -6,7 +6,7 @@ use crate::http::{internal, object_request};
 use serde_json::{json, Value};
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::Event;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+use worker::{Env, Headers, Method, Request, Response, Result, Stub};
 
 /// Names the object kind in traces; never fetched.
 const BASE: &str = "https://hub.internal";
@@ -153,8 +153,6 @@ pub async fn upgrade(
     for (k, v) in caller.headers().entries() {
         headers.append(&k, &v)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let inner = Request::new_with_init(&target, &init)?;
+    let inner = crate::http::new_request(&target, "GET", &headers, None, false)?;
     stub(env, channel_id)?.fetch_with_request(inner).await
 }

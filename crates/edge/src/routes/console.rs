@@ -74,11 +74,10 @@ async fn fetch(env: &Env, req: &Request, asset: &Asset) -> worker::Result<Respon
     if let Some(tag) = http::header(req, "if-none-match") {
         headers.set("if-none-match", &tag)?;
     }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Get).with_headers(headers);
     // The host means nothing to the binding: only the path names the file.
     let url = format!("https://assets.invalid{}", asset.path);
-    env::assets(env)?.fetch(url, Some(init)).await
+    let req = http::new_request(&url, "GET", &headers, None, false)?;
+    env::assets(env)?.fetch_request(req).await
 }
 
 fn not_found() -> Handled {
