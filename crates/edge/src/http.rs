@@ -2,8 +2,10 @@
 //! its conversion to a response, JSON answers and body reading.
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use syncbridge_core::error::{ApiError, RestError, Surface};
+use syncbridge_core::log_line;
+pub use syncbridge_core::log_line::Field;
 use worker::worker_sys::web_sys;
 use worker::{js_sys, wasm_bindgen, wasm_bindgen_futures, Request, Response};
 
@@ -55,10 +57,13 @@ impl Failure {
     /// process, a 503) with its status and message.
     pub fn into_response(self, log_id: &str, route: &str) -> worker::Result<Response> {
         let log = |status: u16, error: &str| {
-            worker::console_error!(
-                "{}",
-                json!({"log": "error", "id": log_id, "route": route, "status": status, "error": error})
-            );
+            log_error(&[
+                ("log", Field::Str("error")),
+                ("id", Field::Str(log_id)),
+                ("route", Field::Str(route)),
+                ("status", Field::Num(status.into())),
+                ("error", Field::Str(error)),
+            ]);
         };
         match self {
             Failure::Rest(e) => {
@@ -91,14 +96,26 @@ fn internal_error() -> ApiError {
     )
 }
 
+/// One log line of `fields`, in order, on the console's error stream
+/// (written as text by `core::log_line::fields`).
+pub fn log_error(fields: &[(&str, Field<'_>)]) {
+    worker::console_error!("{}", log_line::fields(fields));
+}
+
+/// One log line of `fields`, in order, on the console's log stream.
+pub fn log_info(fields: &[(&str, Field<'_>)]) {
+    worker::console_log!("{}", log_line::fields(fields));
+}
+
 /// Logs a platform failure that no caller caused, with its details (a
 /// driver's or the runtime's own text), as one `{"log":"error"}` line; the
 /// answer says only where to look (see [`internal`]).
 pub fn log_failure(source: &str, detail: &str) {
-    worker::console_error!(
-        "{}",
-        json!({"log": "error", "source": source, "error": detail})
-    );
+    log_error(&[
+        ("log", Field::Str("error")),
+        ("source", Field::Str(source)),
+        ("error", Field::Str(detail)),
+    ]);
 }
 
 /// A platform failure inside a channel-API handler: logged with its details

@@ -88,6 +88,22 @@ fn the_request_log_line_is_json_with_its_fields_in_order() {
 }
 
 #[test]
+fn a_log_line_of_fields_is_what_json_prints_of_them() {
+    use syncbridge_core::log_line::{fields, Field};
+    let odd = "a\"b\\c\n\t\u{1}\u{7f}é😀";
+    let line = fields(&[
+        ("log", Field::Str("enqueue_failed")),
+        ("delivery", Field::Str(odd)),
+        ("status", Field::Num(503)),
+        ("n", Field::Num(u64::MAX)),
+        ("error", Field::Str("")),
+    ]);
+    let expected = serde_json::json!({"log": "enqueue_failed", "delivery": odd, "status": 503, "n": u64::MAX, "error": ""});
+    assert_eq!(line, expected.to_string());
+    assert_eq!(fields(&[]), "{}");
+}
+
+#[test]
 fn origin_of_a_serialized_url() {
     use syncbridge_core::route::origin_of;
     for (url, origin) in [

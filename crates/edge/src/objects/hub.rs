@@ -19,6 +19,7 @@
 use crate::clients::hub::{PUBLISH, SEND, SUBSCRIPTIONS, WS_INBOUND, WS_SUBSCRIBE};
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
+use crate::http;
 use crate::process;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -199,10 +200,11 @@ impl DurableObject for ChannelHub {
             Ok(s) => s,
             Err(e) => {
                 // Nothing can be checked or handed over without settings.
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "ws_message_not_handed_over", "connection": state.connection_id, "error": e.to_string()})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("ws_message_not_handed_over")),
+                    ("connection", http::Field::Str(&state.connection_id)),
+                    ("error", http::Field::Str(&e.to_string())),
+                ]);
                 return Ok(());
             }
         };
@@ -317,10 +319,12 @@ impl ChannelHub {
         storage
             .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
             .await?;
-        worker::console_log!(
-            "{}",
-            json!({"log": "hub_storage_moved", "events": events.len(), "subscriptions": subs.len(), "seq": top})
-        );
+        http::log_info(&[
+            ("log", http::Field::Str("hub_storage_moved")),
+            ("events", http::Field::Num(events.len() as u64)),
+            ("subscriptions", http::Field::Num(subs.len() as u64)),
+            ("seq", http::Field::Num(top as u64)),
+        ]);
         Ok(())
     }
 
@@ -371,10 +375,11 @@ impl ChannelHub {
                 .queue_for_subscribers(channel_id, &subs, &event, &text)
                 .await
             {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "subscription_delivery_failed", "event": event.id, "error": e.error_message})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("subscription_delivery_failed")),
+                    ("event", http::Field::Str(&event.id)),
+                    ("error", http::Field::Str(&e.error_message)),
+                ]);
             }
         }
         Response::from_json(&event)
@@ -407,10 +412,11 @@ impl ChannelHub {
             )
             .carrying(&event.kind);
             if let Err(e) = crate::outbound::queue_new(&ctx.env, &store, &d, now).await {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "subscription_delivery_failed", "subscription": sub.id, "error": e.error_message})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("subscription_delivery_failed")),
+                    ("subscription", http::Field::Str(&sub.id)),
+                    ("error", http::Field::Str(&e.error_message)),
+                ]);
             }
         }
         Ok(())
@@ -570,10 +576,11 @@ impl ChannelHub {
             }
         };
         if let Err(e) = outcome.await {
-            worker::console_error!(
-                "{}",
-                json!({"log": "ws_message_not_handed_over", "connection": state.connection_id, "error": e.error_message})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("ws_message_not_handed_over")),
+                ("connection", http::Field::Str(&state.connection_id)),
+                ("error", http::Field::Str(&e.error_message)),
+            ]);
         }
     }
 }

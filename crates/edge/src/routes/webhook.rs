@@ -403,9 +403,10 @@ async fn record(
         Err(e) => Err(e),
     };
     if let Err(e) = outcome {
-        worker::console_error!(
-            "{}",
-            json!({"event": "request_log_failed", "id": entry.id, "error": e.error_message})
-        );
+        http::log_error(&[
+            ("event", http::Field::Str("request_log_failed")),
+            ("id", http::Field::Str(&entry.id)),
+            ("error", http::Field::Str(&e.error_message)),
+        ]);
     }
 }
