@@ -35,12 +35,13 @@ fn enc(s: &str) -> String {
 /// The hub's answer when it is a success; its refusal (a 4xx in the
 /// channel API's error shape) as that error; anything else as a 500.
 async fn checked(answer: Result<Response>) -> std::result::Result<Response, RestError> {
-    let mut resp = answer.map_err(internal)?;
+    let resp = answer.map_err(internal)?;
     let status = resp.status_code();
     if status < 400 {
         return Ok(resp);
     }
-    let text = resp.text().await.unwrap_or_default();
+    let body = crate::http::body_bytes(resp).await.unwrap_or_default();
+    let text = String::from_utf8(body).unwrap_or_default();
     let refusal = serde_json::from_str::<Value>(&text)
         .ok()
         .and_then(|v| v["error_message"].as_str().map(str::to_owned));

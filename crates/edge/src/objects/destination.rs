@@ -69,10 +69,10 @@ impl DurableObject for Destination {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         match req.path().as_str() {
             WAKE => {
-                let c: ChannelRef = req.json().await?;
+                let c: ChannelRef = crate::http::request_json(&req).await?;
                 self.remember(&c.channel_id).await?;
                 self.woken.set(true);
                 if !self.load().await?.is_disabled() {
@@ -82,7 +82,7 @@ impl DurableObject for Destination {
             }
             STATE => Response::from_json(&self.load().await?),
             ENABLE => {
-                let c: ChannelRef = req.json().await?;
+                let c: ChannelRef = crate::http::request_json(&req).await?;
                 self.remember(&c.channel_id).await?;
                 let mut s = self.load().await?;
                 s.enable();

@@ -51,10 +51,10 @@ pub async fn attempt(r: &Rendered, secret: &str, msg_id: &str, timeout_s: u64) -
         }
         let body = (r.method != HttpMethod::Get).then_some(r.body.as_str());
         let req = crate::http::new_request(&r.url, r.method.as_str(), &headers, body, true)?;
-        let mut resp = Fetch::Request(req).send().await?;
+        let resp = Fetch::Request(req).send().await?;
         let status = resp.status_code();
         let headers: Vec<(String, String)> = resp.headers().entries().collect();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = crate::http::body_bytes(resp).await.unwrap_or_default();
         Ok::<_, worker::Error>((status, headers, body))
     };
     futures_util::pin_mut!(send);
