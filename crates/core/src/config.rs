@@ -304,11 +304,12 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let api_keys = match non_empty(&get, "API_KEYS") {
             None => HashMap::new(),
-            Some(raw) => serde_json::from_str::<HashMap<String, String>>(&raw).map_err(|_| {
-                ConfigError(
-                    "setting API_KEYS must be a JSON object of login to secret strings".into(),
-                )
-            })?,
+            Some(raw) => serde_json::from_slice::<HashMap<String, String>>(raw.as_bytes())
+                .map_err(|_| {
+                    ConfigError(
+                        "setting API_KEYS must be a JSON object of login to secret strings".into(),
+                    )
+                })?,
         };
         let callback_secret = non_empty(&get, "CALLBACK_SECRET")
             .ok_or_else(|| ConfigError("setting CALLBACK_SECRET is not set".into()))?

@@ -143,7 +143,7 @@ pub fn body_value(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'s
         .trim()
         .to_ascii_lowercase();
     if mime == "application/json" || mime.ends_with("+json") {
-        if let Ok(v) = serde_json::from_str(text) {
+        if let Ok(v) = serde_json::from_slice(text.as_bytes()) {
             return (v, None);
         }
     } else if mime == "application/x-www-form-urlencoded" {
@@ -327,7 +327,7 @@ pub fn reply(callback: &Value) -> Result<Reply, ReplyError> {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
-        Some(Value::String(s)) => match serde_json::from_str(s) {
+        Some(Value::String(s)) => match serde_json::from_slice(s.as_bytes()) {
             Ok(Value::Object(m)) => m,
             _ => return Err(ReplyError::HeadersStringNotObject),
         },

@@ -197,7 +197,7 @@ pub fn body(content_type: Option<&str>, body: &[u8], token: &str, max: usize) ->
         return Some(excerpt_of(body, max));
     };
     let redacted = if mime == "application/json" || mime.ends_with("+json") {
-        match serde_json::from_str::<Value>(text) {
+        match serde_json::from_slice::<Value>(text.as_bytes()) {
             Ok(v) => json(&v, token).to_string(),
             Err(_) => without_token(text, token),
         }

@@ -42,7 +42,7 @@ async fn checked(answer: Result<Response>) -> std::result::Result<Response, Rest
     }
     let body = crate::http::body_bytes(resp).await.unwrap_or_default();
     let text = String::from_utf8(body).unwrap_or_default();
-    let refusal = serde_json::from_str::<Value>(&text)
+    let refusal = serde_json::from_slice::<Value>(text.as_bytes())
         .ok()
         .and_then(|v| v["error_message"].as_str().map(str::to_owned));
     Err(match refusal {

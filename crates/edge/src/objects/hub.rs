@@ -482,7 +482,7 @@ impl ChannelHub {
         }
         let patterns = query
             .get("patterns")
-            .map(|p| serde_json::from_str::<Vec<String>>(p).unwrap_or_default())
+            .map(|p| serde_json::from_slice::<Vec<String>>(p.as_bytes()).unwrap_or_default())
             .unwrap_or_default();
         self.state
             .accept_websocket_with_tags(&pair.server, &[SUBSCRIBER]);
@@ -512,7 +512,7 @@ impl ChannelHub {
                 )?;
             }
             for row in missed {
-                let wanted = serde_json::from_str::<Event>(&row.doc)
+                let wanted = serde_json::from_slice::<Event>(row.doc.as_bytes())
                     .is_ok_and(|e| eventing::matches(&patterns, &e.kind));
                 if wanted {
                     pair.server.send_with_str(&row.doc)?;
@@ -605,7 +605,7 @@ fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
         .to_array()?;
     Ok(rows
         .iter()
-        .filter_map(|r| serde_json::from_str(&r.doc).ok())
+        .filter_map(|r| serde_json::from_slice(r.doc.as_bytes()).ok())
         .collect())
 }
 
