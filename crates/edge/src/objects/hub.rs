@@ -24,7 +24,7 @@ use crate::process;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
@@ -158,9 +158,12 @@ impl DurableObject for ChannelHub {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.inner().url();
-        let query: HashMap<String, String> = syncbridge_core::route::query_pairs(&url)
-            .into_iter()
-            .collect();
+        // Inserted one by one (the last of a repeated name wins): a
+        // collected map would carry a sort into the wasm.
+        let mut query = BTreeMap::new();
+        for (k, v) in syncbridge_core::route::query_pairs(&url) {
+            query.insert(k, v);
+        }
         match (req.method(), syncbridge_core::route::path_of(&url)) {
             (Method::Post, PUBLISH) => {
                 let v: Value = crate::http::request_json(&req).await?;
@@ -467,7 +470,7 @@ impl ChannelHub {
         }
     }
 
-    async fn accept_subscriber(&self, query: &HashMap<String, String>) -> Result<Response> {
+    async fn accept_subscriber(&self, query: &BTreeMap<String, String>) -> Result<Response> {
         let settings = settings(&self.env)?;
         let pair = WebSocketPair::new()?;
         let subscribers = self.state.get_websockets_with_tag(SUBSCRIBER).len();
@@ -522,7 +525,7 @@ impl ChannelHub {
         Response::from_websocket(pair.client)
     }
 
-    fn accept_inbound(&self, query: &HashMap<String, String>) -> Result<Response> {
+    fn accept_inbound(&self, query: &BTreeMap<String, String>) -> Result<Response> {
         let settings = settings(&self.env)?;
         let pair = WebSocketPair::new()?;
         if self.state.get_websockets_with_tag(INBOUND).len() >= settings.ws_max_connections {
