@@ -5,7 +5,7 @@
 //! at the edge.
 
 use crate::outbound::{AllowList, ListKind};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Default of `SYNC_DEFAULT_TIMEOUT_S`: wait used when a request gives no `timeout`.
 pub const DEFAULT_SYNC_DEFAULT_TIMEOUT_S: u64 = 60;
@@ -87,7 +87,7 @@ pub struct Settings {
     /// `COREZOID_API_URL`: base URL of the engine's API, without a trailing slash.
     pub corezoid_api_url: Option<String>,
     /// `API_KEYS`: login → secret.
-    pub api_keys: HashMap<String, String>,
+    pub api_keys: BTreeMap<String, String>,
     /// `CALLBACK_SECRET`: key of the request ids' MAC.
     pub callback_secret: Vec<u8>,
     /// `PUBLIC_URL`: origin used in `__callback_url`; when absent, only a
@@ -303,12 +303,13 @@ impl Settings {
     /// Reads every setting through `get` (name → value), applying defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let api_keys = match non_empty(&get, "API_KEYS") {
-            None => HashMap::new(),
-            Some(raw) => serde_json::from_str::<HashMap<String, String>>(&raw).map_err(|_| {
-                ConfigError(
-                    "setting API_KEYS must be a JSON object of login to secret strings".into(),
-                )
-            })?,
+            None => BTreeMap::new(),
+            Some(raw) => serde_json::from_slice::<BTreeMap<String, String>>(raw.as_bytes())
+                .map_err(|_| {
+                    ConfigError(
+                        "setting API_KEYS must be a JSON object of login to secret strings".into(),
+                    )
+                })?,
         };
         let callback_secret = non_empty(&get, "CALLBACK_SECRET")
             .ok_or_else(|| ConfigError("setting CALLBACK_SECRET is not set".into()))?

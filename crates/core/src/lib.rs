@@ -14,6 +14,7 @@
 //! | [`error`] | the error shapes and codes callers see |
 //! | [`admin`] | who may call the REST routes ([`admin::authorize`]) |
 //! | [`signature`], [`request_id`], [`ids`] | Corezoid signatures, self-authenticating request ids, UUIDs |
+//! | [`b64`] | base64: padded encoding, the lenient decoding of a `whsec_` secret |
 //! | [`sync_api`], [`engine`], [`callback`] | the Sync API: parsing, deadlines, the task sent to the engine, its callback, the answer |
 //! | [`channel`], [`request_log`] | integration channels and their list query; the inbound request log |
 //! | [`stats`] | a channel's overview: requests per minute and by outcome, deliveries by state |
@@ -28,6 +29,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod admin;
+pub mod b64;
 pub mod callback;
 pub mod channel;
 pub mod config;

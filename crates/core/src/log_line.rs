@@ -14,3 +14,33 @@ pub fn request(id: &str, method: &str, route: &str, status: u16, duration_ms: u6
         s(route)
     )
 }
+
+/// The value of one field of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// A string, JSON-escaped.
+    Str(&'a str),
+    /// A whole number.
+    Num(u64),
+}
+
+/// A log line of `fields`, in their order, as compact JSON text: what
+/// `serde_json::json!` of the same fields prints, written without building a
+/// JSON tree (each call site of the worker is then a list, not a tree's code).
+pub fn fields(fields: &[(&str, Field<'_>)]) -> String {
+    let s = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::from("{");
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&s(name));
+        out.push(':');
+        match value {
+            Field::Str(v) => out.push_str(&s(v)),
+            Field::Num(n) => out.push_str(&n.to_string()),
+        }
+    }
+    out.push('}');
+    out
+}

@@ -515,6 +515,30 @@ pub fn path_of(url: &str) -> &str {
     &path[..end]
 }
 
+/// The query of a serialized absolute URL: after the first `?` up to any
+/// `#`; `None` when there is no `?` (a `?` inside a fragment is not one), as
+/// a URL parser gives it for the runtime's already-serialized request URL.
+pub fn query_of(url: &str) -> Option<&str> {
+    let start = url.find(['?', '#'])?;
+    let rest = url[start..].strip_prefix('?')?;
+    Some(rest.split_once('#').map_or(rest, |(q, _)| q))
+}
+
+/// The query of a serialized absolute URL as decoded
+/// `application/x-www-form-urlencoded` pairs, in order (empty without a
+/// query).
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query_of(url).unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The scheme of a serialized absolute URL (`http`, `https`: the runtime
+/// writes it in lowercase); empty for a URL without `://`.
+pub fn scheme_of(url: &str) -> &str {
+    url.find("://").map_or("", |i| &url[..i])
+}
+
 /// The origin of a serialized absolute URL (`scheme://host[:port]`, as the
 /// runtime serializes it: lowercase host, no default port), without parsing
 /// the whole URL; empty for a URL without `://`.

@@ -8,8 +8,7 @@
 //! before now, so the per-minute counts and the totals cover the same
 //! requests.
 
-use serde::Serialize;
-use std::collections::BTreeMap;
+use serde::{Serialize, Serializer};
 
 /// Minutes in the window.
 pub const MINUTES: u64 = 60;
@@ -67,7 +66,7 @@ pub struct Requests {
     /// All of them.
     pub total: u64,
     /// By outcome: every one of [`OUTCOMES`], zero included.
-    pub by_outcome: BTreeMap<String, u64>,
+    pub by_outcome: Counts,
     /// Per minute, oldest first: [`MINUTES`] counts, the first at `since`.
     pub per_minute: Vec<u64>,
 }
@@ -78,13 +77,67 @@ pub struct Deliveries {
     /// Every delivery the channel has.
     pub total: u64,
     /// By state: every one of [`STATES`], zero included.
-    pub by_state: BTreeMap<String, u64>,
+    pub by_state: Counts,
     /// Those created within the window, by state.
-    pub last_hour_by_state: BTreeMap<String, u64>,
+    pub last_hour_by_state: Counts,
 }
 
-fn zeros(names: &[&str]) -> BTreeMap<String, u64> {
-    names.iter().map(|n| (n.to_string(), 0)).collect()
+/// Counts by name, kept in name order (byte order, as a `BTreeMap` keeps
+/// them); a JSON object in that order. (A sorted list: the wasm then carries
+/// no B-tree and no sort for these three small maps.)
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counts(Vec<(String, u64)>);
+
+impl Counts {
+    fn zeros(names: &[&str]) -> Counts {
+        let mut c = Counts::default();
+        for n in names {
+            c.add(n, 0);
+        }
+        c
+    }
+
+    /// Adds `n` to `name`'s count (a name not there yet starts at zero).
+    fn add(&mut self, name: &str, n: u64) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) => self.0.insert(i, (name.to_owned(), n)),
+        }
+    }
+
+    /// The count of `name`, if it is there.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, n)| *n)
+    }
+
+    /// Whether `name` is counted (zero included).
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The names and counts, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, n)| (k.as_str(), *n))
+    }
+}
+
+impl std::ops::Index<&str> for Counts {
+    type Output = u64;
+
+    /// The count of `name`; panics when it is not there (as a map's index does).
+    fn index(&self, name: &str) -> &u64 {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, n)| n)
+            .expect("no count of that name")
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, n)| (k, n)))
+    }
 }
 
 /// Lays the store's counts out over the window of `now_ms` (`since` is
@@ -99,7 +152,7 @@ pub fn overview(
 ) -> Overview {
     let first = window_start_ms(now_ms) / MINUTE_MS;
     let mut per_minute = vec![0u64; MINUTES as usize];
-    let mut by_outcome = zeros(&OUTCOMES);
+    let mut by_outcome = Counts::zeros(&OUTCOMES);
     let mut total = 0u64;
     for r in requests {
         let Some(slot) = r
@@ -111,15 +164,15 @@ pub fn overview(
             continue;
         };
         per_minute[slot] += r.count;
-        *by_outcome.entry(r.outcome.clone()).or_default() += r.count;
+        by_outcome.add(&r.outcome, r.count);
         total += r.count;
     }
-    let mut by_state = zeros(&STATES);
-    let mut last_hour_by_state = zeros(&STATES);
+    let mut by_state = Counts::zeros(&STATES);
+    let mut last_hour_by_state = Counts::zeros(&STATES);
     let mut deliveries_total = 0u64;
     for d in deliveries {
-        *by_state.entry(d.state.clone()).or_default() += d.total;
-        *last_hour_by_state.entry(d.state.clone()).or_default() += d.last_hour;
+        by_state.add(&d.state, d.total);
+        last_hour_by_state.add(&d.state, d.last_hour);
         deliveries_total += d.total;
     }
     Overview {

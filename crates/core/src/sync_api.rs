@@ -244,7 +244,8 @@ impl Deadline {
 
 /// What became of one create op. Also the wire format between the worker
 /// and the rendezvous object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (Its `Deserialize` is written by hand, below.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum OpOutcome {
     /// The process called back with this object.
@@ -264,6 +265,39 @@ pub enum OpOutcome {
     },
     /// The deadline ran out first.
     Timeout,
+}
+
+/// The form `Serialize` writes (`{"outcome": "data", "data": …}`, …), read
+/// from a JSON tree: what serde's derive would accept, other fields ignored.
+/// (The derive of an internally tagged enum buffers its input in a content
+/// tree of its own: code the worker's wasm would carry for this one type.)
+impl<'de> Deserialize<'de> for OpOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let Value::Object(mut m) = Value::deserialize(d)? else {
+            return Err(D::Error::custom("an op outcome must be a JSON object"));
+        };
+        let mut take = |name: &str| {
+            m.remove(name)
+                .ok_or_else(|| D::Error::custom(format!("missing field `{name}`")))
+        };
+        let tag = match take("outcome")? {
+            Value::String(tag) => tag,
+            _ => return Err(D::Error::custom("`outcome` must be a string")),
+        };
+        match tag.as_str() {
+            "data" => Ok(OpOutcome::Data {
+                data: take("data")?,
+            }),
+            "refused" => Ok(OpOutcome::Refused { op: take("op")? }),
+            "failed" => match take("description")? {
+                Value::String(description) => Ok(OpOutcome::Failed { description }),
+                _ => Err(D::Error::custom("`description` must be a string")),
+            },
+            "timeout" => Ok(OpOutcome::Timeout),
+            other => Err(D::Error::custom(format!("unknown outcome `{other}`"))),
+        }
+    }
 }
 
 /// The answer slot of one op, in request order.

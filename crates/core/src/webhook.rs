@@ -7,10 +7,6 @@ use crate::engine::EngineReply;
 use crate::error::RestError;
 use crate::request_log::Outcome;
 use crate::sync_api::OpOutcome;
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
@@ -139,7 +135,7 @@ pub fn body_value(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'s
         return (Value::Null, None);
     }
     let Ok(text) = std::str::from_utf8(body) else {
-        return (Value::String(STANDARD.encode(body)), Some("base64"));
+        return (Value::String(crate::b64::encode(body)), Some("base64"));
     };
     let mime = content_type
         .and_then(|ct| ct.split(';').next())
@@ -147,7 +143,7 @@ pub fn body_value(content_type: Option<&str>, body: &[u8]) -> (Value, Option<&'s
         .trim()
         .to_ascii_lowercase();
     if mime == "application/json" || mime.ends_with("+json") {
-        if let Ok(v) = serde_json::from_str(text) {
+        if let Ok(v) = serde_json::from_slice(text.as_bytes()) {
             return (v, None);
         }
     } else if mime == "application/x-www-form-urlencoded" {
@@ -331,7 +327,7 @@ pub fn reply(callback: &Value) -> Result<Reply, ReplyError> {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
-        Some(Value::String(s)) => match serde_json::from_str(s) {
+        Some(Value::String(s)) => match serde_json::from_slice(s.as_bytes()) {
             Ok(Value::Object(m)) => m,
             _ => return Err(ReplyError::HeadersStringNotObject),
         },
@@ -450,19 +446,14 @@ pub fn preflight(
 /// Padding is optional in a `whsec_` secret; one that does not decode is
 /// used, whole and prefix included, as raw bytes.
 pub fn standard_signature(secret: &str, msg_id: &str, timestamp_s: u64, body: &[u8]) -> String {
-    /// Standard alphabet, padding optional.
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
     let key = secret
         .strip_prefix("whsec_")
-        .and_then(|b64| LENIENT.decode(b64).ok())
+        .and_then(crate::b64::decode_lenient)
         .unwrap_or_else(|| secret.as_bytes().to_vec());
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
     mac.update(format!("{msg_id}.{timestamp_s}.").as_bytes());
     mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    format!("v1,{}", crate::b64::encode(&mac.finalize().into_bytes()))
 }
 
 /// `(path, query)` of a full URL (or of a bare path), the fragment dropped.

@@ -8,8 +8,6 @@ use crate::channel::{self, Channel};
 use crate::engine::{Forward, Protocol, CALLBACK_URL_FIELD};
 use crate::outbound::{check_destination, AllowList, Refused};
 use crate::request_id::{self, Purpose, RANDOM_BYTES};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 /// Event type of a message received on an inbound WebSocket connection.
@@ -86,7 +84,7 @@ pub fn message_event(
 ) -> Value {
     let (message, encoding) = match message {
         Message::Text(t) => (json!(t), None),
-        Message::Binary(b) => (json!(STANDARD.encode(b)), Some("base64")),
+        Message::Binary(b) => (json!(crate::b64::encode(b)), Some("base64")),
     };
     let mut event = json!({
         "event": {"id": event_id, "type": MESSAGE_EVENT_TYPE},

@@ -21,8 +21,23 @@ pub fn iso(ms: u64) -> String {
 /// 16 bytes from the platform's CSPRNG.
 pub fn random16() -> [u8; 16] {
     let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).expect("crypto.getRandomValues is available in workerd");
+    random_fill(&mut b);
     b
+}
+
+/// Fills `buf` from the platform's CSPRNG (at most 65,536 bytes, the
+/// limit of `crypto.getRandomValues`).
+pub fn random_fill(buf: &mut [u8]) {
+    get_random_values(buf);
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The runtime's `crypto.getRandomValues`, called directly (the
+    /// `getrandom` crate's detection of other platforms and its error
+    /// texts are not needed on workerd, which always has it).
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
 }
 
 /// A uniform number in [0, 1), for retry jitter.

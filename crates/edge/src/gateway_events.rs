@@ -2,6 +2,7 @@
 //! deliveries failed or dead) published on the eventing channel it names in
 //! `opts.eventing_channel`.
 
+use crate::http;
 use serde_json::{json, Value};
 use syncbridge_core::channel::Channel;
 use syncbridge_core::eventing;
@@ -20,9 +21,10 @@ pub async fn publish(env: &Env, channel: &Channel, kind: &str, data: Value) {
     data["channel_id"] = json!(channel.id);
     let data = eventing::gateway_data(data).to_string();
     if let Err(e) = crate::clients::hub::publish(env, target, kind, data).await {
-        worker::console_error!(
-            "{}",
-            json!({"log": "publish_failed", "type": kind, "error": e.error_message})
-        );
+        http::log_error(&[
+            ("log", http::Field::Str("publish_failed")),
+            ("type", http::Field::Str(kind)),
+            ("error", http::Field::Str(&e.error_message)),
+        ]);
     }
 }

@@ -2,8 +2,10 @@
 //! its conversion to a response, JSON answers and body reading.
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use syncbridge_core::error::{ApiError, RestError, Surface};
+use syncbridge_core::log_line;
+pub use syncbridge_core::log_line::Field;
 use worker::worker_sys::web_sys;
 use worker::{js_sys, wasm_bindgen, wasm_bindgen_futures, Request, Response};
 
@@ -55,10 +57,13 @@ impl Failure {
     /// process, a 503) with its status and message.
     pub fn into_response(self, log_id: &str, route: &str) -> worker::Result<Response> {
         let log = |status: u16, error: &str| {
-            worker::console_error!(
-                "{}",
-                json!({"log": "error", "id": log_id, "route": route, "status": status, "error": error})
-            );
+            log_error(&[
+                ("log", Field::Str("error")),
+                ("id", Field::Str(log_id)),
+                ("route", Field::Str(route)),
+                ("status", Field::Num(status.into())),
+                ("error", Field::Str(error)),
+            ]);
         };
         match self {
             Failure::Rest(e) => {
@@ -91,14 +96,26 @@ fn internal_error() -> ApiError {
     )
 }
 
+/// One log line of `fields`, in order, on the console's error stream
+/// (written as text by `core::log_line::fields`).
+pub fn log_error(fields: &[(&str, Field<'_>)]) {
+    worker::console_error!("{}", log_line::fields(fields));
+}
+
+/// One log line of `fields`, in order, on the console's log stream.
+pub fn log_info(fields: &[(&str, Field<'_>)]) {
+    worker::console_log!("{}", log_line::fields(fields));
+}
+
 /// Logs a platform failure that no caller caused, with its details (a
 /// driver's or the runtime's own text), as one `{"log":"error"}` line; the
 /// answer says only where to look (see [`internal`]).
 pub fn log_failure(source: &str, detail: &str) {
-    worker::console_error!(
-        "{}",
-        json!({"log": "error", "source": source, "error": detail})
-    );
+    log_error(&[
+        ("log", Field::Str("error")),
+        ("source", Field::Str(source)),
+        ("error", Field::Str(detail)),
+    ]);
 }
 
 /// A platform failure inside a channel-API handler: logged with its details
@@ -235,11 +252,11 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-/// The URL's query as decoded pairs, in order.
-pub fn query_pairs(url: &worker::Url) -> Vec<(String, String)> {
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The request URL's query as decoded pairs, in order. The runtime's
+/// `url` is already serialized, so it is split as a string
+/// (`core::route::query_pairs`): no URL parse, and no URL parser in the wasm.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    syncbridge_core::route::query_pairs(&req.inner().url())
 }
 
 /// A JSON request from the worker to one of its Durable Objects (`base`
@@ -252,10 +269,38 @@ pub fn object_request(
 ) -> worker::Result<Request> {
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json")?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(method).with_headers(headers);
+    let url = format!("{base}{path}");
+    new_request(&url, method.as_ref(), &headers, body.as_deref(), false)
+}
+
+/// A request the worker sends (to a process, a destination, a Durable
+/// Object, the static assets): built on the runtime's own `RequestInit`.
+/// (worker's `RequestInit` would also carry the conversion of every `cf`
+/// property, image resizing and all, into the wasm: code no request here
+/// uses.) `manual_redirect`: a redirect is answered as it is, not followed.
+/// Errors as worker's `Request::new_with_init` words them.
+pub fn new_request(
+    url: &str,
+    method: &str,
+    headers: &worker::Headers,
+    body: Option<&str>,
+    manual_redirect: bool,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(headers.as_ref());
     if let Some(b) = body {
-        init.with_body(Some(b.into()));
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
     }
-    Request::new_with_init(&format!("{base}{path}"), &init)
+    if manual_redirect {
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+    }
+    web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|e| {
+            worker::Error::JsError(
+                e.as_string()
+                    .unwrap_or_else(|| "invalid URL or options for Request".to_string()),
+            )
+        })
 }

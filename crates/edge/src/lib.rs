@@ -242,10 +242,11 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _wctx: worker::Sche
     };
     for (task, result) in [("purge", purge), ("sweep", sweep)] {
         if let Err(e) = result {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"log": "cron_failed", "task": task, "error": e.error_message})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("cron_failed")),
+                ("task", http::Field::Str(task)),
+                ("error", http::Field::Str(&e.error_message)),
+            ]);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! an inbound WebSocket message.
 
 use syncbridge_core::engine::{self, EngineReply, Forward, Protocol};
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Fetch, Headers};
 
 /// Sends `f` and classifies the reply; transport errors are `Failed`.
 pub async fn send(f: &Forward) -> EngineReply {
@@ -13,13 +13,8 @@ pub async fn send(f: &Forward) -> EngineReply {
         for (k, v) in &f.headers {
             headers.set(k, v)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(f.body.as_str().into()));
-        let resp = Fetch::Request(Request::new_with_init(&f.url, &init)?)
-            .send()
-            .await?;
+        let req = crate::http::new_request(&f.url, "POST", &headers, Some(&f.body), false)?;
+        let resp = Fetch::Request(req).send().await?;
         let status = resp.status_code();
         let bytes = crate::http::body_bytes(resp).await?;
         Ok::<_, worker::Error>((status, bytes))

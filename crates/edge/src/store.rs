@@ -120,7 +120,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, RestError> {
 }
 
 fn from_json<T: DeserializeOwned>(doc: &str) -> Result<T, RestError> {
-    serde_json::from_str(doc).map_err(|e| hidden("d1", &format!("stored record unreadable: {e}")))
+    serde_json::from_slice(doc.as_bytes())
+        .map_err(|e| hidden("d1", &format!("stored record unreadable: {e}")))
 }
 
 impl Store {

@@ -2,6 +2,7 @@
 //! module per module of `syncbridge-core`.
 
 mod admin;
+mod b64;
 mod callback;
 mod channel;
 mod channel_cache;

@@ -88,6 +88,22 @@ fn the_request_log_line_is_json_with_its_fields_in_order() {
 }
 
 #[test]
+fn a_log_line_of_fields_is_what_json_prints_of_them() {
+    use syncbridge_core::log_line::{fields, Field};
+    let odd = "a\"b\\c\n\t\u{1}\u{7f}é😀";
+    let line = fields(&[
+        ("log", Field::Str("enqueue_failed")),
+        ("delivery", Field::Str(odd)),
+        ("status", Field::Num(503)),
+        ("n", Field::Num(u64::MAX)),
+        ("error", Field::Str("")),
+    ]);
+    let expected = serde_json::json!({"log": "enqueue_failed", "delivery": odd, "status": 503, "n": u64::MAX, "error": ""});
+    assert_eq!(line, expected.to_string());
+    assert_eq!(fields(&[]), "{}");
+}
+
+#[test]
 fn origin_of_a_serialized_url() {
     use syncbridge_core::route::origin_of;
     for (url, origin) in [
@@ -103,6 +119,32 @@ fn origin_of_a_serialized_url() {
     ] {
         assert_eq!(origin_of(url), origin, "{url}");
     }
+}
+
+#[test]
+fn query_and_scheme_of_a_serialized_url() {
+    use syncbridge_core::route::{query_of, query_pairs, scheme_of};
+    for (url, query) in [
+        ("https://h.example/p?a=1&b=2", Some("a=1&b=2")),
+        ("https://h.example/p?a=1#frag?x", Some("a=1")),
+        ("https://h.example/p?", Some("")),
+        ("https://h.example?q=/x", Some("q=/x")),
+        ("https://h.example/p", None),
+        ("https://h.example/p#a?b", None),
+        ("http://[::1]:8787/x?y=%20z", Some("y=%20z")),
+    ] {
+        assert_eq!(query_of(url), query, "{url}");
+    }
+    assert_eq!(
+        query_pairs("https://h.example/p?a=1&b=x+y%21&a=&c#d=e"),
+        [("a", "1"), ("b", "x y!"), ("a", ""), ("c", "")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    assert!(query_pairs("https://h.example/p").is_empty());
+    assert!(query_pairs("https://h.example/p#a=b").is_empty());
+    assert_eq!(scheme_of("https://h.example/p"), "https");
+    assert_eq!(scheme_of("http://127.0.0.1:8787/"), "http");
+    assert_eq!(scheme_of("/no/scheme"), "");
 }
 
 #[test]

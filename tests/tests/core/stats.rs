@@ -99,3 +99,41 @@ fn deliveries_by_state_with_every_state_shown() {
     assert_eq!(v["channel_id"], "c2");
     assert_eq!(v["since"], "s");
 }
+
+#[test]
+fn counts_are_a_json_object_in_name_order_as_a_sorted_map_writes_it() {
+    let o = overview(
+        "c",
+        MIN * 100,
+        "s",
+        &[RequestCount {
+            minute: 100,
+            outcome: "zzz_other".into(),
+            count: 2,
+        }],
+        &[StateCount {
+            state: "a_new_state".into(),
+            total: 1,
+            last_hour: 1,
+        }],
+    );
+    let text = serde_json::to_string(&o.requests.by_outcome).unwrap();
+    let expected: std::collections::BTreeMap<&str, u64> = [
+        ("answered", 0),
+        ("accepted", 0),
+        ("timed_out", 0),
+        ("failed", 0),
+        ("no_process", 0),
+        ("zzz_other", 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(text, serde_json::to_string(&expected).unwrap());
+    let names: Vec<&str> = o.deliveries.by_state.iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        names,
+        ["a_new_state", "dead", "delivered", "failed", "pending"]
+    );
+    assert_eq!(o.deliveries.by_state.get("a_new_state"), Some(1));
+    assert_eq!(o.deliveries.by_state.get("nope"), None);
+}

@@ -322,3 +322,40 @@ fn a_replay_is_403_replayed() {
         .unwrap()
         .contains("sign each request anew"));
 }
+
+#[test]
+fn an_op_outcome_reads_back_what_it_writes() {
+    use serde_json::json;
+    for o in [
+        OpOutcome::Data {
+            data: json!({"a": [1, null]}),
+        },
+        OpOutcome::Data { data: json!(null) },
+        OpOutcome::Refused {
+            op: json!({"proc": "error"}),
+        },
+        OpOutcome::Failed {
+            description: "engine down".into(),
+        },
+        OpOutcome::Timeout,
+    ] {
+        let text = serde_json::to_vec(&o).unwrap();
+        assert_eq!(serde_json::from_slice::<OpOutcome>(&text).unwrap(), o);
+    }
+    // Other fields are ignored; a missing or wrong one is an error.
+    let read = |v: serde_json::Value| serde_json::from_value::<OpOutcome>(v);
+    assert_eq!(
+        read(json!({"outcome": "timeout", "extra": 1})).unwrap(),
+        OpOutcome::Timeout
+    );
+    for bad in [
+        json!({"outcome": "data"}),
+        json!({"outcome": "failed", "description": 3}),
+        json!({"outcome": "nope"}),
+        json!({"data": 1}),
+        json!([1]),
+        json!("timeout"),
+    ] {
+        assert!(read(bad.clone()).is_err(), "{bad}");
+    }
+}

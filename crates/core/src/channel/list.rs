@@ -221,8 +221,8 @@ fn sql_field(param: &str, name: &str) -> Result<(), RestError> {
 }
 
 fn parse_filter(text: &str) -> Result<Vec<(String, Value)>, RestError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|_| bad("`filter` must be a JSON object"))?;
+    let value: Value = serde_json::from_slice(text.as_bytes())
+        .map_err(|_| bad("`filter` must be a JSON object"))?;
     let Value::Object(top) = value else {
         return Err(bad("`filter` must be a JSON object"));
     };
@@ -264,7 +264,7 @@ fn filter_item(field: String, value: Value) -> Result<(String, Value), RestError
 }
 
 fn parse_order(text: &str) -> Result<Vec<(String, bool)>, RestError> {
-    let items = match serde_json::from_str::<Value>(text) {
+    let items = match serde_json::from_slice::<Value>(text.as_bytes()) {
         Ok(Value::Array(items)) => items,
         Ok(item @ (Value::Object(_) | Value::String(_))) => vec![item],
         Ok(_) => {

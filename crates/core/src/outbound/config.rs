@@ -4,10 +4,6 @@
 use super::retry::{RetryPolicy, Schedule, Success, MAX_ATTEMPTS_LIMIT, MAX_DELAY_S};
 use super::template::{is_ident, line_col, parse_template, pieces_at, Piece};
 use crate::error::RestError;
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -506,14 +502,10 @@ fn parse_retry(value: &Value) -> Result<RetryPolicy, RestError> {
 }
 
 fn is_signing_secret(secret: &str) -> bool {
-    /// Standard alphabet, padding optional (as `webhook::standard_signature` reads it).
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
+    // Padding optional, as `webhook::standard_signature` reads it.
     secret
         .strip_prefix("whsec_")
-        .and_then(|b64| LENIENT.decode(b64).ok())
+        .and_then(crate::b64::decode_lenient)
         .is_some_and(|key| key.len() >= MIN_SECRET_BYTES)
 }
 

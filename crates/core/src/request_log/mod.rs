@@ -140,7 +140,7 @@ impl Entry {
                 let redacted_body = r
                     .get("body")
                     .and_then(Value::as_str)
-                    .and_then(|b| serde_json::from_str::<Value>(b).ok())
+                    .and_then(|b| serde_json::from_slice::<Value>(b.as_bytes()).ok())
                     .filter(|v| v.is_object() || v.is_array())
                     .map(|v| redact::json(&v, token).to_string())
                     .or_else(|| {

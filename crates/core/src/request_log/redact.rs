@@ -2,8 +2,6 @@
 //! taken out: which header, query, form or JSON names are secret, and the
 //! bounded excerpts of bodies and results.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -172,7 +170,7 @@ pub fn excerpt_of(bytes: &[u8], max: usize) -> Excerpt {
             String::from_utf8_lossy(&cut[..e.valid_up_to()]).into_owned(),
             None,
         ),
-        Err(_) => (STANDARD.encode(cut), Some("base64")),
+        Err(_) => (crate::b64::encode(cut), Some("base64")),
     };
     Excerpt {
         text,
@@ -199,7 +197,7 @@ pub fn body(content_type: Option<&str>, body: &[u8], token: &str, max: usize) ->
         return Some(excerpt_of(body, max));
     };
     let redacted = if mime == "application/json" || mime.ends_with("+json") {
-        match serde_json::from_str::<Value>(text) {
+        match serde_json::from_slice::<Value>(text.as_bytes()) {
             Ok(v) => json(&v, token).to_string(),
             Err(_) => without_token(text, token),
         }

@@ -34,19 +34,13 @@ pub async fn wake(env: &Env, channel_id: &str) -> Result<()> {
 /// The destination's state (enabled, failures, disabled since when).
 pub async fn state(env: &Env, channel_id: &str) -> Result<DestinationState> {
     let req = object_request(BASE, Method::Get, STATE, None)?;
-    stub(env, channel_id)?
-        .fetch_with_request(req)
-        .await?
-        .json()
-        .await
+    let resp = stub(env, channel_id)?.fetch_with_request(req).await?;
+    crate::http::body_json(resp).await
 }
 
 /// Re-enables the destination; its waiting deliveries resume in order.
 pub async fn enable(env: &Env, channel_id: &str) -> Result<DestinationState> {
     let req = object_request(BASE, Method::Post, ENABLE, body(channel_id))?;
-    stub(env, channel_id)?
-        .fetch_with_request(req)
-        .await?
-        .json()
-        .await
+    let resp = stub(env, channel_id)?.fetch_with_request(req).await?;
+    crate::http::body_json(resp).await
 }

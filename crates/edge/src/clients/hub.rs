@@ -5,7 +5,7 @@
 use crate::http::{internal, object_request};
 use serde_json::{json, Value};
 use syncbridge_core::error::RestError;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result, Stub};
+use worker::{Env, Headers, Method, Request, Response, Result, Stub};
 
 /// Names the object kind in traces; never fetched.
 const BASE: &str = "https://hub.internal";
@@ -35,13 +35,14 @@ fn enc(s: &str) -> String {
 /// The hub's answer when it is a success; its refusal (a 4xx in the
 /// channel API's error shape) as that error; anything else as a 500.
 async fn checked(answer: Result<Response>) -> std::result::Result<Response, RestError> {
-    let mut resp = answer.map_err(internal)?;
+    let resp = answer.map_err(internal)?;
     let status = resp.status_code();
     if status < 400 {
         return Ok(resp);
     }
-    let text = resp.text().await.unwrap_or_default();
-    let refusal = serde_json::from_str::<Value>(&text)
+    let body = crate::http::body_bytes(resp).await.unwrap_or_default();
+    let text = String::from_utf8(body).unwrap_or_default();
+    let refusal = serde_json::from_slice::<Value>(text.as_bytes())
         .ok()
         .and_then(|v| v["error_message"].as_str().map(str::to_owned));
     Err(match refusal {
@@ -155,8 +156,6 @@ pub async fn upgrade(
     for (k, v) in caller.headers().entries() {
         headers.append(&k, &v)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let inner = Request::new_with_init(&target, &init)?;
+    let inner = crate::http::new_request(&target, "GET", &headers, None, false)?;
     stub(env, channel_id)?.fetch_with_request(inner).await
 }

@@ -33,6 +33,6 @@ pub async fn claim(env: &Env, guard: &ReplayGuard) -> Result<bool> {
         .id_from_name(&guard.name)?
         .get_stub()?;
     let req = object_request(BASE, Method::Post, CLAIM, Some(body))?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    Ok(resp.json::<ClaimReply>().await?.first)
+    let resp = stub.fetch_with_request(req).await?;
+    Ok(crate::http::body_json::<ClaimReply>(resp).await?.first)
 }

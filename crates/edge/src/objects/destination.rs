@@ -15,6 +15,7 @@
 use crate::clients::destination::{ENABLE, STATE, WAKE};
 use crate::clock::now_ms;
 use crate::ctx::Ctx;
+use crate::http;
 use crate::outbound::consumer::{attempt_and_record, Mode, Recorded};
 use crate::outbound::enqueue_or_log;
 use serde::Deserialize;
@@ -68,10 +69,10 @@ impl DurableObject for Destination {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         match req.path().as_str() {
             WAKE => {
-                let c: ChannelRef = req.json().await?;
+                let c: ChannelRef = crate::http::request_json(&req).await?;
                 self.remember(&c.channel_id).await?;
                 self.woken.set(true);
                 if !self.load().await?.is_disabled() {
@@ -81,7 +82,7 @@ impl DurableObject for Destination {
             }
             STATE => Response::from_json(&self.load().await?),
             ENABLE => {
-                let c: ChannelRef = req.json().await?;
+                let c: ChannelRef = crate::http::request_json(&req).await?;
                 self.remember(&c.channel_id).await?;
                 let mut s = self.load().await?;
                 s.enable();
@@ -96,10 +97,10 @@ impl DurableObject for Destination {
 
     async fn alarm(&self) -> Result<Response> {
         if let Err(e) = self.run().await {
-            worker::console_error!(
-                "{}",
-                json!({"log": "destination_error", "error": e.error_message})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("destination_error")),
+                ("error", http::Field::Str(&e.error_message)),
+            ]);
             // Try again shortly: the alarm set at the run's start stands.
         }
         Response::empty()
@@ -212,10 +213,10 @@ impl Destination {
                                 disabled |= dest.record(&controls, failed, now_ms());
                             }
                             Ok(None) => {}
-                            Err(e) => worker::console_error!(
-                                "{}",
-                                json!({"log": "destination_error", "error": e.error_message})
-                            ),
+                            Err(e) => http::log_error(&[
+                                ("log", http::Field::Str("destination_error")),
+                                ("error", http::Field::Str(&e.error_message)),
+                            ]),
                         }
                     }
                     self.save(&dest).await.map_err(fail)?;

@@ -21,11 +21,12 @@ mod fan_out;
 use crate::clients::hub::{PUBLISH, SEND, SUBSCRIPTIONS, WS_INBOUND, WS_SUBSCRIBE};
 use crate::clock::{now_iso, now_ms, random16};
 use crate::ctx::Ctx;
+use crate::http;
 use crate::process;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing::{
@@ -153,12 +154,14 @@ impl DurableObject for ChannelHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let url = req.url()?;
-        let query: HashMap<String, String> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        match (req.method(), url.path()) {
+        let url = req.inner().url();
+        // Inserted one by one (the last of a repeated name wins): a
+        // collected map would carry a sort into the wasm.
+        let mut query = BTreeMap::new();
+        for (k, v) in syncbridge_core::route::query_pairs(&url) {
+            query.insert(k, v);
+        }
+        match (req.method(), syncbridge_core::route::path_of(&url)) {
             (Method::Post, PUBLISH) => {
                 let data = crate::http::request_bytes(&req).await?;
                 let data = String::from_utf8(data)
@@ -199,10 +202,11 @@ impl DurableObject for ChannelHub {
             Ok(s) => s,
             Err(e) => {
                 // Nothing can be checked or handed over without settings.
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "ws_message_not_handed_over", "connection": state.connection_id, "error": e.to_string()})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("ws_message_not_handed_over")),
+                    ("connection", http::Field::Str(&state.connection_id)),
+                    ("error", http::Field::Str(&e.to_string())),
+                ]);
                 return Ok(());
             }
         };
@@ -323,10 +327,12 @@ impl ChannelHub {
         storage
             .delete_multiple(vec![SEQ_KEY, BUFFER_KEY, SUBS_KEY])
             .await?;
-        worker::console_log!(
-            "{}",
-            json!({"log": "hub_storage_moved", "events": events.len(), "subscriptions": subs.len(), "seq": top})
-        );
+        http::log_info(&[
+            ("log", http::Field::Str("hub_storage_moved")),
+            ("events", http::Field::Num(events.len() as u64)),
+            ("subscriptions", http::Field::Num(subs.len() as u64)),
+            ("seq", http::Field::Num(top as u64)),
+        ]);
         Ok(())
     }
 
@@ -378,10 +384,11 @@ impl ChannelHub {
                 .queue_for_subscribers(channel_id, &subs, &kind, &text)
                 .await
             {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "subscription_delivery_failed", "event": id.to_string(), "error": e.error_message})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("subscription_delivery_failed")),
+                    ("event", http::Field::Str(&id.to_string())),
+                    ("error", http::Field::Str(&e.error_message)),
+                ]);
             }
         }
         crate::http::json_text(200, text)
@@ -459,10 +466,11 @@ impl ChannelHub {
             )
             .carrying(kind);
             if let Err(e) = crate::outbound::queue_new(&ctx.env, &store, &d, now).await {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "subscription_delivery_failed", "subscription": sub.id, "error": e.error_message})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("subscription_delivery_failed")),
+                    ("subscription", http::Field::Str(&sub.id)),
+                    ("error", http::Field::Str(&e.error_message)),
+                ]);
             }
         }
         Ok(())
@@ -523,7 +531,7 @@ impl ChannelHub {
         }
     }
 
-    async fn accept_subscriber(&self, query: &HashMap<String, String>) -> Result<Response> {
+    async fn accept_subscriber(&self, query: &BTreeMap<String, String>) -> Result<Response> {
         let settings = settings(&self.env)?;
         let pair = WebSocketPair::new()?;
         let subscribers = self.state.get_websockets_with_tag(SUBSCRIBER).len();
@@ -538,7 +546,7 @@ impl ChannelHub {
         }
         let patterns = query
             .get("patterns")
-            .map(|p| serde_json::from_str::<Vec<String>>(p).unwrap_or_default())
+            .map(|p| serde_json::from_slice::<Vec<String>>(p.as_bytes()).unwrap_or_default())
             .unwrap_or_default();
         let kind = if eventing::wants_all(&patterns) {
             fan_out::ALL
@@ -573,7 +581,7 @@ impl ChannelHub {
                 )?;
             }
             for row in missed {
-                let wanted = serde_json::from_str::<Event>(&row.doc)
+                let wanted = serde_json::from_slice::<Event>(row.doc.as_bytes())
                     .is_ok_and(|e| eventing::matches(&patterns, &e.kind));
                 if wanted {
                     pair.server.send_with_str(&row.doc)?;
@@ -583,7 +591,7 @@ impl ChannelHub {
         Response::from_websocket(pair.client)
     }
 
-    fn accept_inbound(&self, query: &HashMap<String, String>) -> Result<Response> {
+    fn accept_inbound(&self, query: &BTreeMap<String, String>) -> Result<Response> {
         let settings = settings(&self.env)?;
         let pair = WebSocketPair::new()?;
         if self.state.get_websockets_with_tag(INBOUND).len() >= settings.ws_max_connections {
@@ -637,10 +645,11 @@ impl ChannelHub {
             }
         };
         if let Err(e) = outcome.await {
-            worker::console_error!(
-                "{}",
-                json!({"log": "ws_message_not_handed_over", "connection": state.connection_id, "error": e.error_message})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("ws_message_not_handed_over")),
+                ("connection", http::Field::Str(&state.connection_id)),
+                ("error", http::Field::Str(&e.error_message)),
+            ]);
         }
     }
 }
@@ -665,7 +674,7 @@ fn subscriptions(sql: &SqlStorage) -> Result<Vec<Subscription>> {
         .to_array()?;
     Ok(rows
         .iter()
-        .filter_map(|r| serde_json::from_str(&r.doc).ok())
+        .filter_map(|r| serde_json::from_slice(r.doc.as_bytes()).ok())
         .collect())
 }
 

@@ -72,7 +72,7 @@ impl DurableObject for Rendezvous {
 impl Rendezvous {
     async fn stored(&self) -> Result<Option<StoredResult>> {
         match self.state.storage().get::<String>(RESULT_KEY).await? {
-            Some(s) => Ok(Some(serde_json::from_str(&s)?)),
+            Some(s) => Ok(Some(serde_json::from_slice(s.as_bytes())?)),
             None => Ok(None),
         }
     }

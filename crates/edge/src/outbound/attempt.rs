@@ -5,7 +5,7 @@ use crate::clock::now_ms;
 use std::time::Duration;
 use syncbridge_core::outbound::{HttpMethod, Rendered};
 use syncbridge_core::webhook;
-use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{Delay, Fetch, Headers};
 
 /// What one attempt got back.
 pub struct AttemptResult {
@@ -49,19 +49,12 @@ pub async fn attempt(r: &Rendered, secret: &str, msg_id: &str, timeout_s: u64) -
                 &webhook::standard_signature(secret, msg_id, ts, r.body.as_bytes()),
             )?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(r.method.as_str().to_string()))
-            .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual);
-        if r.method != HttpMethod::Get {
-            init.with_body(Some(r.body.as_str().into()));
-        }
-        let mut resp = Fetch::Request(Request::new_with_init(&r.url, &init)?)
-            .send()
-            .await?;
+        let body = (r.method != HttpMethod::Get).then_some(r.body.as_str());
+        let req = crate::http::new_request(&r.url, r.method.as_str(), &headers, body, true)?;
+        let resp = Fetch::Request(req).send().await?;
         let status = resp.status_code();
         let headers: Vec<(String, String)> = resp.headers().entries().collect();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = crate::http::body_bytes(resp).await.unwrap_or_default();
         Ok::<_, worker::Error>((status, headers, body))
     };
     futures_util::pin_mut!(send);

@@ -6,8 +6,7 @@ use super::attempt::{attempt, AttemptResult};
 use super::{signing_secret, QueueMsg};
 use crate::clock::{now_iso, now_ms, random_unit};
 use crate::ctx::Ctx;
-use crate::http::internal;
-use serde_json::json;
+use crate::http::{self, internal};
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::eventing;
@@ -42,10 +41,11 @@ pub async fn consume(batch: MessageBatch<QueueMsg>, ctx: Result<Ctx, RestError>)
                         .build(),
                 ),
                 Err(e) => {
-                    worker::console_error!(
-                        "{}",
-                        json!({"log": "delivery_error", "delivery": m.body().delivery_id, "error": e.error_message})
-                    );
+                    http::log_error(&[
+                        ("log", http::Field::Str("delivery_error")),
+                        ("delivery", http::Field::Str(&m.body().delivery_id)),
+                        ("error", http::Field::Str(&e.error_message)),
+                    ]);
                     // The queue retries it; past max_retries it is dead-lettered.
                     m.retry();
                 }

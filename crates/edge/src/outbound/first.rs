@@ -5,7 +5,7 @@
 use super::consumer::{attempt_and_record, Mode, Recorded};
 use super::enqueue;
 use crate::ctx::Ctx;
-use serde_json::json;
+use crate::http;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::outbound::lease::FirstAttempt;
 use syncbridge_core::outbound::Delivery;
@@ -21,19 +21,21 @@ pub async fn attempt_now(ctx: Ctx, channel: Channel, mut d: Delivery, plan: Firs
     let run = attempt_and_record(&ctx, &channel, &mut d, 1, Mode::Send);
     let (net, run) = futures_util::future::join(net, run).await;
     if let Err(e) = net {
-        worker::console_error!(
-            "{}",
-            json!({"log": "enqueue_failed", "delivery": id, "error": e.to_string()})
-        );
+        http::log_error(&[
+            ("log", http::Field::Str("enqueue_failed")),
+            ("delivery", http::Field::Str(&id)),
+            ("error", http::Field::Str(&e.to_string())),
+        ]);
     }
     match run {
         Ok(Recorded::Retry(delay_s)) => {
             let delay = delay_s.min(u64::from(u32::MAX)) as u32;
             if let Err(e) = enqueue(&ctx.env, &id, 2, delay).await {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "enqueue_failed", "delivery": id, "error": e.to_string()})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("enqueue_failed")),
+                    ("delivery", http::Field::Str(&id)),
+                    ("error", http::Field::Str(&e.to_string())),
+                ]);
             }
         }
         Ok(Recorded::Finished | Recorded::Lost) => {}
@@ -42,15 +44,17 @@ pub async fn attempt_now(ctx: Ctx, channel: Channel, mut d: Delivery, plan: Firs
             // (as when its consumer fails: retried, then dead-lettered),
             // rather than after the safety net's delay. The row is still
             // pending at generation 1, and this attempt is over.
-            worker::console_error!(
-                "{}",
-                json!({"log": "delivery_error", "delivery": id, "error": e.error_message})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("delivery_error")),
+                ("delivery", http::Field::Str(&id)),
+                ("error", http::Field::Str(&e.error_message)),
+            ]);
             if let Err(e) = enqueue(&ctx.env, &id, 1, 0).await {
-                worker::console_error!(
-                    "{}",
-                    json!({"log": "enqueue_failed", "delivery": id, "error": e.to_string()})
-                );
+                http::log_error(&[
+                    ("log", http::Field::Str("enqueue_failed")),
+                    ("delivery", http::Field::Str(&id)),
+                    ("error", http::Field::Str(&e.to_string())),
+                ]);
             }
         }
     }

@@ -14,9 +14,9 @@ pub mod consumer;
 pub mod first;
 pub mod sweeper;
 
+use crate::http;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use syncbridge_core::channel::Channel;
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::control::Controls;
@@ -45,10 +45,11 @@ pub async fn enqueue(env: &Env, id: &str, generation: u64, delay_s: u32) -> Resu
 /// delivery is already stored as due, so the sweeper sends it.
 pub async fn enqueue_or_log(env: &Env, id: &str, generation: u64) {
     if let Err(e) = enqueue(env, id, generation, 0).await {
-        worker::console_error!(
-            "{}",
-            json!({"log": "enqueue_failed", "delivery": id, "error": e.to_string()})
-        );
+        http::log_error(&[
+            ("log", http::Field::Str("enqueue_failed")),
+            ("delivery", http::Field::Str(id)),
+            ("error", http::Field::Str(&e.to_string())),
+        ]);
     }
 }
 
@@ -74,10 +75,11 @@ pub async fn schedule(env: &Env, channel: &Channel, id: &str, generation: u64) {
         return enqueue_or_log(env, id, generation).await;
     }
     if let Err(e) = crate::clients::destination::wake(env, &channel.id).await {
-        worker::console_error!(
-            "{}",
-            json!({"log": "wake_failed", "delivery": id, "error": e.to_string()})
-        );
+        http::log_error(&[
+            ("log", http::Field::Str("wake_failed")),
+            ("delivery", http::Field::Str(id)),
+            ("error", http::Field::Str(&e.to_string())),
+        ]);
     }
 }
 

@@ -4,8 +4,7 @@
 use super::enqueue;
 use crate::clock::now_ms;
 use crate::ctx::Ctx;
-use crate::http::internal;
-use serde_json::json;
+use crate::http::{self, internal};
 use syncbridge_core::error::RestError;
 use syncbridge_core::outbound::{control, lease};
 
@@ -41,14 +40,18 @@ pub async fn sweep(ctx: &Ctx) -> std::result::Result<usize, RestError> {
     // each one that has any pending (a lost wake-up is caught here).
     for channel_id in store.owned_channels(control::OWNED_MS, SWEEP_BATCH).await? {
         if let Err(e) = crate::clients::destination::wake(&ctx.env, &channel_id).await {
-            worker::console_error!(
-                "{}",
-                json!({"log": "wake_failed", "channel": channel_id, "error": e.to_string()})
-            );
+            http::log_error(&[
+                ("log", http::Field::Str("wake_failed")),
+                ("channel", http::Field::Str(&channel_id)),
+                ("error", http::Field::Str(&e.to_string())),
+            ]);
         }
     }
     if resumed > 0 {
-        worker::console_log!("{}", json!({"log": "sweep", "resumed": resumed}));
+        http::log_info(&[
+            ("log", http::Field::Str("sweep")),
+            ("resumed", http::Field::Num(resumed as u64)),
+        ]);
     }
     Ok(resumed)
 }

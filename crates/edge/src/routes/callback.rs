@@ -69,9 +69,9 @@ async fn keep_result(ctx: &Ctx, request_id: &str, record: &Value) {
         Err(e) => Err(e),
     };
     if let Err(e) = kept {
-        worker::console_error!(
-            "{}",
-            json!({"event": "request_result_log_failed", "error": e.error_message})
-        );
+        http::log_error(&[
+            ("event", http::Field::Str("request_result_log_failed")),
+            ("error", http::Field::Str(&e.error_message)),
+        ]);
     }
 }

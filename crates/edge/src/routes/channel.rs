@@ -29,8 +29,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, op: ChannelRoute<'_>) -> Handle
 async fn run(ctx: &Ctx, req: &mut Request, op: ChannelRoute<'_>) -> Result<Response, RestError> {
     let settings = &ctx.settings;
     ctx.authorize(req, None, Policy::AdminOnly)?;
-    let url = req.url().map_err(|_| RestError::bad_request("bad URL"))?;
-    let pairs = query_pairs(&url);
+    let pairs = query_pairs(req);
     let store = ctx.store()?;
     let ok = rest_json;
     match op {

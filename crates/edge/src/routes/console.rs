@@ -19,15 +19,15 @@ use worker::{Env, Headers, Request, Response};
 pub fn info(ctx: &Ctx, req: &Request) -> Handled {
     let settings = &ctx.settings;
     ctx.authorize(req, None, Policy::AdminOnly)?;
-    let url = req.url()?;
-    if let Some((k, _)) = url.query_pairs().next() {
+    let url = req.inner().url();
+    if let Some((k, _)) = syncbridge_core::route::query_pairs(&url).into_iter().next() {
         return Err(RestError::bad_request(format!(
             "unknown parameter {k}; this route takes none"
         ))
         .into());
     }
-    let origin = url.origin().ascii_serialization();
-    Ok(http::json(200, &console::info(settings, &origin))?)
+    let origin = syncbridge_core::route::origin_of(&url);
+    Ok(http::json(200, &console::info(settings, origin))?)
 }
 
 /// `GET /console`: to `/console/`, so that the page's relative URLs resolve.
@@ -74,11 +74,10 @@ async fn fetch(env: &Env, req: &Request, asset: &Asset) -> worker::Result<Respon
     if let Some(tag) = http::header(req, "if-none-match") {
         headers.set("if-none-match", &tag)?;
     }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Get).with_headers(headers);
     // The host means nothing to the binding: only the path names the file.
     let url = format!("https://assets.invalid{}", asset.path);
-    env::assets(env)?.fetch(url, Some(init)).await
+    let req = http::new_request(&url, "GET", &headers, None, false)?;
+    env::assets(env)?.fetch_request(req).await
 }
 
 fn not_found() -> Handled {

@@ -59,14 +59,14 @@ pub async fn subscriptions(
             outbound::check_destination(&sub.url, &settings.callback_allowed_hosts)
                 .map_err(|e| RestError::bad_request(format!("url: {e}")))?;
             // Over MAX_SUBSCRIPTIONS: the hub's 409.
-            let mut resp = hub::subscriptions(
+            let resp = hub::subscriptions(
                 env,
                 &channel.id,
                 Method::Post,
                 Some(serde_json::to_string(&sub).unwrap_or_default()),
             )
             .await?;
-            let created: Value = resp.json().await.map_err(internal)?;
+            let created: Value = http::body_json(resp).await.map_err(internal)?;
             rest_json(201, &created)?
         }
         (Method::Delete, ["subscribe", id]) => {

@@ -168,7 +168,7 @@ async fn send_test(
 
 /// `GET …/deliveries`: newest first, paged, by `state` when asked.
 async fn list(ctx: &Ctx, req: &Request, channel: &Channel) -> Result<Response, RestError> {
-    let pairs = query_pairs(&req.url().map_err(internal)?);
+    let pairs = query_pairs(req);
     let listing = request_log::parse_listing(&pairs, request_log::DELIVERY_FILTERS)?;
     let list = ctx.store()?.deliveries(&channel.id, &listing).await?;
     rest_json(200, &serde_json::to_value(list).unwrap_or_default())

@@ -19,6 +19,7 @@ use syncbridge_core::channel::{Channel, ChannelKind};
 use syncbridge_core::engine::{self, Forward};
 use syncbridge_core::error::RestError;
 use syncbridge_core::request_log::{self, Entry, Mode, Outcome};
+use syncbridge_core::route;
 use syncbridge_core::webhook::{ForwardError, SyncAnswer, WebhookFailure};
 use syncbridge_core::{eventing, ids, request_id, webhook};
 use worker::{Context, Request, Response, Result};
@@ -45,7 +46,8 @@ impl ChannelKey {
 /// A webhook call, read: what the event, the log entry and the answer need.
 struct Call {
     method: String,
-    url: worker::Url,
+    /// As the runtime serialized it (split as a string: `core::route`).
+    url: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     sync: bool,
@@ -140,8 +142,8 @@ async fn read_call(
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let method = req.method().to_string();
     let body = http::read_body(req, ctx.settings.max_body_bytes).await?;
-    let url = req.url().map_err(http::internal)?;
-    let sync = webhook::is_sync(channel, url.as_str());
+    let url = req.inner().url();
+    let sync = webhook::is_sync(channel, &url);
     let mut call = Call {
         method,
         url,
@@ -160,7 +162,7 @@ fn log_entry(ctx: &Ctx, call: &Call, channel: &Channel) -> Entry {
     let url = &call.url;
     let token = &channel.token_local;
     let request = request_log::RequestPayload::new(
-        &webhook::query(url.as_str()),
+        &webhook::query(url),
         &call.headers,
         &call.body,
         token,
@@ -171,7 +173,7 @@ fn log_entry(ctx: &Ctx, call: &Call, channel: &Channel) -> Entry {
         channel_id: channel.id.clone(),
         received_at: now_iso(),
         method: call.method.clone(),
-        url: request_log::redact::path_and_query(url.path(), url.query(), token),
+        url: request_log::redact::path_and_query(route::path_of(url), route::query_of(url), token),
         ip: call.header("cf-connecting-ip").map(str::to_string),
         mode: if call.sync { Mode::Sync } else { Mode::Async },
         status: 200,
@@ -205,16 +207,16 @@ fn handover(
         &format!("channel:{}", channel.id),
     );
     let base = settings
-        .public_base(&call.url.origin().ascii_serialization())
+        .public_base(route::origin_of(&call.url))
         .map_err(|e| RestError::internal(e.0))?;
     let callback_url = engine::callback_url(&base, &request_id);
     let inbound = webhook::Inbound {
         method: &call.method,
-        url: call.url.as_str(),
+        url: &call.url,
         headers: &call.headers,
         body: &call.body,
         ip: call.header("cf-connecting-ip"),
-        protocol: call.url.scheme(),
+        protocol: route::scheme_of(&call.url),
     };
     let event = webhook::event(&inbound, channel, event_id, !call.sync, &callback_url);
     let forward = webhook::forward_to_process(
@@ -401,9 +403,10 @@ async fn record(
         Err(e) => Err(e),
     };
     if let Err(e) = outcome {
-        worker::console_error!(
-            "{}",
-            json!({"event": "request_log_failed", "id": entry.id, "error": e.error_message})
-        );
+        http::log_error(&[
+            ("event", http::Field::Str("request_log_failed")),
+            ("id", http::Field::Str(&entry.id)),
+            ("error", http::Field::Str(&e.error_message)),
+        ]);
     }
 }

@@ -26,8 +26,8 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
         .channel_by_token(token)
         .await?
         .ok_or_else(|| RestError::not_found("No channel at this URL"))?;
-    let url = req.url().map_err(internal)?;
-    let query = query_pairs(&url);
+    let url = req.inner().url();
+    let query = query_pairs(&req);
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let answer = if subscribe {
         if channel.kind != ChannelKind::Eventing {
@@ -50,7 +50,7 @@ pub async fn upgrade(ctx: &Ctx, req: Request, token: &str, subscribe: bool) -> H
             .into());
         }
         let reply_base = settings
-            .public_base(&url.origin().ascii_serialization())
+            .public_base(syncbridge_core::route::origin_of(&url))
             .map_err(|e| RestError::internal(e.0))?;
         let connection_id = websocket::connection_id(
             &settings.callback_secret,
