@@ -180,6 +180,36 @@ fn workerd_under(node_pid: u32) -> u32 {
     }
 }
 
+/// Whether a gateway class leaves a Durable Object per request (parked, or
+/// holding a stored result) for workerd to evict.
+fn makes_objects(name: &str) -> bool {
+    matches!(key_of(name), "round-trip" | "callback" | "webhook")
+}
+
+/// Open files of workerd below which its objects count as evicted: its own
+/// few dozen plus a few hundred objects' (about 4 files each).
+const SETTLED_FILES: usize = 1500;
+/// The longest [`settle`] waits.
+const SETTLE_BOUND: Duration = Duration::from_secs(45);
+
+/// Waits (bounded) until the workerd `pid` has evicted most of the objects
+/// of the classes before, by its open files.
+async fn settle(pid: u32) {
+    let start = Instant::now();
+    let files = || std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let before = files();
+    while files() > SETTLED_FILES && start.elapsed() < SETTLE_BOUND {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if before > SETTLED_FILES {
+        eprintln!(
+            "barebench: waited {:.1} s for workerd to evict idle objects ({before} → {} open files)",
+            start.elapsed().as_secs_f64(),
+            files()
+        );
+    }
+}
+
 /// A class's key for `--only`.
 fn key_of(name: &str) -> &'static str {
     match name.trim_end_matches(" (candidate)") {
@@ -534,6 +564,13 @@ async fn run() {
             } else {
                 u64::MAX
             };
+            // Each parked request and each stored result holds its own
+            // object's SQLite database until workerd evicts the idle object
+            // (some seconds later), under one 512 MiB SQLite heap: a class
+            // that makes objects starts once the last one's have gone.
+            if *pid != BARE && makes_objects(name) {
+                settle(*pid).await;
+            }
             let mut r = closed_loop(call, &seq, c, a.warmup, a.duration, *pid, cap).await;
             if name.starts_with("send") {
                 // The sends' deliveries run in the same workerd: their CPU
