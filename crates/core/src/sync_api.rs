@@ -51,13 +51,43 @@ pub struct SyncRequest {
 
 /// Checks login, time window and signature of a Sync API call and returns
 /// the login's secret. The same answer is given for an unknown login and a
-/// wrong signature, so logins cannot be probed.
+/// wrong signature, so logins cannot be probed. (The edge reads the body
+/// straight into [`covering`]'s buffer and calls [`authenticate_covered`];
+/// this is the same check over a body already read.)
 pub fn authenticate<'s>(
     settings: &'s Settings,
     login: &str,
     unixtime: &str,
     sig: &str,
     body: &[u8],
+    now_s: i64,
+) -> Result<&'s str, ApiError> {
+    let mut covered = covering(settings, login, unixtime, body.len());
+    covered.extend_body(body);
+    authenticate_covered(settings, login, unixtime, sig, &covered.seal(), now_s)
+}
+
+/// The buffer a Sync API call's body is read into: `unixtime`, the login's
+/// secret (none for an unknown login), then the body, with room for
+/// `body_capacity` bytes of it (see [`signature::Covered`]).
+pub fn covering(
+    settings: &Settings,
+    login: &str,
+    unixtime: &str,
+    body_capacity: usize,
+) -> signature::Covered {
+    let secret = settings.api_keys.get(login).map(String::as_str);
+    signature::Covered::new(unixtime, secret, body_capacity)
+}
+
+/// [`authenticate`] over the sealed buffer [`covering`] began for the same
+/// `login` and `unixtime`.
+pub fn authenticate_covered<'s>(
+    settings: &'s Settings,
+    login: &str,
+    unixtime: &str,
+    sig: &str,
+    covered: &signature::Covered,
     now_s: i64,
 ) -> Result<&'s str, ApiError> {
     let Some(t) = signature::parse_unixtime(unixtime) else {
@@ -72,7 +102,7 @@ pub fn authenticate<'s>(
         )));
     }
     match settings.api_keys.get(login) {
-        Some(secret) if signature::verify(sig, unixtime, secret, body) => Ok(secret.as_str()),
+        Some(secret) if covered.verify(sig) => Ok(secret.as_str()),
         _ => Err(ApiError::access_denied("Invalid login or signature")),
     }
 }

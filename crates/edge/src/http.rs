@@ -6,6 +6,7 @@ use serde_json::Value;
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::log_line;
 pub use syncbridge_core::log_line::Field;
+use syncbridge_core::signature::Covered;
 use worker::worker_sys::web_sys;
 use worker::{js_sys, wasm_bindgen, wasm_bindgen_futures, Request, Response};
 
@@ -177,37 +178,88 @@ pub fn rest_error(e: &RestError) -> worker::Result<Response> {
 /// (chunked) is read as a stream and refused as soon as it passes the
 /// limit, so no more than `max` bytes are ever held.
 pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    read_body_into(req, max, Vec::new()).await
+}
+
+/// Where a body is read to: a plain buffer, or a Sync API call's
+/// [`Covered`] buffer (the body between the time and the secret it is
+/// signed with, so the check hashes one buffer).
+pub trait BodySink {
+    /// Bytes of body so far.
+    fn body_len(&self) -> usize;
+    /// Appends a chunk.
+    fn extend(&mut self, chunk: &[u8]);
+    /// `len` more bytes, zeroed, for a copy out of the runtime.
+    fn tail(&mut self, len: usize) -> &mut [u8];
+}
+
+impl BodySink for Vec<u8> {
+    fn body_len(&self) -> usize {
+        self.len()
+    }
+    fn extend(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+    fn tail(&mut self, len: usize) -> &mut [u8] {
+        let from = self.len();
+        self.resize(from + len, 0);
+        &mut self[from..]
+    }
+}
+
+impl BodySink for Covered {
+    fn body_len(&self) -> usize {
+        Covered::body_len(self)
+    }
+    fn extend(&mut self, chunk: &[u8]) {
+        self.extend_body(chunk);
+    }
+    fn tail(&mut self, len: usize) -> &mut [u8] {
+        self.body_tail(len)
+    }
+}
+
+/// [`read_body`] into `sink`, which it hands back with the body appended.
+pub async fn read_body_into<S: BodySink>(
+    req: &mut Request,
+    max: usize,
+    mut sink: S,
+) -> Result<S, ApiError> {
     let declared = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::too_large(max));
     }
     if req.inner().body().is_none() {
-        return Ok(Vec::new());
+        return Ok(sink);
     }
-    let unreadable = |_| ApiError::format("request body could not be read");
+    fn unreadable<E>(_: E) -> ApiError {
+        ApiError::format("request body could not be read")
+    }
     if declared.is_some() {
-        let body = array_buffer(req.inner().array_buffer())
+        let promise = req.inner().array_buffer().map_err(unreadable)?;
+        let buf = wasm_bindgen_futures::JsFuture::from(promise)
             .await
             .map_err(unreadable)?;
+        let bytes = js_sys::Uint8Array::new(&buf);
+        let len = bytes.length() as usize;
         // Never more than declared; checked all the same.
-        if body.len() > max {
+        if len > max {
             return Err(ApiError::too_large(max));
         }
-        return Ok(body);
+        bytes.copy_to(sink.tail(len));
+        return Ok(sink);
     }
     let mut stream = req.stream().map_err(unreadable)?;
-    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(unreadable)?;
-        if body.len() + chunk.len() > max {
+        if sink.body_len() + chunk.len() > max {
             return Err(ApiError::too_large(max));
         }
-        body.extend_from_slice(&chunk);
+        sink.extend(&chunk);
     }
-    Ok(body)
+    Ok(sink)
 }
 
-/// The bytes of a body-reading promise (`arrayBuffer()`).
 async fn array_buffer(
     promise: std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>,
 ) -> worker::Result<Vec<u8>> {

@@ -109,3 +109,53 @@ fn unixtime_parsing_and_clock_skew_edges() {
     assert!(signature::time_in_window(now, now, 0));
     assert!(!signature::time_in_window(now + 1, now, 0));
 }
+
+/// The worker reads a Sync API body straight into the buffer its signature
+/// covers; the check over it agrees with `verify` and `sign`, however the
+/// body arrives (one copy, chunks, nothing).
+#[test]
+fn the_covered_buffer_verifies_as_verify_does_however_the_body_arrives() {
+    for (t, secret, body, want) in VECTORS {
+        let body = body.as_bytes();
+        let mut whole = signature::Covered::new(t, Some(secret), body.len());
+        whole.body_tail(body.len()).copy_from_slice(body);
+        let whole = whole.seal();
+        assert_eq!(whole.body(), body);
+        assert!(whole.verify(want));
+        assert!(whole.verify(&want.to_uppercase()));
+        let mut chunked = signature::Covered::new(t, Some(secret), 0);
+        for chunk in body.chunks(3) {
+            chunked.extend_body(chunk);
+        }
+        assert_eq!(chunked.body_len(), body.len());
+        let chunked = chunked.seal().seal();
+        assert_eq!(chunked.body(), body);
+        assert!(chunked.verify(want), "sealing twice adds the secret once");
+        // A wrong secret, time or body, and a bad signature, are refused.
+        let mut other = signature::Covered::new(t, Some("other"), 0);
+        other.extend_body(body);
+        assert!(!other.seal().verify(want));
+        assert!(!whole.verify(&want[..39]));
+        assert!(!whole.verify(&"0".repeat(40)));
+    }
+}
+
+#[test]
+fn the_covered_buffer_takes_no_signature_unsealed_or_without_a_secret() {
+    let (t, secret, body, want) = VECTORS[1];
+    let mut open = signature::Covered::new(t, Some(secret), 0);
+    open.extend_body(body.as_bytes());
+    assert!(!open.verify(want), "not sealed");
+    // An unknown login: no secret given. Not even the signature of an empty
+    // secret is taken.
+    let empty = signature::sign(t, "", body.as_bytes());
+    let mut unkeyed = signature::Covered::new(t, None, 0);
+    unkeyed.extend_body(body.as_bytes());
+    let unkeyed = unkeyed.seal();
+    assert_eq!(unkeyed.body(), body.as_bytes());
+    assert!(!unkeyed.verify(&empty));
+    // A login whose secret is empty is a login all the same.
+    let mut keyed = signature::Covered::new(t, Some(""), 0);
+    keyed.extend_body(body.as_bytes());
+    assert!(keyed.seal().verify(&empty));
+}

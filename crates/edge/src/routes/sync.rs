@@ -31,23 +31,30 @@ pub async fn handle(
     signature: &str,
 ) -> Handled {
     let settings = &ctx.settings;
-    let body = http::read_body(&mut req, settings.max_body_bytes)
+    // The body is read straight into the buffer its signature covers
+    // (time, secret, body, secret), so the check hashes one buffer.
+    let declared = http::header(&req, "content-length").and_then(|v| v.trim().parse().ok());
+    let capacity = declared.unwrap_or(0).min(settings.max_body_bytes);
+    let covered = sync_api::covering(settings, login, unixtime, capacity);
+    let covered = http::read_body_into(&mut req, settings.max_body_bytes, covered)
         .await
-        .map_err(Failure::sync_api)?;
+        .map_err(Failure::sync_api)?
+        .seal();
     let now = now_ms();
-    let secret = sync_api::authenticate(
+    let secret = sync_api::authenticate_covered(
         settings,
         login,
         unixtime,
         signature,
-        &body,
+        &covered,
         (now / 1000) as i64,
     )
     .map_err(Failure::sync_api)?;
+    let body = covered.body();
     if settings.signature_replay_protection {
         refuse_replays(ctx, login, unixtime, signature).await?;
     }
-    let request = sync_api::parse(&body, settings.max_ops).map_err(Failure::sync_api)?;
+    let request = sync_api::parse(body, settings.max_ops).map_err(Failure::sync_api)?;
     let has_create = request.ops.iter().any(|o| matches!(o, SyncOp::Create(_)));
     if has_create {
         // Set, and allowed by PROCESS_ALLOWED_HOSTS, before any task is sent.

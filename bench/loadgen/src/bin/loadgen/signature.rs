@@ -18,11 +18,18 @@ pub(crate) struct SigBench {
     pub(crate) sha1_per_s: f64,
     pub(crate) naive_per_s: f64,
     pub(crate) streamed_per_s: f64,
+    /// `signature::verify` over a body already read: four pieces hashed.
+    pub(crate) pieces_per_s: f64,
+    /// The worker's check with its buffer built each time (body copied).
+    pub(crate) built_per_s: f64,
     /// Median over rounds of verify / raw sha1 throughput.
     pub(crate) median_ratio: f64,
 }
 
-/// Times `signature::verify` against SHA-1 of the same bytes. The rounds
+/// Times the Sync API's check as the worker makes it against SHA-1 of the
+/// same bytes: the body copied into the `Covered` buffer (the worker copies
+/// it out of the runtime there, in place of a copy into a plain `Vec`),
+/// sealed, hashed in one piece, compared. The rounds
 /// rotate which side goes first, so drift (clock boost, caches) is shared.
 pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
     let unixtime = "1767225600";
@@ -64,7 +71,23 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
         }
         t0.elapsed()
     };
+    // The body as the worker holds it once read: in the covered buffer
+    // (its copy out of the runtime goes there instead of into a plain Vec).
+    let mut read = signature::Covered::new(unixtime, Some(secret), body.len());
+    read.extend_body(&body);
+    let read = read.seal();
     let verify = || {
+        black_box(black_box(&read).verify(black_box(&sig)));
+    };
+    // The same with the buffer built each time (an allocation and a copy of
+    // the body that the worker makes anyway, into a plain Vec or here).
+    let built = || {
+        let mut covered =
+            signature::Covered::new(black_box(unixtime), Some(black_box(secret)), body.len());
+        covered.extend_body(black_box(&body));
+        black_box(covered.seal().verify(black_box(&sig)));
+    };
+    let pieces = || {
         black_box(signature::verify(
             black_box(&sig),
             black_box(unixtime),
@@ -93,7 +116,7 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
         h.update(black_box(secret).as_bytes());
         black_box(h.finalize());
     };
-    let sides: [&dyn Fn(); 4] = [&verify, &raw, &naive, &streamed];
+    let sides: [&dyn Fn(); 6] = [&verify, &raw, &naive, &streamed, &pieces, &built];
     // One unmeasured pass to warm caches and clocks.
     sides.iter().for_each(|f| {
         timed(*f);
@@ -123,6 +146,8 @@ pub(crate) fn sig_bench(iters: u64, rounds: usize) -> SigBench {
         sha1_per_s: per_s(totals[1]),
         naive_per_s: per_s(totals[2]),
         streamed_per_s: per_s(totals[3]),
+        pieces_per_s: per_s(totals[4]),
+        built_per_s: per_s(totals[5]),
         median_ratio: ratios[ratios.len() / 2],
     }
 }
@@ -152,9 +177,21 @@ pub(crate) fn signature_phase(args: &Args, rep: &mut Report) {
     .unwrap();
     writeln!(
         details,
-        "| `signature::verify` | {:.0} checks/s ({:.0} MB/s of body) |",
+        "| the worker's check: `Covered::verify` of the buffer the body was read into | {:.0} checks/s ({:.0} MB/s of body) |",
         bench.verify_per_s,
         bench.verify_per_s * bench.body_len as f64 / 1e6
+    )
+    .unwrap();
+    writeln!(
+        details,
+        "| the same with the buffer built each time (allocation, the body copied in, sealed) | {:.0} checks/s |",
+        bench.built_per_s
+    )
+    .unwrap();
+    writeln!(
+        details,
+        "| `signature::verify` of a body already read (four pieces hashed) | {:.0} checks/s |",
+        bench.pieces_per_s
     )
     .unwrap();
     writeln!(
@@ -165,7 +202,7 @@ pub(crate) fn signature_phase(args: &Args, rep: &mut Report) {
     .unwrap();
     writeln!(
         details,
-        "| the same SHA-1 fed in four pieces, as verify does (no hex decode, no compare) | {:.0} hashes/s |",
+        "| the same SHA-1 fed in four pieces, as `verify` does (no hex decode, no compare) | {:.0} hashes/s |",
         bench.streamed_per_s
     )
     .unwrap();
@@ -177,18 +214,18 @@ pub(crate) fn signature_phase(args: &Args, rep: &mut Report) {
     .unwrap();
     writeln!(
         details,
-        "| **verify / raw sha1** (totals) | **{ratio:.3}** |"
+        "| **check / raw sha1** (totals) | **{ratio:.3}** |"
     )
     .unwrap();
     writeln!(
         details,
-        "| verify / raw sha1 (median round) | {:.3} |",
+        "| check / raw sha1 (median round) | {:.3} |",
         bench.median_ratio
     )
     .unwrap();
     writeln!(
         details,
-        "| verify / naive check | {:.3} |\n",
+        "| check / naive check | {:.3} |\n",
         bench.verify_per_s / bench.naive_per_s
     )
     .unwrap();
@@ -197,8 +234,8 @@ pub(crate) fn signature_phase(args: &Args, rep: &mut Report) {
         .as_deref()
         .map_or(String::new(), |l| format!(", {l}"));
     rep.figure(
-        format!("signature verify / raw sha1 (native, ~1 KB body{label})"),
+        format!("signature check / raw sha1 (native, ~1 KB body{label})"),
         format!("{ratio:.3}"),
-        "≥ 0.9",
+        "≥ 0.95",
     );
 }
