@@ -1,9 +1,10 @@
 //! Hardening (issue 9): what no caller, input or careless operator may do.
 //! Each test is one finding: where callback URLs point (3), ids of one
 //! purpose used for another (4), bounded list parameters and no driver text
-//! in answers (5), chunked bodies cut at the limit (7), no 500 at start and a
-//! log line for every 500 (8), process URLs under `PROCESS_ALLOWED_HOSTS`
-//! (10), replayed signatures (11), and the order of the delivery log.
+//! in answers (5), chunked bodies cut at the limit and a signed one read
+//! whole (7), no 500 at start and a log line for every 500 (8), process URLs
+//! under `PROCESS_ALLOWED_HOSTS` (10), replayed signatures (11), and the
+//! order of the delivery log.
 
 use futures::SinkExt;
 use reqwest::Method;
@@ -439,6 +440,53 @@ async fn a_chunked_body_that_keeps_coming_is_refused_at_the_limit() {
         sent_at_answer < 2 * MAX_BODY,
         "answered after {sent_at_answer} bytes of a limit of {MAX_BODY}"
     );
+}
+
+/// A signed Sync API body sent chunked (no `Content-Length`) within the
+/// limit is read whole, in pieces, into the buffer its signature covers: it
+/// is taken and its op answered; the same chunks under another body's
+/// signature are refused.
+#[tokio::test]
+async fn a_signed_chunked_sync_body_is_read_whole_and_its_signature_checked() {
+    let tag = unique("chunked");
+    let body = json!({"timeout": 10, "ops": [
+        {"type": "create", "obj": "task", "conv_id": 1, "data": {"tag": tag}}
+    ]})
+    .to_string();
+    let addr = shared().base.trim_start_matches("http://").to_string();
+    let send = |url: String| {
+        let addr = addr.clone();
+        let body = body.clone();
+        async move {
+            let path = url.trim_start_matches(&shared().base).to_string();
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let mut req = format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            );
+            for piece in body.as_bytes().chunks(7) {
+                req.push_str(&format!("{:x}\r\n", piece.len()));
+                req.push_str(std::str::from_utf8(piece).unwrap());
+                req.push_str("\r\n");
+            }
+            req.push_str("0\r\n\r\n");
+            stream.write_all(req.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
+                .await
+                .expect("an answer in time")
+                .unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let ok = send(sync_url(&shared().base, LOGIN, SECRET, body.as_bytes())).await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.contains(&tag), "the op's echo carries the tag: {ok}");
+    assert!(ok.contains(r#""proc":"ok""#), "{ok}");
+    let forged = send(sync_url(&shared().base, LOGIN, SECRET, b"{}")).await;
+    assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+    assert!(forged.contains("access_denied"), "{forged}");
+    assert!(!forged.contains(&tag), "{forged}");
 }
 
 // ---- 8. no 500 at start; every 500 is logged ---------------------------------
