@@ -1,6 +1,6 @@
 //! What the fault and soak experiments (`faults`, `soak`) share: finding a
 //! worker's workerd process, its memory, killing it, a markdown report, and
-//! bounded waiting; and the bare-design worker (`barebench`, `flowbench`).
+//! bounded waiting (also for workerd's open files to settle); and the bare-design worker (`barebench`, `flowbench`).
 
 use std::time::{Duration, Instant};
 use syncbridge_tests::worker::Worker;
@@ -53,6 +53,29 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// How many files `pid` holds open (its `/proc/PID/fd` entries).
+pub fn open_files(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// Waits, at most `bound` and polling every `every`, until `pid` holds at
+/// most `limit` open files: workerd closes an evicted object's SQLite files,
+/// so a benchmark step that makes objects starts once the objects of the
+/// steps before are gone. Returns the files held before and after.
+pub async fn settle_open_files(
+    pid: u32,
+    limit: usize,
+    bound: Duration,
+    every: Duration,
+) -> (Option<usize>, Option<usize>) {
+    let start = Instant::now();
+    let before = open_files(pid);
+    while start.elapsed() < bound && open_files(pid).is_some_and(|f| f > limit) {
+        tokio::time::sleep(every).await;
+    }
+    (before, open_files(pid))
 }
 
 /// Sends SIGKILL to `pid` and waits (up to 10 s) until it is gone.

@@ -196,16 +196,14 @@ const SETTLE_BOUND: Duration = Duration::from_secs(45);
 /// of the classes before, by its open files.
 async fn settle(pid: u32) {
     let start = Instant::now();
-    let files = || std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    let before = files();
-    while files() > SETTLED_FILES && start.elapsed() < SETTLE_BOUND {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    if before > SETTLED_FILES {
+    let every = Duration::from_millis(250);
+    let (before, after) =
+        syncbridge_bench::settle_open_files(pid, SETTLED_FILES, SETTLE_BOUND, every).await;
+    if let Some(before) = before.filter(|&b| b > SETTLED_FILES) {
         eprintln!(
             "barebench: waited {:.1} s for workerd to evict idle objects ({before} → {} open files)",
             start.elapsed().as_secs_f64(),
-            files()
+            after.unwrap_or(0)
         );
     }
 }

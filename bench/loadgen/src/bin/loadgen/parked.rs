@@ -165,14 +165,12 @@ pub(crate) async fn parked_step(
 /// Waits (bounded) until workerd has closed most of the files it opened for
 /// the objects of earlier requests, so each step starts from a clean slate.
 pub(crate) async fn settle(procs: &WorkerProcs, baseline: Option<usize>) {
-    let (Some(base), Some(_)) = (baseline, procs.workerd) else {
+    let (Some(base), Some(pid)) = (baseline, procs.workerd) else {
         tokio::time::sleep(Duration::from_secs(2)).await;
         return;
     };
-    let start = Instant::now();
-    while start.elapsed() < SETTLE_MAX && procs.open_files().is_some_and(|f| f > base + 100) {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let every = Duration::from_millis(500);
+    syncbridge_bench::settle_open_files(pid, base + 100, SETTLE_MAX, every).await;
 }
 
 /// Phase 4: parked capacity, step by step until a step loses a request.
