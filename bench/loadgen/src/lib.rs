@@ -1,6 +1,7 @@
 //! What the fault and soak experiments (`faults`, `soak`) share: finding a
-//! worker's workerd process, its memory, killing it, a markdown report, and
-//! bounded waiting (also for workerd's open files to settle); and the bare-design worker (`barebench`, `flowbench`).
+//! worker's workerd process, its memory and open files, killing it, a
+//! markdown report, and bounded waiting (also for those open files to
+//! settle); and the bare-design worker (`barebench`, `flowbench`).
 
 use std::time::{Duration, Instant};
 use syncbridge_tests::worker::Worker;

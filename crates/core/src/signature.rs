@@ -33,7 +33,8 @@ fn digest(unixtime: &str, secret: &str, body: &[u8]) -> [u8; 20] {
 /// buffer (the four pieces fed in turn run at 0.93–0.95 of that).
 ///
 /// Built with [`Covered::new`], filled with [`Covered::extend_body`] or
-/// [`Covered::body_tail`], closed with [`Covered::seal`]; the body is
+/// [`Covered::body_tail`] (after [`Covered::reserve_body`] when the length is
+/// known), closed with [`Covered::seal`]; the body is
 /// [`Covered::body`] from then on.
 #[derive(Debug, Clone)]
 pub struct Covered {
@@ -41,8 +42,6 @@ pub struct Covered {
     /// Where the secret starts: the time's length.
     secret_start: usize,
     body_start: usize,
-    /// The end of the body; `buf.len()` until sealed.
-    body_end: usize,
     /// Whether a secret was given (a known login's): with none, no
     /// signature verifies.
     keyed: bool,
@@ -66,7 +65,6 @@ impl Covered {
         Covered {
             secret_start: unixtime.len(),
             body_start: buf.len(),
-            body_end: buf.len(),
             buf,
             keyed: secret.is_some(),
             sealed: false,
@@ -75,14 +73,29 @@ impl Covered {
 
     /// The bytes of the body read so far.
     pub fn body_len(&self) -> usize {
-        self.body_end - self.body_start
+        self.body_end() - self.body_start
+    }
+
+    /// Where the body ends: the buffer's end, or the closing secret's start.
+    fn body_end(&self) -> usize {
+        let closing = if self.sealed {
+            self.body_start - self.secret_start
+        } else {
+            0
+        };
+        self.buf.len() - closing
+    }
+
+    /// Room for `len` more bytes of body and the closing secret.
+    pub fn reserve_body(&mut self, len: usize) {
+        let secret_len = self.body_start - self.secret_start;
+        self.buf.reserve(len.saturating_add(secret_len));
     }
 
     /// Appends a chunk of the body.
     pub fn extend_body(&mut self, chunk: &[u8]) {
         assert!(!self.sealed, "the body is read before the seal");
         self.buf.extend_from_slice(chunk);
-        self.body_end = self.buf.len();
     }
 
     /// `len` more bytes of body, zeroed, for the caller to copy into.
@@ -90,7 +103,6 @@ impl Covered {
         assert!(!self.sealed, "the body is read before the seal");
         let from = self.buf.len();
         self.buf.resize(from + len, 0);
-        self.body_end = self.buf.len();
         &mut self.buf[from..]
     }
 
@@ -106,7 +118,7 @@ impl Covered {
 
     /// The request body.
     pub fn body(&self) -> &[u8] {
-        &self.buf[self.body_start..self.body_end]
+        &self.buf[self.body_start..self.body_end()]
     }
 
     /// True when `signature` (hex, either case) signs these bytes: a secret

@@ -185,6 +185,8 @@ pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErro
 /// [`Covered`] buffer (the body between the time and the secret it is
 /// signed with, so the check hashes one buffer).
 pub trait BodySink {
+    /// Room for `len` more bytes (a declared `Content-Length`).
+    fn reserve(&mut self, len: usize);
     /// Bytes of body so far.
     fn body_len(&self) -> usize;
     /// Appends a chunk.
@@ -194,6 +196,9 @@ pub trait BodySink {
 }
 
 impl BodySink for Vec<u8> {
+    fn reserve(&mut self, len: usize) {
+        Vec::reserve(self, len);
+    }
     fn body_len(&self) -> usize {
         self.len()
     }
@@ -208,6 +213,9 @@ impl BodySink for Vec<u8> {
 }
 
 impl BodySink for Covered {
+    fn reserve(&mut self, len: usize) {
+        self.reserve_body(len);
+    }
     fn body_len(&self) -> usize {
         Covered::body_len(self)
     }
@@ -235,12 +243,12 @@ pub async fn read_body_into<S: BodySink>(
     fn unreadable<E>(_: E) -> ApiError {
         ApiError::format("request body could not be read")
     }
-    if declared.is_some() {
-        let promise = req.inner().array_buffer().map_err(unreadable)?;
-        let buf = wasm_bindgen_futures::JsFuture::from(promise)
+    if let Some(declared) = declared {
+        // At most `max`: checked above.
+        sink.reserve(declared as usize);
+        let bytes = array_bytes(req.inner().array_buffer())
             .await
             .map_err(unreadable)?;
-        let bytes = js_sys::Uint8Array::new(&buf);
         let len = bytes.length() as usize;
         // Never more than declared; checked all the same.
         if len > max {
@@ -260,11 +268,20 @@ pub async fn read_body_into<S: BodySink>(
     Ok(sink)
 }
 
+/// The bytes of a body-reading promise (`arrayBuffer()`).
 async fn array_buffer(
     promise: std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>,
 ) -> worker::Result<Vec<u8>> {
+    Ok(array_bytes(promise).await?.to_vec())
+}
+
+/// The bytes a body-reading promise (`arrayBuffer()`) resolves to, still in
+/// the runtime's memory, for one copy to wherever they go.
+async fn array_bytes(
+    promise: std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>,
+) -> std::result::Result<js_sys::Uint8Array, wasm_bindgen::JsValue> {
     let buf = wasm_bindgen_futures::JsFuture::from(promise?).await?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+    Ok(js_sys::Uint8Array::new(&buf))
 }
 
 /// The whole body of a response the worker fetched (from a process or one

@@ -117,10 +117,16 @@ fn unixtime_parsing_and_clock_skew_edges() {
 fn the_covered_buffer_verifies_as_verify_does_however_the_body_arrives() {
     for (t, secret, body, want) in VECTORS {
         let body = body.as_bytes();
-        let mut whole = signature::Covered::new(t, Some(secret), body.len());
+        let mut whole = signature::Covered::new(t, Some(secret), 0);
+        whole.reserve_body(body.len());
         whole.body_tail(body.len()).copy_from_slice(body);
         let whole = whole.seal();
         assert_eq!(whole.body(), body);
+        assert_eq!(
+            whole.body_len(),
+            body.len(),
+            "the closing secret is not body"
+        );
         assert!(whole.verify(want));
         assert!(whole.verify(&want.to_uppercase()));
         let mut chunked = signature::Covered::new(t, Some(secret), 0);

@@ -33,9 +33,7 @@ pub async fn handle(
     let settings = &ctx.settings;
     // The body is read straight into the buffer its signature covers
     // (time, secret, body, secret), so the check hashes one buffer.
-    let declared = http::header(&req, "content-length").and_then(|v| v.trim().parse().ok());
-    let capacity = declared.unwrap_or(0).min(settings.max_body_bytes);
-    let covered = sync_api::covering(settings, login, unixtime, capacity);
+    let covered = sync_api::covering(settings, login, unixtime, 0);
     let covered = http::read_body_into(&mut req, settings.max_body_bytes, covered)
         .await
         .map_err(Failure::sync_api)?

@@ -58,11 +58,7 @@ impl WorkerProcs {
 
     /// workerd's open file descriptors (sockets and SQLite files).
     pub(crate) fn open_files(&self) -> Option<usize> {
-        Some(
-            std::fs::read_dir(format!("/proc/{}/fd", self.workerd?))
-                .ok()?
-                .count(),
-        )
+        syncbridge_bench::open_files(self.workerd?)
     }
 
     pub(crate) fn rss_mib(&self) -> Option<u64> {
