@@ -304,12 +304,15 @@ async fn the_throttle_spaces_attempts_to_its_rate_and_loses_none() {
     }
     let hits = receiver().hits(&key);
     assert_eq!(hits.len(), 15);
-    // 15 slots 200 ms apart span 2.8 s, of which at most one second (the
-    // credit) may be in the past and taken at once: at least 1.8 s from the
-    // first start to the last (load only slows them); none within 100 ms
-    // of another, so no second ever holds twice the rate; none lost.
+    // 15 slots 200 ms apart span 2.8 s, of which at most 0.8 s (the
+    // credit: `max_per_s` slots, now's included) may be in the past and
+    // taken at once: at least 2 s from the first start to the last (load
+    // only slows them); none within 100 ms of another, so no second ever
+    // holds twice the rate, even as the receiver sees them (the first
+    // burst holds 10 starts in a closed second, not 11, so a little jitter
+    // on the way cannot make 11 of them); none lost.
     let span = hits[14].at - hits[0].at;
-    assert!(span >= std::time::Duration::from_millis(1700), "{span:?}");
+    assert!(span >= std::time::Duration::from_millis(1900), "{span:?}");
     for (i, h) in hits.iter().enumerate() {
         let within = hits[i..]
             .iter()

@@ -165,23 +165,29 @@ impl DestinationState {
     /// Unix ms. Slots are spaced evenly, `1 s / max_per_s` apart, so the
     /// rate is `max_per_s`; a schedule that fell behind (the pause between
     /// two waves of attempts: their records, the next read) may keep up to
-    /// one second of slots in the past, [`SLOT_CREDIT_MS`], started at once
-    /// (no faster than [`wait_before_start`] allows), so that the pauses do
-    /// not lower the rate. With no limit, now.
+    /// [`SLOT_CREDIT_MS`] less one spacing of slots in the past, so that,
+    /// with now's, `max_per_s` slots are due at once (a token bucket
+    /// holding `max_per_s`), started no faster than [`wait_before_start`]
+    /// allows, so that the pauses do not lower the rate. With no limit, now.
     pub fn take_slot(&mut self, c: &Controls, now_ms: u64) -> u64 {
         if c.max_per_s == 0 {
             return now_ms;
         }
+        let spacing_us = 1_000_000 / u64::from(c.max_per_s);
         let now_us = now_ms.saturating_mul(1000);
-        let floor_us = now_us.saturating_sub(SLOT_CREDIT_MS * 1000);
+        // One second back would make `max_per_s + 1` slots due at once
+        // (both ends of the second): 11 starts in a closed second at 5/s,
+        // which a little jitter on the way shows as 11 within a second.
+        let floor_us = now_us.saturating_sub((SLOT_CREDIT_MS * 1000).saturating_sub(spacing_us));
         let slot_us = self.next_slot_us.max(floor_us);
-        self.next_slot_us = slot_us + 1_000_000 / u64::from(c.max_per_s);
+        self.next_slot_us = slot_us + spacing_us;
         slot_us.div_ceil(1000)
     }
 }
 
 /// How far behind `now` the throttle's schedule may lag and catch up: one
-/// second of slots (a token bucket holding `max_per_s`).
+/// second's worth of slots, now's included (a token bucket holding
+/// `max_per_s`).
 pub const SLOT_CREDIT_MS: u64 = 1000;
 
 /// The `next_attempt_at_ms` column of a pending delivery whose channel has

@@ -160,18 +160,35 @@ fn the_throttle_spaces_starts_evenly_at_its_rate() {
         max_per_s: 20,
         ..PLAIN
     };
-    // A fresh destination holds one second of slots (the credit): they
-    // begin a second back, so they are taken at once, then 50 ms apart.
+    // A fresh destination holds one second's worth of slots (the credit),
+    // now's included: they begin 950 ms back, so 20 are due at once, not
+    // 21, then 50 ms apart.
     let mut s = DestinationState::default();
     let slots: Vec<u64> = (0..5).map(|_| s.take_slot(&c, 10_000)).collect();
-    assert_eq!(slots, [9_000, 9_050, 9_100, 9_150, 9_200]);
-    // Fallen behind by more than the credit: a second back, no more.
-    assert_eq!(s.take_slot(&c, 20_000), 19_000);
+    assert_eq!(slots, [9_050, 9_100, 9_150, 9_200, 9_250]);
+    let mut s = DestinationState::default();
+    let due = (0..40)
+        .filter(|_| s.take_slot(&c, 10_000) <= 10_000)
+        .count();
+    assert_eq!(due, 20);
+    // Fallen behind by more than the credit: 950 ms back, no more.
     assert_eq!(s.take_slot(&c, 20_000), 19_050);
+    assert_eq!(s.take_slot(&c, 20_000), 19_100);
     // Ahead of now: later slots wait.
     let mut s = DestinationState::default();
     let slots: Vec<u64> = (0..40).map(|_| s.take_slot(&c, 10_000)).collect();
-    assert_eq!(slots[39], 10_950);
+    assert_eq!(slots[39], 11_000);
+    // A rate that does not divide a second: the spacing rounds down (333.333 ms
+    // at 3/s), and 3 are due at once.
+    let c3 = Controls {
+        max_per_s: 3,
+        ..PLAIN
+    };
+    let mut s = DestinationState::default();
+    let due = (0..10)
+        .filter(|_| s.take_slot(&c3, 10_000) <= 10_000)
+        .count();
+    assert_eq!(due, 3);
     // 500 slots at 20/s span 24.95 s, so a burst of 500 at that rate
     // takes about 24 s (the first second's worth at once).
     let mut s = DestinationState::default();
