@@ -12,6 +12,7 @@
 //! | [`console`] | the operator console's files: paths, content types, security headers |
 //! | [`config`] | every setting, its default and bound ([`Settings`]) |
 //! | [`error`] | the error shapes and codes callers see |
+//! | [`body_limit`] | the limit on a request body: refused before reading, read whole, or read as a stream and cut off |
 //! | [`admin`] | who may call the REST routes ([`admin::authorize`]) |
 //! | [`signature`], [`request_id`], [`ids`] | Corezoid signatures, self-authenticating request ids, UUIDs |
 //! | [`b64`] | base64: padded encoding, the lenient decoding of a `whsec_` secret |
@@ -30,6 +31,7 @@
 
 pub mod admin;
 pub mod b64;
+pub mod body_limit;
 pub mod callback;
 pub mod channel;
 pub mod config;

@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt;
 use serde_json::Value;
+use syncbridge_core::body_limit::{BodyLimit, Plan};
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::log_line;
 pub use syncbridge_core::log_line::Field;
@@ -187,8 +188,6 @@ pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErro
 pub trait BodySink {
     /// Room for `len` more bytes (a declared `Content-Length`).
     fn reserve(&mut self, len: usize);
-    /// Bytes of body so far.
-    fn body_len(&self) -> usize;
     /// Appends a chunk.
     fn extend(&mut self, chunk: &[u8]);
     /// `len` more bytes, zeroed, for a copy out of the runtime.
@@ -198,9 +197,6 @@ pub trait BodySink {
 impl BodySink for Vec<u8> {
     fn reserve(&mut self, len: usize) {
         Vec::reserve(self, len);
-    }
-    fn body_len(&self) -> usize {
-        self.len()
     }
     fn extend(&mut self, chunk: &[u8]) {
         self.extend_from_slice(chunk);
@@ -216,9 +212,6 @@ impl BodySink for Covered {
     fn reserve(&mut self, len: usize) {
         self.reserve_body(len);
     }
-    fn body_len(&self) -> usize {
-        Covered::body_len(self)
-    }
     fn extend(&mut self, chunk: &[u8]) {
         self.extend_body(chunk);
     }
@@ -233,36 +226,29 @@ pub async fn read_body_into<S: BodySink>(
     max: usize,
     mut sink: S,
 ) -> Result<S, ApiError> {
-    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(ApiError::too_large(max));
-    }
+    // The limit's decisions are `core::body_limit`'s; this reads.
+    let mut limit = BodyLimit::new(max);
+    let plan = limit.plan(header(req, "content-length").as_deref())?;
     if req.inner().body().is_none() {
         return Ok(sink);
     }
     fn unreadable<E>(_: E) -> ApiError {
         ApiError::format("request body could not be read")
     }
-    if let Some(declared) = declared {
-        // At most `max`: checked above.
-        sink.reserve(declared as usize);
+    if let Plan::Whole { declared } = plan {
+        sink.reserve(declared);
         let bytes = array_bytes(req.inner().array_buffer())
             .await
             .map_err(unreadable)?;
         let len = bytes.length() as usize;
-        // Never more than declared; checked all the same.
-        if len > max {
-            return Err(ApiError::too_large(max));
-        }
+        limit.take(len)?;
         bytes.copy_to(sink.tail(len));
         return Ok(sink);
     }
     let mut stream = req.stream().map_err(unreadable)?;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(unreadable)?;
-        if sink.body_len() + chunk.len() > max {
-            return Err(ApiError::too_large(max));
-        }
+        limit.take(chunk.len())?;
         sink.extend(&chunk);
     }
     Ok(sink)

@@ -3,6 +3,7 @@
 
 mod admin;
 mod b64;
+mod body_limit;
 mod callback;
 mod channel;
 mod channel_cache;
