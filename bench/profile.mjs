@@ -23,7 +23,8 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wran
 import { createServer } from "node:http";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import WebSocket from "ws";
 
 const { values: args } = parseArgs({
@@ -104,6 +105,20 @@ const mf = new Miniflare({
   cf: false,
   log: new Log(LogLevel.WARN),
 });
+// Stopped from outside (a `timeout`'s SIGTERM, ^C) or overrunning its own
+// bound: workerd, Miniflare's child, is disposed of first, so no runtime is
+// left behind without its parent. The bound is the run's length with room
+// for the start and the subscribers' set-up.
+let stopping = false;
+function stop(why, code) {
+  if (stopping) return;
+  stopping = true;
+  console.error(`profile.mjs: ${why}; stopping the runtime`);
+  setTimeout(() => process.exit(code), 5000).unref();
+  mf.dispose().finally(() => process.exit(code));
+}
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.once(sig, () => stop(sig, 130));
+setTimeout(() => stop("over its time bound", 124), (Number(args.secs) + 180) * 1000).unref();
 const base = (await mf.ready).origin;
 
 // D1's migrations, as scripts/serve.mjs applies them (the classes that use D1).
@@ -232,6 +247,7 @@ await send("Profiler.setSamplingInterval", { interval: 200 });
 await send("Profiler.start");
 const counts = await loop(Number(args.secs) * 1000);
 const { result } = await send("Profiler.stop");
+mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(args.out, JSON.stringify(result.profile));
 
 // Self time per function, and total time under each node's function.

@@ -35,7 +35,14 @@ pub fn cmdline(pid: u32) -> String {
 
 /// The workerd process of `worker`: the child of our `serve.mjs --port P`.
 pub fn workerd_of(worker: &Worker) -> Option<u32> {
-    let port = worker.base.rsplit(':').next()?;
+    workerd_serving(&worker.base)
+}
+
+/// The workerd process serving `base` (`http://127.0.0.1:P`): the child of
+/// the `serve.mjs --port P` (the gateway's or the bare worker's) this
+/// process started.
+pub fn workerd_serving(base: &str) -> Option<u32> {
+    let port = base.rsplit(':').next()?;
     let node = children(std::process::id()).into_iter().find(|&p| {
         let c = cmdline(p);
         c.contains("serve.mjs") && c.contains(&format!("--port {port}"))
@@ -77,6 +84,17 @@ pub async fn settle_open_files(
         tokio::time::sleep(every).await;
     }
     (before, open_files(pid))
+}
+
+/// Pins `pid`, every thread of it, to the CPUs `cpus` (a `taskset` list
+/// such as `0` or `1-3`); threads it starts later inherit it. False when
+/// `taskset` is missing or refuses.
+pub fn pin(pid: u32, cpus: &str) -> bool {
+    std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Sends SIGKILL to `pid` and waits (up to 10 s) until it is gone.

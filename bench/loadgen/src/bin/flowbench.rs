@@ -2,7 +2,12 @@
 //! baseline measured in the same run (`GET /healthz` at the same
 //! concurrency), against the real worker under workerd on loopback.
 //!
-//!   cargo run --release -p syncbridge-bench --bin flowbench -- [--quick] [--only fanout] [--fanout-rounds R]
+//!   cargo run --release -p syncbridge-bench --bin flowbench -- [--quick] [--only fanout] [--fanout-rounds R] [--pin]
+//!
+//! `--pin` (with `taskset`, on a machine of 2 CPUs or more) pins both
+//! workerd processes, the gateway's and the bare worker's, to CPU 0 and this
+//! client to the others, so that the runtime and the client measuring it do
+//! not take turns on one CPU.
 //!
 //! `--only fanout` runs the eventing fan-out part alone. Its baseline is the
 //! bare design's hub (`bench/bare/index.js`: one object sending to its
@@ -308,6 +313,28 @@ async fn published_id(req: reqwest::RequestBuilder) -> Option<String> {
 }
 
 /// The machine's load averages (1, 5, 15 min).
+/// `--pin`: the workerd processes serving `bases` on CPU 0, this process
+/// (the client, and the raw floor's server) on CPUs 1 and up. False, and
+/// nothing pinned, when the machine has one CPU or a pin fails.
+fn pin_apart(bases: &[&str]) -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("flowbench: --pin needs 2 CPUs or more; not pinned");
+        return false;
+    }
+    let runtimes: Option<Vec<u32>> = bases
+        .iter()
+        .map(|b| syncbridge_bench::workerd_serving(b))
+        .collect();
+    let rest = format!("1-{}", cpus - 1);
+    let ok = runtimes.is_some_and(|pids| pids.iter().all(|&p| syncbridge_bench::pin(p, "0")))
+        && syncbridge_bench::pin(std::process::id(), &rest);
+    if !ok {
+        eprintln!("flowbench: --pin could not pin every process (is taskset installed?); the figures are not from a pinned run");
+    }
+    ok
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -359,6 +386,7 @@ async fn main() {
     })
     .await
     .unwrap();
+    let pinned = argv.iter().any(|a| a == "--pin") && pin_apart(&[&worker.base, &bare.base]);
     let base = worker.base.clone();
     // Idle connections are dropped after 2 s: Miniflare's server closes idle
     // keep-alive connections after 5 s, and a request sent on one just as it
@@ -379,7 +407,12 @@ async fn main() {
         let publish_url = format!("{base}{API}/{}/events", ev["id"].as_str().unwrap());
         let token = ev["token_local"].as_str().unwrap();
         println!("## Eventing fan-out (`flowbench --only fanout`)\n");
-        println!("Command: `target/release/flowbench --only fanout --fanout-rounds {fanout_rounds}{}`.\n", if quick { " --quick" } else { "" });
+        println!(
+            "Command: `target/release/flowbench --only fanout --fanout-rounds {fanout_rounds}{}{}`.{}\n",
+            if quick { " --quick" } else { "" },
+            if pinned { " --pin" } else { "" },
+            if pinned { " Both workerd processes on CPU 0, the client on the rest." } else { "" },
+        );
         fan_out(
             &http,
             &base,
