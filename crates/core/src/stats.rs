@@ -15,6 +15,23 @@ pub const MINUTES: u64 = 60;
 /// Milliseconds in a minute.
 const MINUTE_MS: u64 = 60_000;
 
+/// The store's count of a channel's request records (`?1`) received since
+/// `?2` and kept until at least `?3` (Unix ms), by minute and outcome: the
+/// rows [`RequestCount`] reads. Counted from the index
+/// `inbound_requests_by_channel_outcome` alone (migration 0006); records
+/// without the `outcome` column (written by a worker older than that
+/// migration) are counted from their summaries, through an index of their
+/// own, so a minute and outcome may come twice: [`overview`] adds them up.
+/// Grouped by position: `outcome` would name the column, not the expression.
+pub const REQUEST_COUNTS: &str =
+    "SELECT CAST(received_at_ms / 60000 AS INTEGER) AS minute, outcome, COUNT(*) AS n \
+     FROM inbound_requests WHERE channel_id = ?1 AND received_at_ms >= ?2 AND expires_at_ms >= ?3 \
+     AND outcome IS NOT NULL GROUP BY 1, 2 \
+     UNION ALL \
+     SELECT CAST(received_at_ms / 60000 AS INTEGER), json_extract(doc, '$.outcome'), COUNT(*) \
+     FROM inbound_requests WHERE channel_id = ?1 AND received_at_ms >= ?2 AND expires_at_ms >= ?3 \
+     AND outcome IS NULL GROUP BY 1, 2";
+
 /// Every outcome a request record may have, in the order they are shown.
 pub const OUTCOMES: [&str; 5] = ["answered", "accepted", "timed_out", "failed", "no_process"];
 /// Every state a delivery may be in, in the order they are shown.

@@ -40,6 +40,8 @@ pub struct RequestRow<'a> {
     pub expires_at_ms: u64,
     /// The summary the list shows.
     pub doc: &'a Value,
+    /// The summary's outcome, also a column of its own (the overview's).
+    pub outcome: &'a str,
     /// The payload only the detail route shows.
     pub payload: &'a Value,
     /// Async runs: where the process's result will be kept.
@@ -308,8 +310,8 @@ impl Store {
     /// async run, the key its result will be kept under.
     pub async fn log_request(&self, row: &RequestRow<'_>) -> Result<(), RestError> {
         self.run(
-            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, detail, result_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, detail, result_key, outcome) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
                 text(row.id),
                 text(row.channel_id),
@@ -318,6 +320,7 @@ impl Store {
                 text(&row.doc.to_string()),
                 text(&row.payload.to_string()),
                 row.result_key.map(text).unwrap_or(JsValue::NULL),
+                text(row.outcome),
             ],
         )
         .await
@@ -381,7 +384,7 @@ impl Store {
         };
         self.docs(
             "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 \
-             AND (?5 IS NULL OR instr(?5, ',' || json_extract(doc, '$.outcome') || ',') > 0) \
+             AND (?5 IS NULL OR instr(?5, ',' || COALESCE(outcome, json_extract(doc, '$.outcome')) || ',') > 0) \
              AND (?6 IS NULL OR instr(?6, ',' || json_extract(doc, '$.mode') || ',') > 0) \
              ORDER BY received_at_ms DESC, id LIMIT ?3 OFFSET ?4",
             &[
@@ -430,7 +433,8 @@ impl Store {
     }
 
     /// A channel's requests received since `since_ms` (and not expired),
-    /// counted by minute and outcome (index `inbound_requests_by_channel`).
+    /// counted by minute and outcome (`core::stats::REQUEST_COUNTS`, from
+    /// one index).
     pub async fn request_counts(
         &self,
         channel_id: &str,
@@ -445,10 +449,7 @@ impl Store {
         }
         let rows: Vec<Row> = self
             .rows(
-                "SELECT CAST(received_at_ms / 60000 AS INTEGER) AS minute, \
-                 json_extract(doc, '$.outcome') AS outcome, COUNT(*) AS n \
-                 FROM inbound_requests WHERE channel_id = ?1 AND received_at_ms >= ?2 AND expires_at_ms >= ?3 \
-                 GROUP BY minute, outcome",
+                syncbridge_core::stats::REQUEST_COUNTS,
                 &[text(channel_id), number(since_ms), number(now_ms)],
             )
             .await?;

@@ -395,3 +395,106 @@ fn listings_take_their_filters_and_name_what_they_refuse() {
         e.error_message
     );
 }
+
+#[test]
+fn each_outcome_is_named_as_its_record_names_it() {
+    use syncbridge_core::request_log::Outcome;
+    for o in [
+        Outcome::Answered,
+        Outcome::Accepted,
+        Outcome::TimedOut,
+        Outcome::Failed,
+        Outcome::NoProcess,
+    ] {
+        assert_eq!(json!(o), json!(o.as_str()));
+    }
+}
+
+#[test]
+fn migration_0006_moves_each_records_outcome_into_the_index_the_overview_counts_from() {
+    use syncbridge_core::stats::REQUEST_COUNTS;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/");
+    let sql = |name: &str| std::fs::read_to_string(format!("{root}{name}")).unwrap();
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    for m in ["0001_channels.sql", "0004_request_details.sql"] {
+        conn.execute_batch(&sql(m)).unwrap();
+    }
+    // Records kept before the migration: the outcome in the summary only.
+    let insert_old = |id: &str, at: i64, outcome: &str| {
+        conn.execute(
+            "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc) VALUES (?1, 'c', ?2, ?3, ?4)",
+            rusqlite::params![id, at, at + 1_000_000, json!({ "outcome": outcome }).to_string()],
+        )
+        .unwrap();
+    };
+    insert_old("a", 60_000, "answered");
+    insert_old("b", 61_000, "answered");
+    insert_old("c", 120_000, "timed_out");
+    conn.execute_batch(&sql("0006_request_outcomes.sql"))
+        .unwrap();
+    let outcome = |id: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT outcome FROM inbound_requests WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(outcome("a").as_deref(), Some("answered"));
+    assert_eq!(outcome("c").as_deref(), Some("timed_out"));
+    // One written by an older worker after the migration (no column) is
+    // still counted under its outcome; that minute and outcome then come
+    // twice, and the overview adds them up.
+    insert_old("d", 121_000, "failed");
+    conn.execute(
+        "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, outcome) VALUES ('e', 'c', 122000, 9999999, '{}', 'failed')",
+        [],
+    )
+    .unwrap();
+    let mut counts: Vec<(i64, String, i64)> = conn
+        .prepare(REQUEST_COUNTS)
+        .unwrap()
+        .query_map(rusqlite::params!["c", 0, 0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            (1, "answered".to_string(), 2),
+            (2, "failed".to_string(), 1),
+            (2, "failed".to_string(), 1),
+            (2, "timed_out".to_string(), 1)
+        ]
+    );
+    // The count reads the new index alone (the summary only of a record
+    // that lacks the column, found by an index of its own), and the list of a channel's records still goes
+    // newest first by an index, not by scanning the table.
+    let plan = |q: &str| -> String {
+        let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
+        let rows = st.query_map(rusqlite::params!["c", 0, 0], |r| r.get::<_, String>(3));
+        rows.unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let counted = plan(REQUEST_COUNTS);
+    assert!(
+        counted.contains("USING COVERING INDEX inbound_requests_by_channel_outcome")
+            && counted.contains("USING INDEX inbound_requests_without_outcome")
+            && !counted.contains("SCAN"),
+        "{counted}"
+    );
+    let listed = plan(
+        "SELECT doc FROM inbound_requests WHERE channel_id = ?1 AND expires_at_ms >= ?2 \
+         AND ?3 IS NULL ORDER BY received_at_ms DESC, id LIMIT 50",
+    );
+    assert!(
+        listed.contains("inbound_requests_by_channel_outcome")
+            && !listed.contains("SCAN inbound_requests"),
+        "{listed}"
+    );
+}

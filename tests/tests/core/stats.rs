@@ -42,18 +42,22 @@ fn counts_are_laid_out_oldest_first_and_totalled_by_outcome() {
             req(1_001, "answered", 100),
             // An outcome the list does not know is counted under its name.
             req(999, "", 1),
+            // A minute and outcome twice (`REQUEST_COUNTS`: records with and
+            // without the outcome column) add up.
+            req(999, "failed", 2),
+            req(999, "failed", 3),
         ],
         &[],
     );
     assert_eq!(o.requests.per_minute.len(), 60);
     assert_eq!(o.requests.per_minute[0], 3);
     assert_eq!(o.requests.per_minute[29], 4);
-    assert_eq!(o.requests.per_minute[58], 1);
+    assert_eq!(o.requests.per_minute[58], 6);
     assert_eq!(o.requests.per_minute[59], 3);
-    assert_eq!(o.requests.per_minute.iter().sum::<u64>(), 11);
-    assert_eq!(o.requests.total, 11);
+    assert_eq!(o.requests.per_minute.iter().sum::<u64>(), 16);
+    assert_eq!(o.requests.total, 16);
     assert_eq!(o.requests.by_outcome["answered"], 2);
-    assert_eq!(o.requests.by_outcome["failed"], 1);
+    assert_eq!(o.requests.by_outcome["failed"], 6);
     assert_eq!(o.requests.by_outcome["accepted"], 4);
     assert_eq!(o.requests.by_outcome["timed_out"], 3);
     assert_eq!(o.requests.by_outcome["no_process"], 0);

@@ -51,6 +51,19 @@ pub enum Outcome {
     NoProcess,
 }
 
+impl Outcome {
+    /// Its name, as the record's JSON and its `outcome` column hold it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Accepted => "accepted",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Failed => "failed",
+            Outcome::NoProcess => "no_process",
+        }
+    }
+}
+
 /// The record of one inbound webhook request, as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {

@@ -395,6 +395,7 @@ async fn record(
                 received_at_ms: received_ms,
                 expires_at_ms: received_ms + ttl_ms,
                 doc: &doc,
+                outcome: entry.outcome.as_str(),
                 payload: &payload,
                 result_key: entry.result_key.as_deref(),
             };
