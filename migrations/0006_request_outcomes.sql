@@ -3,11 +3,14 @@
 -- one index alone, without reading and parsing every record's JSON summary.
 -- The index replaces inbound_requests_by_channel: its first keys are the
 -- same, so the request list still reads a channel's records newest first
--- from it. Records without the column (written by a worker older than this
--- migration, between it and the deploy) have a small index of their own,
--- so the overview reads their summaries, and theirs only.
+-- from it.
+--
+-- Records kept before this migration are not rewritten (that would write
+-- every row of the log once more, in one long statement): they keep the
+-- column empty, have a small index of their own, and are counted from their
+-- summaries, as before, until they expire (REQUEST_LOG_TTL_S). So are any
+-- that a worker older than this migration writes between it and the deploy.
 ALTER TABLE inbound_requests ADD COLUMN outcome TEXT;
-UPDATE inbound_requests SET outcome = json_extract(doc, '$.outcome');
 CREATE INDEX IF NOT EXISTS inbound_requests_by_channel_outcome
   ON inbound_requests (channel_id, received_at_ms, expires_at_ms, outcome);
 CREATE INDEX IF NOT EXISTS inbound_requests_without_outcome

@@ -19,9 +19,10 @@ const MINUTE_MS: u64 = 60_000;
 /// `?2` and kept until at least `?3` (Unix ms), by minute and outcome: the
 /// rows [`RequestCount`] reads. Counted from the index
 /// `inbound_requests_by_channel_outcome` alone (migration 0006); records
-/// without the `outcome` column (written by a worker older than that
-/// migration) are counted from their summaries, through an index of their
-/// own, so a minute and outcome may come twice: [`overview`] adds them up.
+/// without the `outcome` column (kept from before that migration, which
+/// does not rewrite them, or written by an older worker) are counted from
+/// their summaries, through an index of their own, so a minute and outcome
+/// may come twice: [`overview`] adds them up.
 /// Grouped by position: `outcome` would name the column, not the expression.
 pub const REQUEST_COUNTS: &str =
     "SELECT CAST(received_at_ms / 60000 AS INTEGER) AS minute, outcome, COUNT(*) AS n \

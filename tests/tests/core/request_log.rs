@@ -411,7 +411,8 @@ fn each_outcome_is_named_as_its_record_names_it() {
 }
 
 #[test]
-fn migration_0006_moves_each_records_outcome_into_the_index_the_overview_counts_from() {
+fn after_migration_0006_the_overview_counts_from_one_index_and_older_records_from_their_summaries()
+{
     use syncbridge_core::stats::REQUEST_COUNTS;
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/");
     let sql = |name: &str| std::fs::read_to_string(format!("{root}{name}")).unwrap();
@@ -432,6 +433,7 @@ fn migration_0006_moves_each_records_outcome_into_the_index_the_overview_counts_
     insert_old("c", 120_000, "timed_out");
     conn.execute_batch(&sql("0006_request_outcomes.sql"))
         .unwrap();
+    // They are not rewritten: their column stays empty...
     let outcome = |id: &str| -> Option<String> {
         conn.query_row(
             "SELECT outcome FROM inbound_requests WHERE id = ?1",
@@ -440,17 +442,18 @@ fn migration_0006_moves_each_records_outcome_into_the_index_the_overview_counts_
         )
         .unwrap()
     };
-    assert_eq!(outcome("a").as_deref(), Some("answered"));
-    assert_eq!(outcome("c").as_deref(), Some("timed_out"));
-    // One written by an older worker after the migration (no column) is
-    // still counted under its outcome; that minute and outcome then come
-    // twice, and the overview adds them up.
+    assert_eq!(outcome("a"), None);
+    // ...as is that of one written by an older worker after the migration;
+    // a new worker's records have it.
     insert_old("d", 121_000, "failed");
     conn.execute(
         "INSERT INTO inbound_requests (id, channel_id, received_at_ms, expires_at_ms, doc, outcome) VALUES ('e', 'c', 122000, 9999999, '{}', 'failed')",
         [],
     )
     .unwrap();
+    assert_eq!(outcome("e").as_deref(), Some("failed"));
+    // Every one is counted under its outcome; a minute and outcome with
+    // records of both kinds comes twice, and the overview adds them up.
     let mut counts: Vec<(i64, String, i64)> = conn
         .prepare(REQUEST_COUNTS)
         .unwrap()
@@ -471,8 +474,9 @@ fn migration_0006_moves_each_records_outcome_into_the_index_the_overview_counts_
         ]
     );
     // The count reads the new index alone (the summary only of a record
-    // that lacks the column, found by an index of its own), and the list of a channel's records still goes
-    // newest first by an index, not by scanning the table.
+    // that lacks the column, found by an index of its own), and the list
+    // of a channel's records still goes newest first by an index, not by
+    // scanning the table.
     let plan = |q: &str| -> String {
         let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
         let rows = st.query_map(rusqlite::params!["c", 0, 0], |r| r.get::<_, String>(3));
