@@ -62,35 +62,69 @@ pub fn authenticate<'s>(
     body: &[u8],
     now_s: i64,
 ) -> Result<&'s str, ApiError> {
-    let mut covered = covering(settings, login, unixtime, body.len());
-    covered.extend_body(body);
-    authenticate_covered(settings, login, unixtime, sig, &covered.seal(), now_s)
+    let mut signed = covering(settings, login, unixtime, body.len());
+    signed.buffer().extend_body(body);
+    authenticate_covered(settings, &signed.seal(), sig, now_s)
 }
 
-/// The buffer a Sync API call's body is read into: `unixtime`, the login's
-/// secret (none for an unknown login), then the body, with room for
-/// `body_capacity` bytes of it (see [`signature::Covered`]).
-pub fn covering(
+/// A Sync API call's body as it is read: the buffer its signature covers
+/// (`unixtime`, the login's secret, the body, the secret again: see
+/// [`signature::Covered`]), with the login and time it was begun for, so
+/// that [`authenticate_covered`] checks the signature of that login at that
+/// time and of no other.
+#[derive(Debug)]
+pub struct SignedBody<'a> {
+    login: &'a str,
+    unixtime: &'a str,
+    covered: signature::Covered,
+}
+
+impl SignedBody<'_> {
+    /// The buffer the body is read into.
+    pub fn buffer(&mut self) -> &mut signature::Covered {
+        &mut self.covered
+    }
+
+    /// Closes the buffer once the whole body is in it.
+    pub fn seal(self) -> Self {
+        SignedBody {
+            covered: self.covered.seal(),
+            ..self
+        }
+    }
+
+    /// The body read so far.
+    pub fn body(&self) -> &[u8] {
+        self.covered.body()
+    }
+}
+
+/// Begins the [`SignedBody`] of a call by `login` at `unixtime`, with room
+/// for `body_capacity` bytes of body; an unknown login's buffer holds no
+/// secret, and no signature verifies over it.
+pub fn covering<'a>(
     settings: &Settings,
-    login: &str,
-    unixtime: &str,
+    login: &'a str,
+    unixtime: &'a str,
     body_capacity: usize,
-) -> signature::Covered {
+) -> SignedBody<'a> {
     let secret = settings.api_keys.get(login).map(String::as_str);
-    signature::Covered::new(unixtime, secret, body_capacity)
+    SignedBody {
+        login,
+        unixtime,
+        covered: signature::Covered::new(unixtime, secret, body_capacity),
+    }
 }
 
-/// [`authenticate`] over the sealed buffer [`covering`] began for the same
-/// `login` and `unixtime`.
+/// [`authenticate`] over a sealed [`SignedBody`]: the time window, then
+/// the login's signature over the buffer.
 pub fn authenticate_covered<'s>(
     settings: &'s Settings,
-    login: &str,
-    unixtime: &str,
+    signed: &SignedBody<'_>,
     sig: &str,
-    covered: &signature::Covered,
     now_s: i64,
 ) -> Result<&'s str, ApiError> {
-    let Some(t) = signature::parse_unixtime(unixtime) else {
+    let Some(t) = signature::parse_unixtime(signed.unixtime) else {
         return Err(ApiError::access_denied(
             "unixtime must be the request time in whole seconds",
         ));
@@ -101,8 +135,8 @@ pub fn authenticate_covered<'s>(
             settings.signature_max_skew_s
         )));
     }
-    match settings.api_keys.get(login) {
-        Some(secret) if covered.verify(sig) => Ok(secret.as_str()),
+    match settings.api_keys.get(signed.login) {
+        Some(secret) if signed.covered.verify(sig) => Ok(secret.as_str()),
         _ => Err(ApiError::access_denied("Invalid login or signature")),
     }
 }

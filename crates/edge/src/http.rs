@@ -7,7 +7,7 @@ use syncbridge_core::body_limit::{BodyLimit, Plan};
 use syncbridge_core::error::{ApiError, RestError, Surface};
 use syncbridge_core::log_line;
 pub use syncbridge_core::log_line::Field;
-use syncbridge_core::signature::Covered;
+use syncbridge_core::sync_api::SignedBody;
 use worker::worker_sys::web_sys;
 use worker::{js_sys, wasm_bindgen, wasm_bindgen_futures, Request, Response};
 
@@ -183,8 +183,8 @@ pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiErro
 }
 
 /// Where a body is read to: a plain buffer, or a Sync API call's
-/// [`Covered`] buffer (the body between the time and the secret it is
-/// signed with, so the check hashes one buffer).
+/// [`SignedBody`] (the body between the time and the secret it is signed
+/// with, so the check hashes one buffer).
 pub trait BodySink {
     /// Room for `len` more bytes (a declared `Content-Length`).
     fn reserve(&mut self, len: usize);
@@ -208,15 +208,15 @@ impl BodySink for Vec<u8> {
     }
 }
 
-impl BodySink for Covered {
+impl BodySink for SignedBody<'_> {
     fn reserve(&mut self, len: usize) {
-        self.reserve_body(len);
+        self.buffer().reserve_body(len);
     }
     fn extend(&mut self, chunk: &[u8]) {
-        self.extend_body(chunk);
+        self.buffer().extend_body(chunk);
     }
     fn tail(&mut self, len: usize) -> &mut [u8] {
-        self.body_tail(len)
+        self.buffer().body_tail(len)
     }
 }
 

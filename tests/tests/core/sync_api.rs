@@ -31,6 +31,33 @@ fn authenticate_checks_time_then_login_and_signature_alike() {
     assert_eq!(bad_time.status, 403);
 }
 
+#[test]
+fn a_signed_body_read_in_chunks_is_checked_for_the_login_and_time_it_was_begun_for() {
+    let s = settings();
+    let body = b"{\"ops\":[]}";
+    let now = 1_700_000_000i64;
+    let t = now.to_string();
+    let sig = signature::sign(&t, "s3cret", body);
+    let read = |login: &str, unixtime: &str| {
+        let mut signed = sync_api::covering(&s, login, unixtime, 0);
+        for chunk in body.chunks(3) {
+            signed.buffer().extend_body(chunk);
+        }
+        let signed = signed.seal();
+        assert_eq!(signed.body(), body);
+        sync_api::authenticate_covered(&s, &signed, &sig, now)
+    };
+    assert_eq!(read("login", &t), Ok("s3cret"));
+    // The same bytes begun for another login, or another time, do not pass.
+    assert_eq!(read("nobody", &t).unwrap_err().status, 403);
+    let later = (now + 1).to_string();
+    assert_eq!(read("login", &later).unwrap_err().status, 403);
+    // Unsealed (the closing secret not yet in place), nothing verifies.
+    let mut open = sync_api::covering(&s, "login", &t, 0);
+    open.buffer().extend_body(body);
+    assert!(sync_api::authenticate_covered(&s, &open, &sig, now).is_err());
+}
+
 // ---- request parsing ------------------------------------------------------
 
 fn parse(v: Value) -> Result<sync_api::SyncRequest, ApiError> {

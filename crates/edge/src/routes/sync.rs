@@ -33,22 +33,15 @@ pub async fn handle(
     let settings = &ctx.settings;
     // The body is read straight into the buffer its signature covers
     // (time, secret, body, secret), so the check hashes one buffer.
-    let covered = sync_api::covering(settings, login, unixtime, 0);
-    let covered = http::read_body_into(&mut req, settings.max_body_bytes, covered)
+    let signed = sync_api::covering(settings, login, unixtime, 0);
+    let signed = http::read_body_into(&mut req, settings.max_body_bytes, signed)
         .await
         .map_err(Failure::sync_api)?
         .seal();
     let now = now_ms();
-    let secret = sync_api::authenticate_covered(
-        settings,
-        login,
-        unixtime,
-        signature,
-        &covered,
-        (now / 1000) as i64,
-    )
-    .map_err(Failure::sync_api)?;
-    let body = covered.body();
+    let secret = sync_api::authenticate_covered(settings, &signed, signature, (now / 1000) as i64)
+        .map_err(Failure::sync_api)?;
+    let body = signed.body();
     if settings.signature_replay_protection {
         refuse_replays(ctx, login, unixtime, signature).await?;
     }
