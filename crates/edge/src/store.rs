@@ -27,7 +27,11 @@ thread_local! {
     static CHANNELS: RefCell<ChannelCache> = RefCell::new(ChannelCache::default());
 }
 
-/// Drops the isolate's cached entries of a channel that changed here.
+/// What reading a channel by key gives.
+type ChannelRead = Result<Option<Channel>, RestError>;
+
+/// Drops the isolate's cached entries of a channel that changed here (and
+/// keeps any read already under way from putting it back).
 fn forget_channel(id: &str) {
     CHANNELS.with(|c| c.borrow_mut().forget(id));
 }
@@ -195,26 +199,33 @@ impl Store {
     /// The channel a webhook URL (or a send's or publish's id) names: from
     /// the isolate's cache when it was read less than `ttl_ms` ago, else
     /// from D1 (and then kept).
-    pub async fn channel_by_key(
-        &self,
-        key: CacheKey,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<Option<Channel>, RestError> {
-        let hit = CHANNELS.with(|c| c.borrow().get(&key, now_ms, ttl_ms).cloned());
+    pub async fn channel_by_key(&self, key: CacheKey, now_ms: u64, ttl_ms: u64) -> ChannelRead {
+        let (hit, generation) = CHANNELS.with(|c| {
+            let c = c.borrow();
+            (c.get(&key, now_ms, ttl_ms).cloned(), c.generation())
+        });
         if hit.is_some() {
             return Ok(hit);
         }
-        let found = match &key {
-            CacheKey::Token(t) => self.channel_by_token(t).await?,
-            CacheKey::Code(c) => self.channel_by_code(c).await?,
-            CacheKey::Id(id) => self.channel(id).await?,
-        };
-        if let Some(ch) = &found {
-            let ch = ch.clone();
-            CHANNELS.with(|c| c.borrow_mut().put(key, ch, now_ms, ttl_ms));
+        let found = self.read_channel(&key).await;
+        if let Ok(Some(ch)) = &found {
+            // Not kept when a change was made here meanwhile: what was read
+            // may be the channel as it was before.
+            CHANNELS.with(|c| {
+                c.borrow_mut()
+                    .put_if_current(generation, key.clone(), ch.clone(), now_ms, ttl_ms)
+            });
         }
-        Ok(found)
+        found
+    }
+
+    /// One channel read from D1 by its cache key.
+    async fn read_channel(&self, key: &CacheKey) -> ChannelRead {
+        match key {
+            CacheKey::Token(t) => self.channel_by_token(t).await,
+            CacheKey::Code(c) => self.channel_by_code(c).await,
+            CacheKey::Id(id) => self.channel(id).await,
+        }
     }
 
     pub async fn insert_channel(&self, ch: &Channel) -> Result<(), RestError> {

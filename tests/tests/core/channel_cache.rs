@@ -107,3 +107,15 @@ fn the_cache_is_bounded() {
     c.put(token("new"), channel("new", "x"), 5_500, 1000);
     assert_eq!(c.len(), MAX_CACHED_CHANNELS / 2 + 1);
 }
+
+#[test]
+fn a_read_that_began_before_a_change_here_is_not_kept() {
+    let mut c = ChannelCache::default();
+    let ch = channel("a", "code-a");
+    let before = c.generation();
+    c.forget("someone-else");
+    c.put_if_current(before, token("t"), ch.clone(), 10_000, 1000);
+    assert_eq!(c.get(&token("t"), 10_000, 1000), None);
+    c.put_if_current(c.generation(), token("t"), ch.clone(), 10_000, 1000);
+    assert_eq!(c.get(&token("t"), 10_000, 1000), Some(&ch));
+}

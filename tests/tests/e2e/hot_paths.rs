@@ -88,3 +88,50 @@ async fn a_bad_channel_cache_setting_is_a_config_error() {
     assert!(answer.to_string().contains("CHANNEL_CACHE_MS"), "{answer}");
     stop_worker(worker).await;
 }
+
+#[tokio::test]
+async fn a_cold_wave_is_answered_and_a_read_racing_a_change_is_not_kept() {
+    let client = client();
+    let ch = client.sync_channel("echo", json!({})).await;
+    let hook = client.hook(&ch);
+    let path = format!("{API}/{}", id_of(&ch));
+    // A wave of callers on a channel no one has read yet: each is answered
+    // by the channel's process.
+    let wave = |n: usize| {
+        let (client, hook) = (&client, &hook);
+        futures::future::join_all((0..n).map(move |_| async move {
+            let resp = client.http().post(hook).body("{}").send().await.unwrap();
+            let status = resp.status().as_u16();
+            let process = resp
+                .headers()
+                .get("x-process")
+                .map(|v| v.to_str().unwrap().to_owned());
+            if status >= 500 {
+                eprintln!("{status}: {}", resp.text().await.unwrap_or_default());
+            }
+            (status, process)
+        }))
+    };
+    for (status, process) in wave(40).await {
+        assert_eq!((status, process.as_deref()), (201, Some("echo")));
+    }
+    // A change here while callers are in flight (their channel reads racing
+    // it): a read that began before the change is not kept, so none of the
+    // calls after it reaches the old process.
+    let (changed, before) = tokio::join!(
+        client.admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"recv_svcscriptcode": process_url("text")})),
+        ),
+        wave(20)
+    );
+    assert_eq!(changed.0, 200, "{}", changed.1);
+    assert!(
+        before.iter().all(|(s, _)| *s == 201 || *s == 200),
+        "{before:?}"
+    );
+    for (status, process) in wave(20).await {
+        assert_eq!((status, process), (200, None));
+    }
+}

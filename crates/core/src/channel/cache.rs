@@ -10,6 +10,9 @@
 //! channels found are kept (an unknown key is asked of D1 every time, so a
 //! channel created anywhere answers at once). At most
 //! [`MAX_CACHED_CHANNELS`] entries are held.
+//!
+//! A read that began before a change made through this isolate is not
+//! kept ([`ChannelCache::generation`]): it may hold the channel as it was.
 
 use super::Channel;
 use std::collections::HashMap;
@@ -33,6 +36,8 @@ pub enum CacheKey {
 #[derive(Debug, Default)]
 pub struct ChannelCache {
     entries: HashMap<CacheKey, (Channel, u64)>,
+    /// How many changes made here it has seen ([`ChannelCache::forget`]).
+    generation: u64,
 }
 
 impl ChannelCache {
@@ -59,10 +64,32 @@ impl ChannelCache {
         self.entries.insert(key, (channel, now_ms));
     }
 
+    /// [`ChannelCache::put`], unless a change was made here since the read
+    /// began (at `generation`): what it read may be from before the change.
+    pub fn put_if_current(
+        &mut self,
+        generation: u64,
+        key: CacheKey,
+        channel: Channel,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) {
+        if generation == self.generation {
+            self.put(key, channel, now_ms, ttl_ms);
+        }
+    }
+
     /// Drops every entry of the channel `channel_id` (it was changed or
-    /// deleted in this isolate).
+    /// deleted in this isolate), and counts the change.
     pub fn forget(&mut self, channel_id: &str) {
         self.entries.retain(|_, (ch, _)| ch.id != channel_id);
+        self.generation += 1;
+    }
+
+    /// How many changes made here it has seen: taken when a read begins,
+    /// given back to [`ChannelCache::put_if_current`].
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// How many entries are held.
