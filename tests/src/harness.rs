@@ -716,6 +716,32 @@ pub fn query_sqlite_files(dir: &Path, sql: &str) -> Vec<String> {
     rows
 }
 
+/// Runs `sql` on every SQLite file under `dir` that has what it names
+/// (workerd's D1 and Durable Object files), read-write: for a test that
+/// puts a stopped runtime's stored state into a shape the API cannot make.
+/// How many rows it changed, over all files.
+pub fn execute_sqlite_files(dir: &Path, sql: &str) -> usize {
+    let mut changed = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+                continue;
+            }
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if !name.ends_with(".sqlite") || name == "metadata.sqlite" {
+                continue;
+            }
+            if let Ok(db) = rusqlite::Connection::open(&p) {
+                changed += db.execute(sql, []).unwrap_or(0);
+            }
+        }
+    }
+    changed
+}
+
 /// Percent-encodes everything but unreserved characters.
 pub fn url_encode(s: &str) -> String {
     s.bytes()

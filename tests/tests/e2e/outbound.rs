@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use syncbridge_tests::harness::{
-    assert_rest_answer, assert_rest_error, client, fast, finished, heavy, read_json, receiver,
-    shared_settings, start_worker, start_worker_opts, start_worker_with_wrangler_toml, state_dir,
-    statuses, stop_worker, TestClient, ADMIN, ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS,
-    PATIENCE,
+    assert_rest_answer, assert_rest_error, client, execute_sqlite_files, fast, finished, heavy,
+    query_sqlite_files, read_json, receiver, shared_settings, start_worker, start_worker_opts,
+    start_worker_with_wrangler_toml, state_dir, statuses, stop_worker, TestClient, ADMIN,
+    ALLOWED_HOSTS, API, CALLBACK_TIMEOUT_S, CRON_MS, PATIENCE,
 };
 use syncbridge_tests::unique;
 use syncbridge_tests::worker::{repo_root, Worker};
@@ -660,6 +660,51 @@ async fn a_first_attempt_cut_off_by_a_stop_is_made_again_after_the_restart() {
         hits[1].at >= restarted_at,
         "the second attempt came before the restart"
     );
+    stop_worker(second).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A delivery whose channel is gone (stored by a send that read its
+/// channel from one isolate's cache after another isolate deleted it, so
+/// after the deletion removed the channel's other deliveries) is removed
+/// when its message comes, and never attempted: the sweeper does not find
+/// it pending at every run for ever. Two isolates cannot be had locally,
+/// so the state is made in the stopped runtime's D1: the channel's row
+/// deleted under its pending delivery, which is made overdue.
+#[tokio::test]
+async fn a_delivery_whose_channel_is_gone_is_removed_unsent() {
+    let dir = state_dir("orphan");
+    let key = unique("orphan");
+    let (_, ch, id) = first_attempt_failed_then_stopped(&dir, &key, 60).await;
+    let channel_id = ch["id"].as_str().unwrap();
+    assert_eq!(
+        execute_sqlite_files(
+            &dir,
+            &format!("DELETE FROM channels WHERE id = '{channel_id}'")
+        ),
+        1
+    );
+    assert_eq!(
+        execute_sqlite_files(
+            &dir,
+            &format!("UPDATE deliveries SET next_attempt_at_ms = 0 WHERE id = '{id}'")
+        ),
+        1
+    );
+    let second = runtime(&dir, ALLOWED_HOSTS).await;
+    let kept = || {
+        query_sqlite_files(
+            &dir,
+            &format!("SELECT id FROM deliveries WHERE id = '{id}'"),
+        )
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while !kept().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(kept().is_empty(), "the orphan delivery is still stored");
+    // Its first attempt (before the stop) was the only one.
+    assert_eq!(receiver().hits(&key).len(), 1);
     stop_worker(second).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
