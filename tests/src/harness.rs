@@ -682,64 +682,57 @@ pub async fn close_code(ws: &mut Ws) -> Option<u16> {
 
 // ---- storage ----------------------------------------------------------------
 
+/// Every SQLite file under `dir` (workerd's D1 and Durable Object files),
+/// but Miniflare's `metadata.sqlite`.
+pub fn sqlite_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if p.extension().is_some_and(|e| e == "sqlite")
+                && p.file_name().is_some_and(|n| n != "metadata.sqlite")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// Rows of `sql` over every SQLite file under `dir` that has the table it
 /// reads (workerd's Durable Object and D1 files), read-only; the first column
 /// as text.
 pub fn query_sqlite_files(dir: &Path, sql: &str) -> Vec<String> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let mut rows = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                pending.push(p);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if !name.ends_with(".sqlite") || name == "metadata.sqlite" {
-                continue;
-            }
-            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
-            let Ok(db) = rusqlite::Connection::open_with_flags(&p, flags) else {
-                continue;
-            };
-            let found: Vec<String> = match db.prepare(sql) {
-                Ok(mut st) => st
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map(|it| it.flatten().collect())
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
-            };
-            rows.extend(found);
-        }
+    for p in sqlite_files(dir) {
+        let Ok(db) = rusqlite::Connection::open_with_flags(&p, flags) else {
+            continue;
+        };
+        let found: Vec<String> = match db.prepare(sql) {
+            Ok(mut st) => st
+                .query_map([], |r| r.get::<_, String>(0))
+                .map(|it| it.flatten().collect())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        rows.extend(found);
     }
     rows
 }
 
-/// Runs `sql` on every SQLite file under `dir` that has what it names
-/// (workerd's D1 and Durable Object files), read-write: for a test that
-/// puts a stopped runtime's stored state into a shape the API cannot make.
-/// How many rows it changed, over all files.
+/// Runs `sql` on every SQLite file under `dir` that has what it names,
+/// read-write: for a test that puts a stopped runtime's stored state into a
+/// shape the API cannot make. How many rows it changed, over all files.
 pub fn execute_sqlite_files(dir: &Path, sql: &str) -> usize {
-    let mut changed = 0;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                pending.push(p);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if !name.ends_with(".sqlite") || name == "metadata.sqlite" {
-                continue;
-            }
-            if let Ok(db) = rusqlite::Connection::open(&p) {
-                changed += db.execute(sql, []).unwrap_or(0);
-            }
-        }
-    }
-    changed
+    sqlite_files(dir)
+        .iter()
+        .filter_map(|p| rusqlite::Connection::open(p).ok())
+        .map(|db| db.execute(sql, []).unwrap_or(0))
+        .sum()
 }
 
 /// Percent-encodes everything but unreserved characters.

@@ -379,30 +379,21 @@ fn the_v8_fixture_matches_what_an_older_hub_stored() {
 
 /// The one ChannelHub SQLite file under `dir` that has the hub's tables.
 fn hub_file(dir: &Path) -> PathBuf {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                pending.push(p);
-            } else if p.to_string_lossy().contains("ChannelHub")
-                && p.extension().is_some_and(|x| x == "sqlite")
-            {
-                let db = rusqlite::Connection::open(&p).unwrap();
-                let has: i64 = db
-                    .query_row(
-                        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'hub_meta'",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                if has == 1 {
-                    found.push(p);
-                }
-            }
-        }
-    }
+    let mut found: Vec<PathBuf> = syncbridge_tests::harness::sqlite_files(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("ChannelHub"))
+        .filter(|p| {
+            let db = rusqlite::Connection::open(p).unwrap();
+            let has: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'hub_meta'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            has == 1
+        })
+        .collect();
     assert_eq!(found.len(), 1, "hubs with tables: {found:?}");
     found.pop().unwrap()
 }

@@ -320,7 +320,7 @@ async fn a_database_failure_is_logged_and_answered_without_the_drivers_text() {
     c.create_channel(json!({"code": unique("d1")})).await;
     stop_worker(first).await;
     let mut dropped = 0;
-    for entry in walk(&dir.join("d1")) {
+    for entry in syncbridge_tests::harness::sqlite_files(&dir.join("d1")) {
         let Ok(db) = rusqlite::Connection::open(&entry) else {
             continue;
         };
@@ -371,24 +371,6 @@ async fn a_database_failure_is_logged_and_answered_without_the_drivers_text() {
     );
     stop_worker(second).await;
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                pending.push(p);
-            } else if p.extension().is_some_and(|e| e == "sqlite")
-                && p.file_name().is_some_and(|n| n != "metadata.sqlite")
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 // ---- 7. a chunked body is cut at MAX_BODY_BYTES ------------------------------
