@@ -6,9 +6,9 @@
 //
 //   GET  /healthz              {"proc":"ok"}
 //   GET  /healthz-logged       the same, and one JSON log line (as the gateway's)
-//   POST /pair/{mem|store}     body: the task's data (JSON); answers the
+//   POST /pair/{mem|store|rpc} body: the task's data (JSON); answers the
 //                              engine's callback body
-//   POST /cb/{mem|store}/{id}  the engine's callback
+//   POST /cb/{mem|store|rpc}/{id}  the engine's callback
 //   GET  /hub/subscribe        a WebSocket subscriber of the one hub object
 //                              (hibernatable, as the gateway's)
 //   POST /hub/publish          body: {"type", "data"}; the hub numbers the
@@ -16,9 +16,14 @@
 //                              subscriber; answers the event
 //
 // `mem` keeps the result in the object's memory only; `store` writes it and
-// an alarm first (one put + one alarm, as the gateway's Rendezvous does).
+// an alarm first (one put + one alarm, as the gateway's Rendezvous does);
+// `rpc` is `store` with the worker calling the object's methods over
+// Workers RPC instead of sending it requests (no Request or Response built
+// for the hop, no body read): what that protocol would save the gateway.
 // The hub is the least a fan-out can do: no patterns, no buffer, no rules;
 // the baseline of the gateway's eventing fan-out (flowbench).
+
+import { DurableObject } from "cloudflare:workers";
 
 const TIMEOUT_MS = 30_000;
 const RESULT_TTL_MS = 60_000;
@@ -28,45 +33,56 @@ async function sha1Hex(text) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export class Pair {
+export class Pair extends DurableObject {
   constructor(state, env) {
+    super(state, env);
     this.state = state;
-    this.env = env;
     this.waiter = null;
+  }
+
+  // Parks the caller and hands the task to the engine: the callback's
+  // body, or null at the timeout. Also called over RPC (`/pair/rpc`).
+  async park(engineUrl, body) {
+    const result = new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+    // The waiter exists before the engine hears of the task.
+    const sent = await fetch(engineUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    await sent.arrayBuffer();
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), TIMEOUT_MS);
+    });
+    const got = await Promise.race([result, timeout]);
+    clearTimeout(timer);
+    return got;
+  }
+
+  // The engine's callback: stored first (`store`), then the caller woken.
+  async callback(body, store) {
+    if (store) {
+      await this.state.storage.put("result", body);
+      await this.state.storage.setAlarm(Date.now() + RESULT_TTL_MS);
+    }
+    const wake = this.waiter;
+    this.waiter = null;
+    if (wake) wake(body);
   }
 
   async fetch(request) {
     const url = new URL(request.url);
     if (url.pathname === "/park") {
       const { engineUrl, body } = await request.json();
-      const result = new Promise((resolve) => {
-        this.waiter = resolve;
-      });
-      // The waiter exists before the engine hears of the task.
-      const sent = await fetch(engineUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-      });
-      await sent.arrayBuffer();
-      let timer;
-      const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), TIMEOUT_MS);
-      });
-      const got = await Promise.race([result, timeout]);
-      clearTimeout(timer);
+      const got = await this.park(engineUrl, body);
       if (got === null) return new Response('{"error":"timeout"}', { status: 504 });
       return new Response(got, { headers: { "content-type": "application/json" } });
     }
     if (url.pathname === "/callback") {
-      const body = await request.text();
-      if (url.searchParams.get("store") === "1") {
-        await this.state.storage.put("result", body);
-        await this.state.storage.setAlarm(Date.now() + RESULT_TTL_MS);
-      }
-      const wake = this.waiter;
-      this.waiter = null;
-      if (wake) wake(body);
+      await this.callback(await request.text(), url.searchParams.get("store") === "1");
       return new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
     }
     return new Response(null, { status: 404 });
@@ -126,7 +142,7 @@ export default {
       console.log(JSON.stringify({ log: "request", id, method: request.method, route: "/healthz", status: 200, duration_ms: Date.now() - started }));
       return resp;
     }
-    if (request.method === "POST" && parts[1] === "pair" && (parts[2] === "mem" || parts[2] === "store")) {
+    if (request.method === "POST" && parts[1] === "pair" && ["mem", "store", "rpc"].includes(parts[2])) {
       const id = crypto.randomUUID();
       const data = await request.json();
       data.__callback_url = `${url.origin}/cb/${parts[2]}/${id}`;
@@ -135,6 +151,11 @@ export default {
       const signature = await sha1Hex(unixtime + env.ENGINE_SECRET + body + env.ENGINE_SECRET);
       const engineUrl = `${env.ENGINE_URL}/api/2/json/${env.ENGINE_LOGIN}/${unixtime}/${signature}`;
       const stub = env.PAIR.get(env.PAIR.idFromName(id));
+      if (parts[2] === "rpc") {
+        const got = await stub.park(engineUrl, body);
+        if (got === null) return new Response('{"error":"timeout"}', { status: 504 });
+        return new Response(got, { headers: { "content-type": "application/json" } });
+      }
       return stub.fetch("http://pair/park", {
         method: "POST",
         body: JSON.stringify({ engineUrl, body }),
@@ -142,6 +163,10 @@ export default {
     }
     if (request.method === "POST" && parts[1] === "cb" && parts.length === 4) {
       const stub = env.PAIR.get(env.PAIR.idFromName(parts[3]));
+      if (parts[2] === "rpc") {
+        await stub.callback(await request.text(), true);
+        return new Response('{"proc":"ok"}', { headers: { "content-type": "application/json" } });
+      }
       const store = parts[2] === "store" ? "1" : "0";
       return stub.fetch(`http://pair/callback?store=${store}`, { method: "POST", body: request.body });
     }

@@ -107,6 +107,11 @@ pub(crate) fn report(
         "(the cost of keeping a result)",
     );
     line(
+        "bare store first over RPC / over requests",
+        ratio("bare pair, store first, RPC", "bare pair, store first"),
+        "(what Workers RPC would save the hops)",
+    );
+    line(
         "sync webhook / round trip",
         ratio("webhook", "round trip"),
         "≥ 0.9",
