@@ -71,11 +71,6 @@ impl Covered {
         }
     }
 
-    /// The bytes of the body read so far.
-    pub fn body_len(&self) -> usize {
-        self.body_end() - self.body_start
-    }
-
     /// Where the body ends: the buffer's end, or the closing secret's start.
     fn body_end(&self) -> usize {
         let closing = if self.sealed {

@@ -69,13 +69,15 @@ pub fn authenticate<'s>(
 
 /// A Sync API call's body as it is read: the buffer its signature covers
 /// (`unixtime`, the login's secret, the body, the secret again: see
-/// [`signature::Covered`]), with the login and time it was begun for, so
-/// that [`authenticate_covered`] checks the signature of that login at that
-/// time and of no other.
+/// [`signature::Covered`]), with the time and the login's secret it was
+/// begun with, so that [`authenticate_covered`] checks the signature of
+/// that login at that time and of no other, without a second look-up.
 #[derive(Debug)]
 pub struct SignedBody<'a> {
-    login: &'a str,
-    unixtime: &'a str,
+    /// The time it claims to be sent at (None: not a time).
+    unixtime_s: Option<i64>,
+    /// The login's secret, looked up once (None: an unknown login).
+    secret: Option<&'a str>,
     covered: signature::Covered,
 }
 
@@ -103,28 +105,28 @@ impl SignedBody<'_> {
 /// for `body_capacity` bytes of body; an unknown login's buffer holds no
 /// secret, and no signature verifies over it.
 pub fn covering<'a>(
-    settings: &Settings,
-    login: &'a str,
-    unixtime: &'a str,
+    settings: &'a Settings,
+    login: &str,
+    unixtime: &str,
     body_capacity: usize,
 ) -> SignedBody<'a> {
     let secret = settings.api_keys.get(login).map(String::as_str);
     SignedBody {
-        login,
-        unixtime,
+        unixtime_s: signature::parse_unixtime(unixtime),
+        secret,
         covered: signature::Covered::new(unixtime, secret, body_capacity),
     }
 }
 
 /// [`authenticate`] over a sealed [`SignedBody`]: the time window, then
-/// the login's signature over the buffer.
-pub fn authenticate_covered<'s>(
-    settings: &'s Settings,
-    signed: &SignedBody<'_>,
+/// the login's signature over the buffer; the login's secret.
+pub fn authenticate_covered<'a>(
+    settings: &Settings,
+    signed: &SignedBody<'a>,
     sig: &str,
     now_s: i64,
-) -> Result<&'s str, ApiError> {
-    let Some(t) = signature::parse_unixtime(signed.unixtime) else {
+) -> Result<&'a str, ApiError> {
+    let Some(t) = signed.unixtime_s else {
         return Err(ApiError::access_denied(
             "unixtime must be the request time in whole seconds",
         ));
@@ -135,8 +137,8 @@ pub fn authenticate_covered<'s>(
             settings.signature_max_skew_s
         )));
     }
-    match settings.api_keys.get(signed.login) {
-        Some(secret) if signed.covered.verify(sig) => Ok(secret.as_str()),
+    match signed.secret {
+        Some(secret) if signed.covered.verify(sig) => Ok(secret),
         _ => Err(ApiError::access_denied("Invalid login or signature")),
     }
 }

@@ -172,12 +172,10 @@ pub fn rest_error(e: &RestError) -> worker::Result<Response> {
     Ok(resp)
 }
 
-/// Reads the whole body, refusing more than `max` bytes. A declared
-/// `Content-Length` over the limit is refused before anything is read; one
-/// within it is read in one call to the runtime (`arrayBuffer()`: the
-/// runtime holds the body to its declared length). A body without one
-/// (chunked) is read as a stream and refused as soon as it passes the
-/// limit, so no more than `max` bytes are ever held.
+/// Reads the whole body, refusing more than `max` bytes, as
+/// `core::body_limit` decides: a declared length over it before anything
+/// is read; one within it in one call to the runtime (`arrayBuffer()`); a
+/// body without one as a stream, cut off at the chunk that passes it.
 pub async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
     read_body_into(req, max, Vec::new()).await
 }

@@ -7,13 +7,21 @@ use syncbridge_core::error::ApiError;
 use syncbridge_core::signature;
 use syncbridge_core::sync_api::{self, Answer, Deadline, OpOutcome, SyncOp};
 
+/// The time the signing tests call at, and `body` signed by `login`
+/// (secret `s3cret`) at that time: the time as text and the signature.
+const NOW: i64 = 1_700_000_000;
+
+fn signed_now(body: &[u8]) -> (String, String) {
+    let t = NOW.to_string();
+    let sig = signature::sign(&t, "s3cret", body);
+    (t, sig)
+}
+
 #[test]
 fn authenticate_checks_time_then_login_and_signature_alike() {
     let s = settings();
     let body = b"{}";
-    let now = 1_700_000_000i64;
-    let t = now.to_string();
-    let sig = signature::sign(&t, "s3cret", body);
+    let (now, (t, sig)) = (NOW, signed_now(body));
     assert_eq!(
         sync_api::authenticate(&s, "login", &t, &sig, body, now),
         Ok("s3cret")
@@ -35,9 +43,7 @@ fn authenticate_checks_time_then_login_and_signature_alike() {
 fn a_signed_body_read_in_chunks_is_checked_for_the_login_and_time_it_was_begun_for() {
     let s = settings();
     let body = b"{\"ops\":[]}";
-    let now = 1_700_000_000i64;
-    let t = now.to_string();
-    let sig = signature::sign(&t, "s3cret", body);
+    let (now, (t, sig)) = (NOW, signed_now(body));
     let read = |login: &str, unixtime: &str| {
         let mut signed = sync_api::covering(&s, login, unixtime, 0);
         for chunk in body.chunks(3) {
